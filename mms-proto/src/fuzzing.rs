@@ -1,0 +1,1 @@
+//! Fuzz oracles (placeholder, filled below).
