@@ -20,16 +20,28 @@ const INFO: usize = 4;
 /// Reads a fixed-width ANSI string field at `off` of `width` bytes.
 fn ansi<'a>(b: &'a [u8], off: usize, width: usize, field: &'static str) -> Result<&'a [u8]> {
     let raw = &b[off..off + width];
-    let end = raw.iter().position(|&c| c == 0).ok_or(Error::invalid(field, "missing NUL terminator"))?;
+    let end = raw
+        .iter()
+        .position(|&c| c == 0)
+        .ok_or(Error::invalid(field, "missing NUL terminator"))?;
     let text = &raw[..end];
     Ok(if text == b"-" { &raw[..0] } else { text })
 }
 
 /// Writes a fixed-width ANSI string field (the buffer is zeroed first).
-fn put_ansi(b: &mut [u8], off: usize, width: usize, text: &[u8], field: &'static str) -> Result<()> {
+fn put_ansi(
+    b: &mut [u8],
+    off: usize,
+    width: usize,
+    text: &[u8],
+    field: &'static str,
+) -> Result<()> {
     let text: &[u8] = if text.is_empty() { b"-" } else { text };
     if text.len() >= width {
-        return Err(Error::invalid(field, "string does not fit its field with the NUL"));
+        return Err(Error::invalid(
+            field,
+            "string does not fit its field with the NUL",
+        ));
     }
     if text.contains(&0) {
         return Err(Error::invalid(field, "string contains NUL"));

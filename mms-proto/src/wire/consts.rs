@@ -50,7 +50,10 @@ pub(crate) fn check_incarnation(v: u32) -> super::Result<()> {
     if (1..=0xFE).contains(&v) {
         Ok(())
     } else {
-        Err(super::Error::invalid("playIncarnation", "outside 0x01..=0xFE"))
+        Err(super::Error::invalid(
+            "playIncarnation",
+            "outside 0x01..=0xFE",
+        ))
     }
 }
 
@@ -61,6 +64,9 @@ pub(crate) fn check_packet_pair_value(v: u32) -> super::Result<()> {
         | MMS_USE_PACKET_PAIR
         | MMS_PACKET_PAIR_TCP_HIGH_ENTROPY
         | MMS_PACKET_PAIR_UDP_HIGH_ENTROPY => Ok(()),
-        _ => Err(super::Error::invalid("playIncarnation", "not a packet-pair value")),
+        _ => Err(super::Error::invalid(
+            "playIncarnation",
+            "not a packet-pair value",
+        )),
     }
 }

@@ -47,7 +47,10 @@ impl<T: AsRef<[u8]>> DataPacket<T> {
         self.check_len()?;
         let size = self.packet_size() as usize;
         if size < DATA_HEADER_LEN {
-            return Err(Error::invalid("PacketSize", "smaller than the Data packet header"));
+            return Err(Error::invalid(
+                "PacketSize",
+                "smaller than the Data packet header",
+            ));
         }
         need(self.as_bytes(), size)
     }
@@ -123,7 +126,13 @@ impl<'a> DataPacketRepr<'a> {
     pub fn emit(&self, buf: &mut [u8]) -> Result<usize> {
         let len = self.buffer_len();
         room(buf, len)?;
-        Self::emit_header(self.location_id, self.play_incarnation, self.af_flags, self.payload.len(), buf)?;
+        Self::emit_header(
+            self.location_id,
+            self.play_incarnation,
+            self.af_flags,
+            self.payload.len(),
+            buf,
+        )?;
         buf[DATA_HEADER_LEN..len].copy_from_slice(self.payload);
         Ok(len)
     }
@@ -131,7 +140,13 @@ impl<'a> DataPacketRepr<'a> {
     /// Writes only the 8-byte header for a payload of `payload_len` bytes
     /// the caller has placed (or will place) after it — the server's
     /// zero-copy path.
-    pub fn emit_header(location_id: u32, play_incarnation: u8, af_flags: u8, payload_len: usize, buf: &mut [u8]) -> Result<()> {
+    pub fn emit_header(
+        location_id: u32,
+        play_incarnation: u8,
+        af_flags: u8,
+        payload_len: usize,
+        buf: &mut [u8],
+    ) -> Result<()> {
         let size = u16::try_from(DATA_HEADER_LEN + payload_len)
             .map_err(|_| Error::invalid("PacketSize", "payload longer than 65527 bytes"))?;
         room(buf, DATA_HEADER_LEN)?;
@@ -160,9 +175,15 @@ impl<'a> DataPacketRepr<'a> {
                 AF_HEADER_MORE | 0x00 => false,
                 _ => return Err(Error::invalid("AFFlags", "not a header piece flag")),
             };
-            return Ok(DataKind::HeaderPiece { index: self.location_id, last });
+            return Ok(DataKind::HeaderPiece {
+                index: self.location_id,
+                last,
+            });
         }
-        Ok(DataKind::Media { packet_number: self.location_id, sequence: self.af_flags })
+        Ok(DataKind::Media {
+            packet_number: self.location_id,
+            sequence: self.af_flags,
+        })
     }
 
     /// Reports values that parse but that [2.2.2] forbids.

@@ -58,7 +58,10 @@ impl fmt::Display for Error {
             Error::UnknownMessage(mid) => write!(f, "unknown message id {mid:#010x}"),
             Error::TooLong { len, max } => write!(f, "length {len} exceeds the bound of {max}"),
             Error::BufferTooSmall { needed, got } => {
-                write!(f, "output buffer too small: needed {needed} bytes, got {got}")
+                write!(
+                    f,
+                    "output buffer too small: needed {needed} bytes, got {got}"
+                )
             }
         }
     }
@@ -73,7 +76,10 @@ pub type Result<T, E = Error> = core::result::Result<T, E>;
 #[inline]
 pub(crate) fn need(buf: &[u8], needed: usize) -> Result<()> {
     if buf.len() < needed {
-        Err(Error::Truncated { needed, got: buf.len() })
+        Err(Error::Truncated {
+            needed,
+            got: buf.len(),
+        })
     } else {
         Ok(())
     }
@@ -83,7 +89,10 @@ pub(crate) fn need(buf: &[u8], needed: usize) -> Result<()> {
 #[inline]
 pub(crate) fn room(buf: &[u8], needed: usize) -> Result<()> {
     if buf.len() < needed {
-        Err(Error::BufferTooSmall { needed, got: buf.len() })
+        Err(Error::BufferTooSmall {
+            needed,
+            got: buf.len(),
+        })
     } else {
         Ok(())
     }

@@ -22,7 +22,9 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { max_command_len: 64 * 1024 }
+        Self {
+            max_command_len: 64 * 1024,
+        }
     }
 }
 
@@ -73,21 +75,39 @@ pub fn frame(buf: &[u8], limits: &Limits) -> Result<Status<Frame>> {
         }
         let total = checked_total(u32_at(buf, 8))?;
         if total > limits.max_command_len {
-            return Err(Error::TooLong { len: total as u64, max: limits.max_command_len as u64 });
+            return Err(Error::TooLong {
+                len: total as u64,
+                max: limits.max_command_len as u64,
+            });
         }
-        return Ok(if buf.len() >= total { Status::Complete(Frame::Command(total)) } else { Status::Partial(total) });
+        return Ok(if buf.len() >= total {
+            Status::Complete(Frame::Command(total))
+        } else {
+            Status::Partial(total)
+        });
     }
     let size = u16::from_le_bytes([buf[6], buf[7]]) as usize;
     if size < DATA_HEADER_LEN {
-        return Err(Error::invalid("PacketSize", "smaller than the Data packet header"));
+        return Err(Error::invalid(
+            "PacketSize",
+            "smaller than the Data packet header",
+        ));
     }
-    Ok(if buf.len() >= size { Status::Complete(Frame::Data(size)) } else { Status::Partial(size) })
+    Ok(if buf.len() >= size {
+        Status::Complete(Frame::Data(size))
+    } else {
+        Status::Partial(size)
+    })
 }
 
 /// Splits `buf` into whole units, as a runtime's read loop would; stops at
 /// the first partial unit and returns how many bytes were consumed. For
 /// tests, benches and fuzzing; `f` sees each unit.
-pub fn for_each_frame(buf: &[u8], limits: &Limits, mut f: impl FnMut(Frame, &[u8])) -> Result<usize> {
+pub fn for_each_frame(
+    buf: &[u8],
+    limits: &Limits,
+    mut f: impl FnMut(Frame, &[u8]),
+) -> Result<usize> {
     let mut off = 0;
     loop {
         match frame(&buf[off..], limits)? {

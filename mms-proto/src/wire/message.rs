@@ -166,7 +166,8 @@ pub trait MessageRepr<'a>: Sized {
     fn emit(&self, buf: &mut [u8]) -> Result<usize> {
         let len = self.buffer_len();
         room(buf, len)?;
-        let chunks = u32::try_from(len / 8).map_err(|_| Error::invalid("chunkLen", "message too long"))?;
+        let chunks =
+            u32::try_from(len / 8).map_err(|_| Error::invalid("chunkLen", "message too long"))?;
         let out = &mut buf[..len];
         out.fill(0);
         put_u32(out, 0, chunks);
@@ -241,7 +242,10 @@ pub fn peek(buf: &[u8]) -> Result<(u32, usize)> {
         return Err(Error::invalid("chunkLen", "shorter than chunkLen and MID"));
     }
     if len > buf.len() as u64 {
-        return Err(Error::Truncated { needed: len.min(usize::MAX as u64) as usize, got: buf.len() });
+        return Err(Error::Truncated {
+            needed: len.min(usize::MAX as u64) as usize,
+            got: buf.len(),
+        });
     }
     Ok((u32_at(buf, 4), len as usize))
 }

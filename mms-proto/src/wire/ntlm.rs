@@ -35,13 +35,21 @@ impl<'a> NtlmAuthRepr<'a> {
     pub fn parse(b: &'a [u8]) -> Result<Self> {
         let v = NtlmAuth::new_checked(b)?;
         if v.zero() != 0 || v.one() != 1 || v.two() != 2 {
-            return Err(Error::invalid("NTLM_AUTH", "Zero/One/Two fields are not 0/1/2"));
+            return Err(Error::invalid(
+                "NTLM_AUTH",
+                "Zero/One/Two fields are not 0/1/2",
+            ));
         }
         let n = v.ntlm_token_size() as u64;
         if 24 + n > b.len() as u64 {
-            return Err(Error::invalid("NTLMTokenSize", "token runs past the structure"));
+            return Err(Error::invalid(
+                "NTLMTokenSize",
+                "token runs past the structure",
+            ));
         }
-        Ok(Self { token: &b[24..24 + n as usize] })
+        Ok(Self {
+            token: &b[24..24 + n as usize],
+        })
     }
 
     /// Length on the wire.
@@ -53,7 +61,8 @@ impl<'a> NtlmAuthRepr<'a> {
     pub fn emit(&self, buf: &mut [u8]) -> Result<usize> {
         let len = self.buffer_len();
         room(buf, len)?;
-        let size = u32::try_from(self.token.len()).map_err(|_| Error::invalid("NTLMTokenSize", "too long"))?;
+        let size = u32::try_from(self.token.len())
+            .map_err(|_| Error::invalid("NTLMTokenSize", "too long"))?;
         let mut v = NtlmAuth::new_unchecked(&mut buf[..len]);
         v.set_zero(0);
         v.set_one(1);

@@ -52,7 +52,11 @@ impl RequestPacketListResendRepr {
             // At most 32 pushes into a vector of capacity 32 (n checked above).
             let _ = packets.push(u32::from_le_bytes([c[0], c[1], c[2], c[3]]));
         }
-        Ok(Self { client_id: v.client_id(), source_id: v.source_id(), packets })
+        Ok(Self {
+            client_id: v.client_id(),
+            source_id: v.source_id(),
+            packets,
+        })
     }
 
     /// Length on the wire.

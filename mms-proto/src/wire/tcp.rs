@@ -1,8 +1,8 @@
 //! [2.2.3] TcpMessageHeader: the envelope of every message sent over TCP.
 
+use super::Message;
 use super::error::{need, room};
 use super::field::view;
-use super::Message;
 use super::message::{PREFIX_LEN, peek};
 use super::{Error, Result};
 
@@ -49,7 +49,8 @@ impl<T: AsRef<[u8]>> TcpMessageHeader<T> {
     /// The messages area (after [`TcpMessageHeaderRepr::parse`] succeeded).
     pub fn messages(&self) -> &[u8] {
         let b = self.as_bytes();
-        let end = (TCP_LENGTH_PREFIX as u64 + self.message_length() as u64).min(b.len() as u64) as usize;
+        let end =
+            (TCP_LENGTH_PREFIX as u64 + self.message_length() as u64).min(b.len() as u64) as usize;
         &b[TCP_HEADER_LEN.min(end)..end]
     }
 }
@@ -78,16 +79,28 @@ impl TcpMessageHeaderRepr {
         need(packet, total)?;
         let chunks = v.chunk_count() as usize;
         if chunks != total / 8 && chunks != (total - TCP_LENGTH_PREFIX) / 8 {
-            return Err(Error::invalid("chunkCount", "matches neither total/8 nor (total-16)/8"));
+            return Err(Error::invalid(
+                "chunkCount",
+                "matches neither total/8 nor (total-16)/8",
+            ));
         }
-        Ok((Self { seq: v.seq(), time_sent: v.time_sent() }, &packet[TCP_HEADER_LEN..total]))
+        Ok((
+            Self {
+                seq: v.seq(),
+                time_sent: v.time_sent(),
+            },
+            &packet[TCP_HEADER_LEN..total],
+        ))
     }
 
     /// Reports header values that parse but that [2.2.3] forbids.
     pub fn check_strict(packet: &[u8]) -> Result<()> {
         let v = TcpMessageHeader::new_checked(packet)?;
         if v.rep() != 1 || v.version() != 0 || v.version_minor() != 0 {
-            return Err(Error::invalid("rep", "rep/version/versionMinor must be 1/0/0"));
+            return Err(Error::invalid(
+                "rep",
+                "rep/version/versionMinor must be 1/0/0",
+            ));
         }
         if v.mbz() != 0 {
             return Err(Error::invalid("MBZ", "must be 0"));
@@ -100,7 +113,10 @@ impl TcpMessageHeaderRepr {
     /// what real clients send and read.
     pub fn emit(&self, messages_len: usize, buf: &mut [u8]) -> Result<()> {
         if messages_len % 8 != 0 {
-            return Err(Error::invalid("messageLength", "messages not a multiple of 8 bytes"));
+            return Err(Error::invalid(
+                "messageLength",
+                "messages not a multiple of 8 bytes",
+            ));
         }
         let ml = u32::try_from(messages_len + TCP_HEADER_LEN - TCP_LENGTH_PREFIX)
             .map_err(|_| Error::invalid("messageLength", "too long"))?;
@@ -176,10 +192,14 @@ impl<'a> Iterator for Messages<'a> {
                 self.rest = rest;
                 Message::parse(msg)
             }
-            Err(Error::Truncated { .. }) if self.rest.len() >= PREFIX_LEN => {
-                Err(Error::invalid("chunkLen", "message runs past messageLength"))
-            }
-            Err(Error::Truncated { .. }) => Err(Error::invalid("chunkLen", "messageLength leaves a partial message")),
+            Err(Error::Truncated { .. }) if self.rest.len() >= PREFIX_LEN => Err(Error::invalid(
+                "chunkLen",
+                "message runs past messageLength",
+            )),
+            Err(Error::Truncated { .. }) => Err(Error::invalid(
+                "chunkLen",
+                "messageLength leaves a partial message",
+            )),
             Err(e) => Err(e),
         };
         if item.is_err() {

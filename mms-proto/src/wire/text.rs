@@ -35,7 +35,11 @@ struct Cursor<'a> {
 
 impl<'a> Cursor<'a> {
     fn new(text: &Utf16Str<'a>) -> Self {
-        Self { text: *text, units: text.units(), pos: 0 }
+        Self {
+            text: *text,
+            units: text.units(),
+            pos: 0,
+        }
     }
 
     fn peek(&self) -> Option<u16> {
@@ -67,7 +71,11 @@ impl<'a> Cursor<'a> {
         for b in s.bytes() {
             let ok = match self.bump() {
                 Some(u) if u < 0x80 => {
-                    if ci { (u as u8).eq_ignore_ascii_case(&b) } else { u as u8 == b }
+                    if ci {
+                        (u as u8).eq_ignore_ascii_case(&b)
+                    } else {
+                        u as u8 == b
+                    }
                 }
                 _ => false,
             };
@@ -101,7 +109,11 @@ impl<'a> Cursor<'a> {
         let mut v: u64 = 0;
         let mut n = 0;
         while n < max {
-            let d = match self.peek().and_then(|u| char::from_u32(u as u32)).and_then(|c| c.to_digit(16)) {
+            let d = match self
+                .peek()
+                .and_then(|u| char::from_u32(u as u32))
+                .and_then(|c| c.to_digit(16))
+            {
                 Some(d) => d,
                 None => break,
             };
@@ -170,7 +182,11 @@ impl Version {
         } else {
             None
         };
-        Some(Self { major, minor, build })
+        Some(Self {
+            major,
+            minor,
+            build,
+        })
     }
 }
 
@@ -219,8 +235,18 @@ impl Guid {
         let data1 = (c.lit("0x", true).then_some(())?, c.hex(1, 8)?).1 as u32;
         let data2 = (c.lit("-0x", true).then_some(())?, c.hex(1, 4)?).1 as u16;
         let data3 = (c.lit("-0x", true).then_some(())?, c.hex(1, 4)?).1 as u16;
-        let data4 = (c.lit("-0x", true).then_some(())?, c.hex(1, 16)?).1.to_be_bytes();
-        Some((Guid { data1, data2, data3, data4 }, GuidForm::HexPrefixed))
+        let data4 = (c.lit("-0x", true).then_some(())?, c.hex(1, 16)?)
+            .1
+            .to_be_bytes();
+        Some((
+            Guid {
+                data1,
+                data2,
+                data3,
+                data4,
+            },
+            GuidForm::HexPrefixed,
+        ))
     }
 
     fn standard(c: &mut Cursor<'_>) -> Option<Self> {
@@ -229,7 +255,12 @@ impl Guid {
         let data3 = (c.eat(b'-').then_some(())?, c.hex(4, 4)?).1 as u16;
         let hi = (c.eat(b'-').then_some(())?, c.hex(4, 4)?).1;
         let lo = (c.eat(b'-').then_some(())?, c.hex(12, 12)?).1;
-        Some(Guid { data1, data2, data3, data4: ((hi << 48) | lo).to_be_bytes() })
+        Some(Guid {
+            data1,
+            data2,
+            data3,
+            data4: ((hi << 48) | lo).to_be_bytes(),
+        })
     }
 }
 
@@ -269,7 +300,11 @@ impl<'a> HostInfo<'a> {
         if host.is_empty() {
             return None;
         }
-        let port = if c.eat(b':') { Some(u16::try_from(c.digits(5)?).ok()?) } else { None };
+        let port = if c.eat(b':') {
+            Some(u16::try_from(c.digits(5)?).ok()?)
+        } else {
+            None
+        };
         Some(Self { host, port })
     }
 }
@@ -317,7 +352,10 @@ impl<'a> Subscriber<'a> {
     /// Parses a subscriberName (the Repr's text: inner NULs kept, final
     /// terminator removed).
     pub fn parse(text: &Utf16Str<'a>) -> Result<Self> {
-        Self::parse_inner(text).ok_or(Error::invalid("subscriberName", "does not match the ABNF of 2.2.4.17"))
+        Self::parse_inner(text).ok_or(Error::invalid(
+            "subscriberName",
+            "does not match the ABNF of 2.2.4.17",
+        ))
     }
 
     fn parse_inner(text: &Utf16Str<'a>) -> Option<Self> {
@@ -347,7 +385,11 @@ impl<'a> Subscriber<'a> {
             guid = Some(g);
             guid_form = form;
         }
-        let host_param = if c.lit("; Host: ", true) { Some(HostInfo::parse_at(&mut c)?) } else { None };
+        let host_param = if c.lit("; Host: ", true) {
+            Some(HostInfo::parse_at(&mut c)?)
+        } else {
+            None
+        };
         let (mut host_string, mut via) = (None, None);
         while !c.at_end() {
             if !c.eat(0) {
@@ -368,7 +410,15 @@ impl<'a> Subscriber<'a> {
                 return None;
             }
         }
-        Some(Self { client, guid, guid_form, host_param, host_string, via, legacy_prefix })
+        Some(Self {
+            client,
+            guid,
+            guid_form,
+            host_param,
+            host_string,
+            via,
+            legacy_prefix,
+        })
     }
 
     /// Reports deviations from the ABNF that [`Self::parse`] tolerates.
@@ -378,10 +428,16 @@ impl<'a> Subscriber<'a> {
         }
         if let ClientToken::NsPlayer(_) = self.client {
             if self.guid.is_none() {
-                return Err(Error::invalid("subscriberName", "NSPlayer token without client-guid"));
+                return Err(Error::invalid(
+                    "subscriberName",
+                    "NSPlayer token without client-guid",
+                ));
             }
             if self.guid_form != GuidForm::Standard {
-                return Err(Error::invalid("subscriberName", "client-guid not in 8-4-4-4-12 form"));
+                return Err(Error::invalid(
+                    "subscriberName",
+                    "client-guid not in 8-4-4-4-12 form",
+                ));
             }
         }
         Ok(())
@@ -470,7 +526,12 @@ impl FunnelName {
         if !(1..=65535).contains(&port) {
             return None;
         }
-        Some(Self { addr, proto, port: port as u16, trailing: !c.at_end() })
+        Some(Self {
+            addr,
+            proto,
+            port: port as u16,
+            trailing: !c.at_end(),
+        })
     }
 }
 
@@ -542,7 +603,10 @@ impl<'a> RedirectLocation<'a> {
         if text.is_empty() {
             return Ok(RedirectLocation::Empty);
         }
-        Self::parse_url(text).ok_or(Error::invalid("wszLocation", "not an mms, mmsu or mmst URL"))
+        Self::parse_url(text).ok_or(Error::invalid(
+            "wszLocation",
+            "not an mms, mmsu or mmst URL",
+        ))
     }
 
     fn parse_url(text: &Utf16Str<'a>) -> Option<Self> {
@@ -568,7 +632,12 @@ impl<'a> RedirectLocation<'a> {
             None | Some(0x2F) | Some(0x3F) => {}
             Some(_) => return None,
         }
-        Some(RedirectLocation::Url { scheme, host: h.host, port: h.port.unwrap_or(DEFAULT_PORT), path: c.rest() })
+        Some(RedirectLocation::Url {
+            scheme,
+            host: h.host,
+            port: h.port.unwrap_or(DEFAULT_PORT),
+            path: c.rest(),
+        })
     }
 }
 

@@ -5,7 +5,11 @@ use super::{Error, Result, Utf16Str};
 
 /// Text that runs to the end of the message: strips the terminator and the
 /// zero padding after it.
-pub(crate) fn tail_text<'a>(msg: &'a [u8], off: usize, field: &'static str) -> Result<Utf16Str<'a>> {
+pub(crate) fn tail_text<'a>(
+    msg: &'a [u8],
+    off: usize,
+    field: &'static str,
+) -> Result<Utf16Str<'a>> {
     need(msg, off)?;
     Ok(Utf16Str::from_wire(&msg[off..], field)?.trim_trailing_nuls())
 }
@@ -34,7 +38,10 @@ pub(crate) fn counted_text<'a>(
     }
     let len = units_with_nul as u64 * 2;
     if len > bytes.len() as u64 {
-        return Err(Error::Truncated { needed: len.min(usize::MAX as u64) as usize, got: bytes.len() });
+        return Err(Error::Truncated {
+            needed: len.min(usize::MAX as u64) as usize,
+            got: bytes.len(),
+        });
     }
     let len = len as usize;
     if bytes[len - 2] != 0 || bytes[len - 1] != 0 {
@@ -47,6 +54,8 @@ pub(crate) fn counted_text<'a>(
 pub(crate) fn counted_units(text: &Option<Utf16Str<'_>>, field: &'static str) -> Result<u32> {
     match text {
         None => Ok(0),
-        Some(t) => u32::try_from(t.len_units() + 1).map_err(|_| Error::invalid(field, "text too long")),
+        Some(t) => {
+            u32::try_from(t.len_units() + 1).map_err(|_| Error::invalid(field, "text too long"))
+        }
     }
 }

@@ -281,7 +281,12 @@ impl<'a> ReportConnectedExRepr<'a> {
     }
 
     fn strings(&self) -> [&Option<Utf16Str<'a>>; 4] {
-        [&self.server_version_info, &self.version_info, &self.version_url, &self.authen_package]
+        [
+            &self.server_version_info,
+            &self.version_info,
+            &self.version_url,
+            &self.authen_package,
+        ]
     }
 }
 
@@ -318,7 +323,11 @@ impl<'a> MessageRepr<'a> for ReportConnectedExRepr<'a> {
     }
 
     fn unpadded_len(&self) -> usize {
-        let text: usize = self.strings().iter().map(|s| s.map_or(0, |t| t.byte_len() + 2)).sum();
+        let text: usize = self
+            .strings()
+            .iter()
+            .map(|s| s.map_or(0, |t| t.byte_len() + 2))
+            .sum();
         ReportConnectedEx::<&[u8]>::FIXED_LEN + text
     }
 
@@ -333,7 +342,10 @@ impl<'a> MessageRepr<'a> for ReportConnectedExRepr<'a> {
         v.set_n_max_open_files(self.n_max_open_files);
         v.set_n_block_max_bytes(self.n_block_max_bytes);
         v.set_max_bit_rate(self.max_bit_rate);
-        v.set_cb_server_version_info(counted_units(&self.server_version_info, "cbServerVersionInfo")?);
+        v.set_cb_server_version_info(counted_units(
+            &self.server_version_info,
+            "cbServerVersionInfo",
+        )?);
         v.set_cb_version_info(counted_units(&self.version_info, "cbVersionInfo")?);
         v.set_cb_version_url(counted_units(&self.version_url, "cbVersionUrl")?);
         v.set_cb_authen_package(counted_units(&self.authen_package, "cbAuthenPackage")?);
@@ -350,10 +362,16 @@ impl<'a> MessageRepr<'a> for ReportConnectedExRepr<'a> {
             _ => return Err(Error::invalid("playIncarnation", "not a packet-pair value")),
         }
         if self.mac_to_viewer_protocol_revision != MAC_TO_VIEWER_PROTOCOL_REVISION {
-            return Err(Error::invalid("MacToViewerProtocolRevision", "must be 0x0004000B"));
+            return Err(Error::invalid(
+                "MacToViewerProtocolRevision",
+                "must be 0x0004000B",
+            ));
         }
         if self.viewer_to_mac_protocol_revision != VIEWER_TO_MAC_PROTOCOL_REVISION {
-            return Err(Error::invalid("ViewerToMacProtocolRevision", "must be 0x0003001C"));
+            return Err(Error::invalid(
+                "ViewerToMacProtocolRevision",
+                "must be 0x0003001C",
+            ));
         }
         if let Some(s) = &self.server_version_info {
             super::text::Version::parse(s)?;
@@ -545,7 +563,10 @@ impl<'a> MessageRepr<'a> for ReportFunnelInfoRepr<'a> {
 
     fn emit_fields(&self, buf: &mut [u8]) -> Result<()> {
         if self.packet_pair.len() % 8 != 0 {
-            return Err(Error::invalid("Packet-pair packet", "length not a multiple of 8"));
+            return Err(Error::invalid(
+                "Packet-pair packet",
+                "length not a multiple of 8",
+            ));
         }
         let mut v = ReportFunnelInfo::new_checked(&mut *buf)?;
         v.set_hr(self.hr);
@@ -564,9 +585,15 @@ impl<'a> MessageRepr<'a> for ReportFunnelInfoRepr<'a> {
 
     fn check_strict(&self) -> Result<()> {
         super::consts::check_packet_pair_value(self.play_incarnation)?;
-        let pair_allowed = matches!(self.play_incarnation, MMS_USE_PACKET_PAIR | MMS_PACKET_PAIR_TCP_HIGH_ENTROPY);
+        let pair_allowed = matches!(
+            self.play_incarnation,
+            MMS_USE_PACKET_PAIR | MMS_PACKET_PAIR_TCP_HIGH_ENTROPY
+        );
         if !self.packet_pair.is_empty() && !pair_allowed {
-            return Err(Error::invalid("Packet-pair packet", "present without a TCP packet-pair mode"));
+            return Err(Error::invalid(
+                "Packet-pair packet",
+                "present without a TCP packet-pair mode",
+            ));
         }
         if self.transport_mask != 8 {
             return Err(Error::invalid("transportMask", "must be 8"));
@@ -609,7 +636,10 @@ impl<'a> MessageRepr<'a> for ReportRedirectRepr<'a> {
         let v = ReportRedirect::new_checked(msg)?;
         let cb = v.cb_location() as usize;
         if cb < 2 {
-            return Err(Error::invalid("cbLocation", "no room for the NUL terminator"));
+            return Err(Error::invalid(
+                "cbLocation",
+                "no room for the NUL terminator",
+            ));
         }
         need(msg, 16 + cb)?;
         let bytes = &msg[16..16 + cb];
@@ -617,7 +647,11 @@ impl<'a> MessageRepr<'a> for ReportRedirectRepr<'a> {
         if bytes[cb - 2] != 0 || bytes[cb - 1] != 0 {
             return Err(Error::invalid("wszLocation", "missing NUL terminator"));
         }
-        Ok(Self { hr: v.hr(), redirect_type: v.redirect_type(), location: text.slice_units(0, cb / 2 - 1) })
+        Ok(Self {
+            hr: v.hr(),
+            redirect_type: v.redirect_type(),
+            location: text.slice_units(0, cb / 2 - 1),
+        })
     }
 
     fn unpadded_len(&self) -> usize {
@@ -679,13 +713,21 @@ pub(crate) fn parse_token_message(msg: &[u8]) -> Result<(u32, u32, &[u8])> {
     let v = SecurityChallenge::new_checked(msg)?;
     let cb = v.cb_token() as u64;
     if 20 + cb > msg.len() as u64 {
-        return Err(Error::Truncated { needed: (20 + cb).min(usize::MAX as u64) as usize, got: msg.len() });
+        return Err(Error::Truncated {
+            needed: (20 + cb).min(usize::MAX as u64) as usize,
+            got: msg.len(),
+        });
     }
     Ok((u32_at(msg, 8), u32_at(msg, 12), &msg[20..20 + cb as usize]))
 }
 
 /// Emits the shared token layout (see [`parse_token_message`]).
-pub(crate) fn emit_token_message(buf: &mut [u8], incarnation: u32, cookie: u32, token: &[u8]) -> Result<()> {
+pub(crate) fn emit_token_message(
+    buf: &mut [u8],
+    incarnation: u32,
+    cookie: u32,
+    token: &[u8],
+) -> Result<()> {
     let cb = u32::try_from(token.len()).map_err(|_| Error::invalid("cbToken", "token too long"))?;
     let mut v = SecurityChallenge::new_checked(&mut *buf)?;
     v.set_play_incarnation(incarnation);
@@ -700,7 +742,11 @@ impl<'a> MessageRepr<'a> for SecurityChallengeRepr<'a> {
 
     fn parse(msg: &'a [u8]) -> Result<Self> {
         let (play_incarnation, cookie, token) = parse_token_message(msg)?;
-        Ok(Self { play_incarnation, cookie, token })
+        Ok(Self {
+            play_incarnation,
+            cookie,
+            token,
+        })
     }
 
     fn unpadded_len(&self) -> usize {

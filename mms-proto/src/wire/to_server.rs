@@ -318,7 +318,10 @@ impl<'a> MessageRepr<'a> for ConnectFunnelRepr<'a> {
         }
         let f = super::text::FunnelName::parse(&self.funnel_name)?;
         if f.trailing {
-            return Err(Error::invalid("funnelName", "trailing characters after the port"));
+            return Err(Error::invalid(
+                "funnelName",
+                "trailing characters after the port",
+            ));
         }
         Ok(())
     }
@@ -346,7 +349,9 @@ impl<'a> MessageRepr<'a> for LoggingRepr<'a> {
 
     fn parse(msg: &'a [u8]) -> Result<Self> {
         Logging::new_checked(msg)?;
-        Ok(Self { log: ClientLogRepr::parse(&msg[8..8 + CLIENT_LOG_LEN])? })
+        Ok(Self {
+            log: ClientLogRepr::parse(&msg[8..8 + CLIENT_LOG_LEN])?,
+        })
     }
 
     fn unpadded_len(&self) -> usize {
@@ -403,7 +408,10 @@ impl<'a> MessageRepr<'a> for OpenFileRepr<'a> {
             // tokenData follows a NUL-terminated fileName at byte offset `token`.
             let at = v.token() as u64;
             if at < 2 || at % 2 != 0 {
-                return Err(Error::invalid("token", "not an offset past a NUL-terminated fileName"));
+                return Err(Error::invalid(
+                    "token",
+                    "not an offset past a NUL-terminated fileName",
+                ));
             }
             if at + cb > rest.len() as u64 {
                 return Err(Error::Truncated {
@@ -413,12 +421,20 @@ impl<'a> MessageRepr<'a> for OpenFileRepr<'a> {
             }
             let (at, cb) = (at as usize, cb as usize);
             if rest[at - 2] != 0 || rest[at - 1] != 0 {
-                return Err(Error::invalid("fileName", "missing NUL terminator before tokenData"));
+                return Err(Error::invalid(
+                    "fileName",
+                    "missing NUL terminator before tokenData",
+                ));
             }
             let name = Utf16Str::from_wire(&rest[..at - 2], "fileName")?;
             (name, &rest[at..at + cb])
         };
-        Ok(Self { play_incarnation: v.play_incarnation(), spare: v.spare(), file_name, token_data })
+        Ok(Self {
+            play_incarnation: v.play_incarnation(),
+            spare: v.spare(),
+            file_name,
+            token_data,
+        })
     }
 
     fn unpadded_len(&self) -> usize {
@@ -430,8 +446,10 @@ impl<'a> MessageRepr<'a> for OpenFileRepr<'a> {
         let (token, cb) = if self.token_data.is_empty() {
             (0, 0)
         } else {
-            let cb = u32::try_from(self.token_data.len()).map_err(|_| Error::invalid("cbtoken", "too long"))?;
-            let at = u32::try_from(name_len).map_err(|_| Error::invalid("token", "fileName too long"))?;
+            let cb = u32::try_from(self.token_data.len())
+                .map_err(|_| Error::invalid("cbtoken", "too long"))?;
+            let at = u32::try_from(name_len)
+                .map_err(|_| Error::invalid("token", "fileName too long"))?;
             (at, cb)
         };
         let mut v = OpenFile::new_checked(&mut *buf)?;
@@ -468,7 +486,11 @@ impl<'a> MessageRepr<'a> for SecurityResponseRepr<'a> {
 
     fn parse(msg: &'a [u8]) -> Result<Self> {
         let (play_incarnation, cookie, token) = parse_token_message(msg)?;
-        Ok(Self { play_incarnation, cookie, token })
+        Ok(Self {
+            play_incarnation,
+            cookie,
+            token,
+        })
     }
 
     fn unpadded_len(&self) -> usize {
@@ -599,8 +621,14 @@ impl<'a> MessageRepr<'a> for StartPlayingRepr {
     fn unpadded_len(&self) -> usize {
         match self.acceleration {
             None => 40,
-            Some(Acceleration { link_bandwidth: None, .. }) => 48,
-            Some(Acceleration { link_bandwidth: Some(_), .. }) => 52,
+            Some(Acceleration {
+                link_bandwidth: None,
+                ..
+            }) => 48,
+            Some(Acceleration {
+                link_bandwidth: Some(_),
+                ..
+            }) => 52,
         }
     }
 
@@ -690,7 +718,9 @@ impl<'a> StreamSwitchEntries<'a> {
             StreamSwitchEntries::Wire(b) => (b, &[]),
             StreamSwitchEntries::Slice(s) => (&[], s),
         };
-        wire.chunks_exact(StreamSwitchEntry::LEN).map(StreamSwitchEntry::read).chain(slice.iter().copied())
+        wire.chunks_exact(StreamSwitchEntry::LEN)
+            .map(StreamSwitchEntry::read)
+            .chain(slice.iter().copied())
     }
 }
 
@@ -727,9 +757,14 @@ impl<'a> MessageRepr<'a> for StreamSwitchRepr<'a> {
         let v = StreamSwitch::new_checked(msg)?;
         let len = v.c_stream_entries() as u64 * StreamSwitchEntry::LEN as u64;
         if 12 + len > msg.len() as u64 {
-            return Err(Error::invalid("cStreamEntries", "more entries than the message holds"));
+            return Err(Error::invalid(
+                "cStreamEntries",
+                "more entries than the message holds",
+            ));
         }
-        Ok(Self { entries: StreamSwitchEntries::Wire(&msg[12..12 + len as usize]) })
+        Ok(Self {
+            entries: StreamSwitchEntries::Wire(&msg[12..12 + len as usize]),
+        })
     }
 
     fn unpadded_len(&self) -> usize {
@@ -737,18 +772,27 @@ impl<'a> MessageRepr<'a> for StreamSwitchRepr<'a> {
     }
 
     fn emit_fields(&self, buf: &mut [u8]) -> Result<()> {
-        let n = u32::try_from(self.entries.len()).map_err(|_| Error::invalid("cStreamEntries", "too many"))?;
+        let n = u32::try_from(self.entries.len())
+            .map_err(|_| Error::invalid("cStreamEntries", "too many"))?;
         let mut v = StreamSwitch::new_checked(&mut *buf)?;
         v.set_c_stream_entries(n);
         need(buf, self.unpadded_len())?;
-        for (entry, dst) in self.entries.iter().zip(buf[12..].chunks_exact_mut(StreamSwitchEntry::LEN)) {
+        for (entry, dst) in self
+            .entries
+            .iter()
+            .zip(buf[12..].chunks_exact_mut(StreamSwitchEntry::LEN))
+        {
             entry.write(dst);
         }
         Ok(())
     }
 
     fn check_strict(&self) -> Result<()> {
-        if self.entries.iter().any(|e| e.thinning_level > 2 && e.src_stream_number != NO_STREAM) {
+        if self
+            .entries
+            .iter()
+            .any(|e| e.thinning_level > 2 && e.src_stream_number != NO_STREAM)
+        {
             return Err(Error::invalid("wThinningLevel", "must be 0, 1 or 2"));
         }
         Ok(())

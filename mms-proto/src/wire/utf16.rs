@@ -90,7 +90,13 @@ impl<'a> Utf16Str<'a> {
     /// True if the text equals the ASCII string `s`, ignoring ASCII case
     /// (ABNF quoted strings are case-insensitive, RFC 4234 §2.3).
     pub fn eq_ignore_ascii_case(&self, s: &str) -> bool {
-        let lower = |u: u16| if (b'A' as u16..=b'Z' as u16).contains(&u) { u + 32 } else { u };
+        let lower = |u: u16| {
+            if (b'A' as u16..=b'Z' as u16).contains(&u) {
+                u + 32
+            } else {
+                u
+            }
+        };
         self.units().map(lower).eq(s.encode_utf16().map(lower))
     }
 
@@ -110,6 +116,9 @@ impl<'a> Utf16Str<'a> {
                 Utf16Str::Wire(&b[start * 2..end * 2])
             }
             Utf16Str::Str(s) => {
+                let total = s.encode_utf16().count();
+                let end = end.min(total);
+                let start = start.min(end);
                 let (mut units, mut bstart, mut bend) = (0usize, None, None);
                 for (i, c) in s.char_indices() {
                     if units == start {
