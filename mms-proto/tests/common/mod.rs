@@ -1,7 +1,7 @@
 //! Helpers shared by the integration tests: building spec bytes field by
 //! field (independently of the codec under test).
 
-#![allow(dead_code, unreachable_pub)]
+#![allow(dead_code, unreachable_pub, missing_docs)]
 
 use mms_proto::wire::{Message, MessageRepr};
 
