@@ -1,1 +1,273 @@
-fn main() {}
+//! Wire codec benchmarks. Results and the memcpy baseline measured by this
+//! same binary go to docs/benchmarks.md via `cargo xtask bench`.
+
+#![allow(missing_docs)]
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use mms_proto::wire::*;
+
+/// One representative message of each kind, as a server or client sends it.
+fn messages(
+    log: &ClientLogRepr<'static>,
+    entries: &'static [StreamSwitchEntry],
+) -> Vec<Message<'static>> {
+    let mut cex = ReportConnectedExRepr::new(MMS_DISABLE_PACKET_PAIR, "9.1.1.3862".into());
+    cex.authen_package = Some("NTLM".into());
+    vec![
+        PingRepr::default().into(),
+        cex.into(),
+        ReportConnectedFunnelRepr::default().into(),
+        ReportDisconnectedFunnelRepr {
+            hr: HResult::E_FAIL,
+            play_incarnation: 0,
+        }
+        .into(),
+        ReportEndOfStreamRepr {
+            hr: HResult::S_OK,
+            play_incarnation: 4,
+        }
+        .into(),
+        ReportFunnelInfoRepr::new(77).into(),
+        ReportOpenFileRepr {
+            open_file_id: 1,
+            file_attributes: FILE_ATTRIBUTE_MMS_CANSEEK,
+            file_duration: 30.0,
+            file_blocks: 30,
+            file_packet_size: 3200,
+            file_packet_count: 1000,
+            file_bit_rate: 128_000,
+            file_header_size: 5000,
+            ..Default::default()
+        }
+        .into(),
+        ReportReadBlockRepr {
+            play_incarnation: 2,
+            ..Default::default()
+        }
+        .into(),
+        ReportRedirectRepr {
+            hr: HResult::S_OK,
+            redirect_type: REDIRECT_URL,
+            location: "mmst://example.test/a.asf".into(),
+        }
+        .into(),
+        ReportStartedPlayingRepr {
+            play_incarnation: 4,
+            tiger_file_id: 1,
+            ..Default::default()
+        }
+        .into(),
+        ReportStartStridingRepr {
+            play_incarnation: 5,
+            ..Default::default()
+        }
+        .into(),
+        ReportStreamChangeRepr {
+            tcp_hdr_incarnation: 0xFF,
+            packet_size: 3200,
+            header_size: 5000,
+            bit_rate: 1,
+            ..Default::default()
+        }
+        .into(),
+        ReportStreamSwitchRepr::default().into(),
+        SecurityChallengeRepr {
+            play_incarnation: 1,
+            cookie: 1,
+            token: b"r\0e\0a\0l\0m\0=\0\"\0\"\0\0\0",
+        }
+        .into(),
+        CancelReadBlockRepr {
+            play_incarnation: 2,
+        }
+        .into(),
+        CloseFileRepr {
+            play_incarnation: 0,
+            open_file_id: 1,
+        }
+        .into(),
+        ConnectRepr::new(
+            0,
+            "NSPlayer/7.0.0.1956; {7E667F5D-A661-495E-A512-F55686DDA178}; Host: 127.0.0.1".into(),
+        )
+        .into(),
+        ConnectFunnelRepr::new("\\\\192.168.0.129\\TCP\\1037".into()).into(),
+        FunnelInfoRepr {
+            play_incarnation: MMS_DISABLE_PACKET_PAIR,
+        }
+        .into(),
+        LoggingRepr { log: *log }.into(),
+        OpenFileRepr {
+            play_incarnation: 1,
+            spare: 0,
+            file_name: "media/demo.wmv".into(),
+            token_data: &[],
+        }
+        .into(),
+        PongRepr::default().into(),
+        ReadBlockRepr::new(1, 2).into(),
+        SecurityResponseRepr {
+            play_incarnation: 1,
+            cookie: 1,
+            token: b"dXNlcjpwYXNz\0",
+        }
+        .into(),
+        StartPlayingRepr {
+            open_file_id: 1,
+            padding: 0,
+            position: 0.0,
+            asf_offset: !0,
+            location_id: !0,
+            frame_offset: 0x00FF_FFFF,
+            play_incarnation: 4,
+            acceleration: None,
+        }
+        .into(),
+        StartStridingRepr {
+            open_file_id: 1,
+            position: 10.0,
+            play_incarnation: 5,
+            rate: 2.0,
+            ..Default::default()
+        }
+        .into(),
+        StopPlayingRepr {
+            open_file_id: 1,
+            play_incarnation: 4,
+        }
+        .into(),
+        StreamSwitchRepr {
+            entries: StreamSwitchEntries::Slice(entries),
+        }
+        .into(),
+    ]
+}
+
+fn bench_messages(c: &mut Criterion) {
+    let log = ClientLogRepr {
+        strings: ClientLogStrings {
+            proto: b"mms",
+            transport: b"TCP",
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let log: &'static ClientLogRepr<'static> = Box::leak(Box::new(log));
+    let entries: &'static [StreamSwitchEntry] = Box::leak(Box::new([
+        StreamSwitchEntry {
+            src_stream_number: 0xFFFF,
+            dst_stream_number: 1,
+            thinning_level: 0,
+        },
+        StreamSwitchEntry {
+            src_stream_number: 0xFFFF,
+            dst_stream_number: 2,
+            thinning_level: 0,
+        },
+    ]));
+    let msgs = messages(log, entries);
+    assert_eq!(msgs.len(), 28);
+    let mut parse = c.benchmark_group("parse");
+    parse
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_secs(1))
+        .sample_size(30);
+    for m in &msgs {
+        let mut bytes = vec![0u8; m.buffer_len()];
+        m.emit(&mut bytes).unwrap();
+        parse.throughput(Throughput::Bytes(bytes.len() as u64));
+        parse.bench_with_input(
+            BenchmarkId::from_parameter(format!("{:?}", m.id())),
+            &bytes,
+            |b, bytes| b.iter(|| Message::parse(black_box(bytes)).unwrap()),
+        );
+    }
+    parse.finish();
+    let mut emit = c.benchmark_group("emit");
+    emit.warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_secs(1))
+        .sample_size(30);
+    for m in &msgs {
+        let mut buf = vec![0u8; m.buffer_len()];
+        emit.throughput(Throughput::Bytes(buf.len() as u64));
+        emit.bench_with_input(
+            BenchmarkId::from_parameter(format!("{:?}", m.id())),
+            m,
+            |b, m| b.iter(|| black_box(m).emit(black_box(&mut buf)).unwrap()),
+        );
+    }
+    emit.finish();
+}
+
+/// A realistic received stream: 3200-byte ASF packets in Data packets, a
+/// Ping every 1000 packets, 64 MiB in all.
+fn stream() -> Vec<u8> {
+    const TOTAL: usize = 64 << 20;
+    let payload = vec![0x82u8; 3200];
+    let ping: Message<'_> = PingRepr::default().into();
+    let mut v = Vec::with_capacity(TOTAL + 4096);
+    let mut n = 0u32;
+    while v.len() < TOTAL {
+        let start = v.len();
+        if n % 1000 == 999 {
+            v.resize(start + TcpMessageHeaderRepr::packet_len(&ping), 0);
+            TcpMessageHeaderRepr {
+                seq: n as u16,
+                time_sent: 0,
+            }
+            .emit_packet(&ping, &mut v[start..])
+            .unwrap();
+        } else {
+            let d = DataPacketRepr {
+                location_id: n,
+                play_incarnation: 4,
+                af_flags: n as u8,
+                payload: &payload,
+            };
+            v.resize(start + d.buffer_len(), 0);
+            d.emit(&mut v[start..]).unwrap();
+        }
+        n += 1;
+    }
+    v
+}
+
+fn bench_stream(c: &mut Criterion) {
+    let s = stream();
+    let mut g = c.benchmark_group("stream");
+    g.sample_size(20)
+        .measurement_time(Duration::from_secs(8))
+        .throughput(Throughput::Bytes(s.len() as u64));
+    g.bench_function("frame_and_parse_64MiB", |b| {
+        b.iter(|| {
+            let mut acc = 0u64;
+            let limits = Limits::default();
+            for_each_frame(black_box(&s), &limits, |f, unit| match f {
+                Frame::Data(_) => {
+                    let d = DataPacketRepr::parse(&DataPacket::new_unchecked(unit)).unwrap();
+                    acc = acc.wrapping_add(d.location_id as u64 + d.payload.len() as u64);
+                }
+                Frame::Command(_) => {
+                    let (_, mut m) = parse_packet(unit).unwrap();
+                    acc = acc.wrapping_add(m.next().unwrap().unwrap().buffer_len() as u64);
+                }
+            })
+            .unwrap();
+            acc
+        })
+    });
+    let mut dst = vec![0u8; s.len()];
+    g.bench_function("memcpy_64MiB", |b| {
+        b.iter(|| {
+            dst.copy_from_slice(black_box(&s));
+            black_box(&dst);
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench_messages, bench_stream);
+criterion_main!(benches);

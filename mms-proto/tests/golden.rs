@@ -3,7 +3,7 @@
 //! ways: parse(bytes) == repr and emit(repr) == bytes.
 
 mod common;
-use common::{F::*, build, golden, message};
+use common::{F::*, build, golden, message, seed, utf16};
 use mms_proto::wire::*;
 
 #[test]
@@ -46,6 +46,8 @@ fn report_connected_ex_2_2_4_2() {
     let mut r = ReportConnectedExRepr::new(MMS_DISABLE_PACKET_PAIR, "9.1.1.3862".into());
     r.authen_package = Some("BASIC".into());
     golden(&b, r);
+    seed("version", &utf16("9.1.1.3862"));
+    seed("authen_package", &utf16("NTLM"));
     let v = text::Version::parse(&r.server_version_info.unwrap()).unwrap();
     assert_eq!(
         v,
@@ -257,6 +259,8 @@ fn report_redirect_2_2_4_9() {
         location: url.into(),
     };
     golden(&b, r);
+    seed("redirect_location", &utf16(url));
+    seed("redirect_location", &utf16("mms://[::1]/a?b=c"));
     match text::RedirectLocation::parse(&r.location).unwrap() {
         text::RedirectLocation::Url {
             scheme,
@@ -354,6 +358,7 @@ fn security_challenge_2_2_4_14() {
         token: &token,
     };
     golden(&b, r);
+    seed("basic_challenge", &token);
     let c = text::BasicChallenge::parse(r.token).unwrap();
     assert!(c.realm.unwrap().eq_str("media"));
     // An unspecified realm SHOULD still be sent as realm="".
@@ -380,6 +385,7 @@ fn ntlm_auth_2_2_4_14_1() {
         U32(0),
         Raw(ntlm),
     ]);
+    seed("basic_challenge", &b);
     let r = NtlmAuthRepr::parse(&b).unwrap();
     assert_eq!(r.token, ntlm);
     let mut out = vec![0xA5; b.len()];
@@ -481,7 +487,9 @@ fn connect_as_real_clients_send_it() {
     assert!(s.check_strict().is_err());
 
     // Proxy form: host-param, then HOST: and VIA: elements after NULs.
+    seed("subscriber", &utf16(vlc));
     let proxied = "NSPlayer/9.0.0.2980; {68c0a090-8797-11d2-a2b3-00a0c9b60551}; Host: media.test:1755\0HOST: media.test:1755\0VIA: WMServer/9.1, proxy2";
+    seed("subscriber", &utf16(proxied));
     let s = text::Subscriber::parse(&proxied.into()).unwrap();
     assert!(s.host_string.unwrap().host.eq_str("media.test"));
     assert!(s.via.unwrap().eq_str("WMServer/9.1, proxy2"));
@@ -517,6 +525,8 @@ fn connect_funnel_2_2_4_18() {
     );
     let r = ConnectFunnelRepr::new(name.into());
     golden(&b, r);
+    seed("funnel_name", &utf16(name));
+    seed("funnel_name", &utf16("\\\\fe80::1\\UDP\\7000\u{0}0"));
     let f = text::FunnelName::parse(&r.funnel_name).unwrap();
     assert_eq!(f.addr, std::net::IpAddr::from([192, 168, 0, 129]));
     assert_eq!(
@@ -686,6 +696,7 @@ fn sample_log() -> (Vec<u8>, ClientLogRepr<'static>) {
 #[test]
 fn logging_2_2_4_20_and_client_log_2_2_1() {
     let (log, repr) = sample_log();
+    seed("client_log", &log);
     assert_eq!(ClientLogRepr::parse(&log).unwrap(), repr);
     let b = message(0x0003_0032, &[Raw(&log)]);
     assert_eq!(b.len(), 1504);
@@ -990,6 +1001,8 @@ fn tcp_message_header_2_2_3() {
 fn data_packet_2_2_2() {
     let payload = [0x82u8, 0, 0, 0x11, 0x5D, 9, 9, 9];
     let b = common::data(42, 4, 0x2A, &payload);
+    seed("data_packet", &b);
+    seed("framer", &b);
     let v = DataPacket::new_checked(&b[..]).unwrap();
     let r = DataPacketRepr::parse(&v).unwrap();
     assert_eq!(
@@ -1073,6 +1086,7 @@ fn request_packet_list_resend_2_2_5() {
         U32(11),
         U32(0x1_0000),
     ]);
+    seed("resend", &b);
     let r = RequestPacketListResendRepr::parse(&b).unwrap();
     assert_eq!((r.client_id, r.source_id), (0xC0FF_EE01, 1));
     assert_eq!(&r.packets[..], &[10, 11, 0x1_0000]);

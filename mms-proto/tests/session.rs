@@ -3,7 +3,7 @@
 //! messages come out the same however the bytes arrive.
 
 mod common;
-use common::{F::*, data, message, packet};
+use common::{F::*, data, message, packet, seed};
 use mms_proto::wire::*;
 
 /// An all-default CLIENT_LOG (its bytes are pinned by the golden tests).
@@ -219,6 +219,7 @@ fn describe(units: &[(Frame, Vec<u8>)]) -> Vec<String> {
 }
 
 fn check_every_split(stream: &[u8], expected_len: usize) {
+    seed("framer", stream);
     let whole = receive([stream]);
     assert_eq!(whole.len(), expected_len);
     let names = describe(&whole);

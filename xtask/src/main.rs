@@ -1,1 +1,298 @@
-fn main() {}
+//! `cargo xtask`: the project's build and check tasks.
+//!
+//! * `ci` — everything CI checks, in order; installs what it needs first.
+//! * `deps` — installs the toolchain pieces and system packages the tasks
+//!   and tests need (idempotent).
+//! * `no-std` — builds mms-proto for a bare-metal target without alloc.
+//! * `fuzz` — runs every fuzz target for a while, seeded from the golden
+//!   vectors, and reports executions.
+//! * `bench` — runs the criterion benches and writes `docs/benchmarks.md`.
+
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod bench;
+mod fuzz;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+use clap::{Parser, Subcommand};
+
+/// The bare-metal target mms-proto must build for.
+pub(crate) const NO_STD_TARGET: &str = "thumbv7em-none-eabihf";
+
+#[derive(Parser)]
+#[command(about = "mms-rs build and check tasks")]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Run every CI check (installs what it needs first).
+    Ci {
+        /// Seconds per target for the fuzz smoke (0 skips it).
+        #[arg(long, default_value_t = 4)]
+        fuzz_seconds: u64,
+    },
+    /// Install toolchain targets, nightly + cargo-fuzz, and system packages.
+    Deps,
+    /// Build mms-proto for thumbv7em-none-eabihf with default features off.
+    NoStd,
+    /// Run the fuzz targets (needs nightly and cargo-fuzz: `cargo xtask deps`).
+    Fuzz {
+        /// Seconds per target.
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        /// Only these targets (default: all).
+        targets: Vec<String>,
+    },
+    /// Run the criterion benches and write docs/benchmarks.md.
+    Bench,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.task {
+        Task::Ci { fuzz_seconds } => ci(fuzz_seconds),
+        Task::Deps => deps(),
+        Task::NoStd => no_std(),
+        Task::Fuzz { seconds, targets } => fuzz::run(seconds, &targets).map(|_| ()),
+        Task::Bench => bench::run(),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+pub(crate) type Result<T = ()> = std::result::Result<T, String>;
+
+/// The workspace root.
+pub(crate) fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
+}
+
+/// Runs a command in the workspace root, inheriting stdio.
+pub(crate) fn sh(cmd: &mut Command) -> Result {
+    eprintln!("$ {}", show(cmd));
+    let status = cmd
+        .current_dir(root())
+        .status()
+        .map_err(|e| format!("{}: {e}", show(cmd)))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`{}` failed ({status})", show(cmd)))
+    }
+}
+
+/// Runs a command and returns its stdout.
+pub(crate) fn output(cmd: &mut Command) -> Result<String> {
+    let out = cmd
+        .current_dir(root())
+        .output()
+        .map_err(|e| format!("{}: {e}", show(cmd)))?;
+    if !out.status.success() {
+        return Err(format!(
+            "`{}` failed: {}",
+            show(cmd),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn show(cmd: &Command) -> String {
+    let mut s = cmd.get_program().to_string_lossy().into_owned();
+    for a in cmd.get_args() {
+        s.push(' ');
+        s.push_str(&a.to_string_lossy());
+    }
+    s
+}
+
+pub(crate) fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+/// True when a nightly toolchain is installed.
+pub(crate) fn have_nightly() -> bool {
+    output(Command::new("rustup").args(["toolchain", "list"]))
+        .is_ok_and(|s| s.lines().any(|l| l.starts_with("nightly")))
+}
+
+/// True when `cargo fuzz` runs.
+pub(crate) fn have_cargo_fuzz() -> bool {
+    output(cargo().args(["fuzz", "--version"])).is_ok()
+}
+
+/// System packages the test suite needs, by the command that shows they
+/// are there. (The real-peer interop tests of later issues add theirs here.)
+const APT_PACKAGES: &[(&str, &str)] = &[];
+
+fn deps() -> Result {
+    let installed = output(Command::new("rustup").args(["target", "list", "--installed"]))?;
+    if !installed.lines().any(|l| l.trim() == NO_STD_TARGET) {
+        sh(Command::new("rustup").args(["target", "add", NO_STD_TARGET]))?;
+    }
+    if !have_nightly() {
+        // Optional: the fuzz smoke needs it. A failure here is reported, not fatal.
+        if let Err(e) = sh(Command::new("rustup").args([
+            "toolchain",
+            "install",
+            "nightly",
+            "--profile",
+            "minimal",
+        ])) {
+            eprintln!("xtask deps: nightly not installed ({e}); `cargo xtask fuzz` will not run");
+        }
+    }
+    if have_nightly() && !have_cargo_fuzz() {
+        sh(cargo().args(["install", "cargo-fuzz", "--locked"]))?;
+    }
+    let missing: Vec<&str> = APT_PACKAGES
+        .iter()
+        .filter(|(_, probe)| {
+            Command::new("which")
+                .arg(probe)
+                .output()
+                .map_or(true, |o| !o.status.success())
+        })
+        .map(|(p, _)| *p)
+        .collect();
+    if !missing.is_empty() {
+        sh(Command::new("apt-get").arg("update"))?;
+        sh(Command::new("apt-get")
+            .args(["install", "-y", "--no-install-recommends"])
+            .args(&missing))?;
+    }
+    eprintln!("xtask deps: ok");
+    Ok(())
+}
+
+fn no_std() -> Result {
+    sh(cargo().args([
+        "build",
+        "-p",
+        "mms-proto",
+        "--no-default-features",
+        "--target",
+        NO_STD_TARGET,
+    ]))
+}
+
+/// Crates mms-proto may depend on (normal dependencies, any features).
+/// Anything else — a runtime, an allocator-needing crate — fails CI.
+const PROTO_DEP_ALLOWLIST: &[&str] = &[
+    "mms-proto",
+    "heapless",
+    "hash32",
+    "byteorder",
+    "stable_deref_trait",
+];
+
+fn dep_check() -> Result {
+    let tree = output(cargo().args([
+        "tree",
+        "-p",
+        "mms-proto",
+        "-e",
+        "normal",
+        "--all-features",
+        "--prefix",
+        "none",
+        "--format",
+        "{p}",
+    ]))?;
+    let mut bad = Vec::new();
+    for line in tree.lines() {
+        let name = line.split_whitespace().next().unwrap_or("");
+        if !name.is_empty() && !PROTO_DEP_ALLOWLIST.contains(&name) {
+            bad.push(name.to_string());
+        }
+    }
+    if bad.is_empty() {
+        eprintln!("dependency check: mms-proto depends only on {PROTO_DEP_ALLOWLIST:?}");
+        Ok(())
+    } else {
+        bad.sort();
+        bad.dedup();
+        Err(format!(
+            "mms-proto pulls crates outside its allowlist: {bad:?} (it must stay runtime-free)"
+        ))
+    }
+}
+
+fn ci(fuzz_seconds: u64) -> Result {
+    let start = Instant::now();
+    let mut steps: Vec<(&str, Result)> = Vec::new();
+    let mut step = |name: &'static str, f: &mut dyn FnMut() -> Result| {
+        eprintln!("\n=== ci: {name} ===");
+        let r = f();
+        if let Err(e) = &r {
+            eprintln!("=== ci: {name} FAILED: {e}");
+        }
+        steps.push((name, r));
+    };
+    step("deps", &mut deps);
+    step("fmt", &mut || sh(cargo().args(["fmt", "--all", "--check"])));
+    step("clippy", &mut || {
+        sh(cargo().args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]))
+    });
+    step("test", &mut || sh(cargo().args(["test", "--workspace"])));
+    step("no-std", &mut no_std);
+    step("dependency check", &mut dep_check);
+    step("docs", &mut || {
+        sh(cargo()
+            .args(["doc", "--workspace", "--no-deps"])
+            .env("RUSTDOCFLAGS", "-D warnings"))
+    });
+    step("fuzz smoke", &mut || {
+        if fuzz_seconds == 0 {
+            eprintln!("fuzz smoke: not run (--fuzz-seconds 0)");
+            return Ok(());
+        }
+        if !have_nightly() || !have_cargo_fuzz() {
+            eprintln!(
+                "fuzz smoke: not run: no nightly toolchain or cargo-fuzz (see `cargo xtask deps`)"
+            );
+            return Ok(());
+        }
+        fuzz::run(fuzz_seconds, &[]).map(|_| ())
+    });
+    let failed: Vec<_> = steps
+        .iter()
+        .filter(|(_, r)| r.is_err())
+        .map(|(n, _)| *n)
+        .collect();
+    eprintln!("\n=== ci summary ({:.0?}) ===", start.elapsed());
+    for (n, r) in &steps {
+        eprintln!("  {:<18} {}", n, if r.is_ok() { "ok" } else { "FAILED" });
+    }
+    println!(
+        "ci: {} passed, {} failed",
+        steps.len() - failed.len(),
+        failed.len()
+    );
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("failed steps: {failed:?}"))
+    }
+}

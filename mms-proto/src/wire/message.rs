@@ -139,7 +139,7 @@ pub trait MessageRepr<'a>: Sized {
     const ID: MessageId;
 
     /// Parses one message. `msg` is exactly `chunkLen * 8` bytes starting at
-    /// `chunkLen` (as [`Message::parse`] slices it).
+    /// `chunkLen` (as [`Message::parse`](super::Message::parse) slices it).
     fn parse(msg: &'a [u8]) -> Result<Self>;
 
     /// Length of the message without trailing padding, counting

@@ -85,6 +85,25 @@ pub fn data(location_id: u32, incarnation: u8, af_flags: u8, payload: &[u8]) -> 
     v
 }
 
+/// Saves `bytes` as a fuzz seed for `target` when `MMS_FUZZ_SEEDS` names a
+/// directory (`cargo xtask fuzz` sets it), so the fuzz corpora start from
+/// the golden vectors.
+pub fn seed(target: &str, bytes: &[u8]) {
+    if let Some(dir) = std::env::var_os("MMS_FUZZ_SEEDS") {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        bytes.hash(&mut h);
+        let dir = std::path::Path::new(&dir).join(target);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("{:016x}", h.finish())), bytes).unwrap();
+    }
+}
+
+/// UTF-16LE bytes of `s`, for seeding the text parsers.
+pub fn utf16(s: &str) -> Vec<u8> {
+    build(&[F::Text(s)])
+}
+
 /// Checks a Repr against its golden bytes both ways: parsing the bytes
 /// yields the Repr, and emitting the Repr into a buffer pre-filled with
 /// 0xA5 yields exactly the bytes and touches nothing after them.
@@ -92,6 +111,8 @@ pub fn golden<'a, R>(bytes: &'a [u8], repr: R)
 where
     R: MessageRepr<'a> + Into<Message<'a>> + PartialEq + std::fmt::Debug + Copy,
 {
+    seed("message", bytes);
+    seed("framer", &packet(0, 0, bytes));
     let parsed = R::parse(bytes).unwrap_or_else(|e| panic!("parse {:?}: {e}", R::ID));
     assert_eq!(parsed, repr, "parse of {:?}", R::ID);
     assert_eq!(

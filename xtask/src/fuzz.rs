@@ -1,0 +1,106 @@
+//! `cargo xtask fuzz`: seed every target from the golden vectors, run each
+//! for a while, report executions, keep crashes.
+
+use std::fs;
+use std::process::Command;
+
+use crate::{Result, cargo, have_cargo_fuzz, have_nightly, root, sh};
+
+/// Every fuzz target in mms-fuzz (one per oracle in `mms_proto::fuzzing`).
+pub(crate) const TARGETS: &[&str] = &[
+    "message",
+    "framer",
+    "data_packet",
+    "resend",
+    "client_log",
+    "subscriber",
+    "funnel_name",
+    "version",
+    "authen_package",
+    "redirect_location",
+    "basic_challenge",
+];
+
+/// Runs the targets; returns `(target, executions)`.
+pub(crate) fn run(seconds: u64, only: &[String]) -> Result<Vec<(String, u64)>> {
+    if !have_nightly() || !have_cargo_fuzz() {
+        return Err(
+            "fuzzing needs a nightly toolchain and cargo-fuzz: run `cargo xtask deps`".into(),
+        );
+    }
+    let targets: Vec<&str> = if only.is_empty() {
+        TARGETS.to_vec()
+    } else {
+        for t in only {
+            if !TARGETS.contains(&t.as_str()) {
+                return Err(format!("unknown fuzz target {t}; targets: {TARGETS:?}"));
+            }
+        }
+        only.iter().map(String::as_str).collect()
+    };
+    let root = root();
+    let seeds = root.join("target/fuzz-seeds");
+    let _ = fs::remove_dir_all(&seeds);
+    // The golden and session tests write their vectors as seeds.
+    sh(cargo()
+        .args([
+            "test",
+            "-q",
+            "-p",
+            "mms-proto",
+            "--test",
+            "golden",
+            "--test",
+            "session",
+        ])
+        .env("MMS_FUZZ_SEEDS", &seeds))?;
+    sh(Command::new("cargo").args(["+nightly", "fuzz", "build", "-O", "--fuzz-dir", "mms-fuzz"]))?;
+
+    let mut results = Vec::new();
+    for t in targets {
+        let corpus = root.join("mms-fuzz/corpus").join(t);
+        let artifacts = root.join("mms-fuzz/artifacts").join(t);
+        let seed_dir = seeds.join(t);
+        let regressions = root.join("mms-fuzz/regressions").join(t);
+        for d in [&corpus, &artifacts, &seed_dir] {
+            fs::create_dir_all(d).map_err(|e| format!("{}: {e}", d.display()))?;
+        }
+        eprintln!("\n--- fuzz {t} for {seconds} s ---");
+        let out = Command::new("cargo")
+            .current_dir(&root)
+            .args(["+nightly", "fuzz", "run", "-O", "--fuzz-dir", "mms-fuzz", t])
+            .arg(&corpus)
+            .arg(&seed_dir)
+            .arg(&regressions)
+            .arg("--")
+            .arg(format!("-max_total_time={seconds}"))
+            .arg(format!("-artifact_prefix={}/", artifacts.display()))
+            .arg("-print_final_stats=1")
+            .output()
+            .map_err(|e| format!("cargo fuzz run {t}: {e}"))?;
+        let log = String::from_utf8_lossy(&out.stderr);
+        let execs = log
+            .lines()
+            .find_map(|l| l.strip_prefix("stat::number_of_executed_units:"))
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .unwrap_or(0);
+        if !out.status.success() {
+            let tail: Vec<&str> = log.lines().rev().take(40).collect();
+            for l in tail.iter().rev() {
+                eprintln!("{l}");
+            }
+            return Err(format!(
+                "fuzz target {t} found a failure after {execs} executions; the input is in {} — \
+                 copy it into mms-fuzz/regressions/{t}/ and fix the bug",
+                artifacts.display()
+            ));
+        }
+        eprintln!("fuzz {t}: {execs} executions, no failure");
+        results.push((t.to_string(), execs));
+    }
+    eprintln!("\nfuzz summary ({seconds} s per target):");
+    for (t, n) in &results {
+        eprintln!("  {t:<18} {n:>12} executions");
+    }
+    Ok(results)
+}
