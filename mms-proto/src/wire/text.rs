@@ -141,6 +141,11 @@ impl<'a> Cursor<'a> {
     }
 }
 
+/// A visible (non-space, non-control) ASCII character.
+fn is_visible_ascii(u: u16) -> bool {
+    (0x21..0x7F).contains(&u)
+}
+
 /// [2.2.4.2] / [2.2.4.17] A product version: `major "." minor ["." a "." b]`
 /// (1–2 digits each for major and minor, 1–4 for the optional parts).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -287,15 +292,17 @@ pub struct HostInfo<'a> {
 
 impl<'a> HostInfo<'a> {
     fn parse_at(c: &mut Cursor<'a>) -> Option<Self> {
+        // RFC 3986 hosts are ASCII: an IP-literal in brackets, or a run of
+        // visible characters up to the port, path or the next element.
         let host = if c.peek() == Some(b'[' as u16) {
             let start = c.pos;
-            c.take_while(|u| u != b']' as u16);
+            c.take_while(|u| is_visible_ascii(u) && u != b']' as u16);
             if !c.eat(b']') {
                 return None;
             }
             c.text.slice_units(start, c.pos)
         } else {
-            c.take_while(|u| u != b':' as u16 && u != 0 && u != b';' as u16 && u != b'/' as u16)
+            c.take_while(|u| is_visible_ascii(u) && !matches!(u, 0x2F | 0x3A | 0x3B | 0x3F | 0x40))
         };
         if host.is_empty() {
             return None;
@@ -401,8 +408,9 @@ impl<'a> Subscriber<'a> {
             if host_string.is_none() && via.is_none() && c.lit("HOST: ", true) {
                 host_string = Some(HostInfo::parse_at(&mut c)?);
             } else if via.is_none() && c.lit("VIA: ", true) {
+                // via-info is RFC 2616 tokens, '/', ',' and spaces: ASCII.
                 let v = c.take_while(|u| u != 0);
-                if v.is_empty() {
+                if v.is_empty() || !v.units().all(|u| u == 0x20 || is_visible_ascii(u)) {
                     return None;
                 }
                 via = Some(v);
