@@ -11,7 +11,7 @@ use mms_proto::wire::*;
 
 /// One representative message of each kind, as a server or client sends it.
 fn messages(
-    log: &ClientLogRepr<'static>,
+    log: &'static ClientLogRepr<'static>,
     entries: &'static [StreamSwitchEntry],
 ) -> Vec<Message<'static>> {
     let mut cex = ReportConnectedExRepr::new(MMS_DISABLE_PACKET_PAIR, "9.1.1.3862".into());
@@ -99,7 +99,7 @@ fn messages(
             play_incarnation: MMS_DISABLE_PACKET_PAIR,
         }
         .into(),
-        LoggingRepr { log: *log }.into(),
+        LoggingRepr::Log(log).into(),
         OpenFileRepr {
             play_incarnation: 1,
             spare: 0,

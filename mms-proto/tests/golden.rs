@@ -700,7 +700,7 @@ fn logging_2_2_4_20_and_client_log_2_2_1() {
     assert_eq!(ClientLogRepr::parse(&log).unwrap(), repr);
     let b = message(0x0003_0032, &[Raw(&log)]);
     assert_eq!(b.len(), 1504);
-    golden(&b, LoggingRepr { log: repr });
+    golden(&b, LoggingRepr::Log(&repr));
 }
 
 #[test]

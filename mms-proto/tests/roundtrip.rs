@@ -204,7 +204,7 @@ proptest! {
         let all = [log.strings.os, log.strings.cpu, log.strings.proto, log.strings.transport,
                    log.info.strings.lang, log.info.strings.unique_pid, log.info.strings.host_exe];
         prop_assume!(all.iter().all(|s| *s != b"-"));
-        check(LoggingRepr { log }.into())?;
+        check(LoggingRepr::Log(&log).into())?;
     }
 
     #[test]

@@ -55,12 +55,8 @@ pub use utf16::{Units, Utf16Str};
 macro_rules! messages {
     ($( $(#[$m:meta])* $name:ident($repr:ty), )*) => {
         /// One message of [2.2.4], dispatched on its MID.
-        ///
-        /// `Logging` makes this ~350 bytes; boxing it would need an
-        /// allocator, and a message lives on the stack only while handled.
         #[derive(Debug, Clone, Copy, PartialEq)]
         #[allow(missing_docs)] // each variant is the message of the same name
-        #[allow(clippy::large_enum_variant)]
         pub enum Message<'a> {
             $( $(#[$m])* $name($repr), )*
         }

@@ -338,10 +338,38 @@ view! {
 }
 
 /// [2.2.4.20] LinkViewerToMacLogging, owned representation.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct LoggingRepr<'a> {
-    /// log: the CLIENT_LOG structure of [2.2.1.1].
-    pub log: ClientLogRepr<'a>,
+///
+/// The CLIENT_LOG is large (1490 bytes, 14 strings); to keep [`Message`]
+/// small the Repr borrows it: as received (validated when the message was
+/// parsed) or as a [`ClientLogRepr`] to emit. [`Self::log`] gives the
+/// parsed structure either way.
+///
+/// [`Message`]: super::Message
+#[derive(Debug, Clone, Copy)]
+pub enum LoggingRepr<'a> {
+    /// The CLIENT_LOG bytes of a received message (already validated).
+    Wire(&'a [u8]),
+    /// A CLIENT_LOG to emit.
+    Log(&'a ClientLogRepr<'a>),
+}
+
+impl<'a> LoggingRepr<'a> {
+    /// The CLIENT_LOG structure.
+    pub fn log(&self) -> Result<ClientLogRepr<'a>> {
+        match *self {
+            LoggingRepr::Wire(b) => ClientLogRepr::parse(b),
+            LoggingRepr::Log(r) => Ok(*r),
+        }
+    }
+}
+
+impl PartialEq for LoggingRepr<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        match (self.log(), other.log()) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => false,
+        }
+    }
 }
 
 impl<'a> MessageRepr<'a> for LoggingRepr<'a> {
@@ -349,9 +377,9 @@ impl<'a> MessageRepr<'a> for LoggingRepr<'a> {
 
     fn parse(msg: &'a [u8]) -> Result<Self> {
         Logging::new_checked(msg)?;
-        Ok(Self {
-            log: ClientLogRepr::parse(&msg[8..8 + CLIENT_LOG_LEN])?,
-        })
+        let log = &msg[8..8 + CLIENT_LOG_LEN];
+        ClientLogRepr::parse(log)?;
+        Ok(LoggingRepr::Wire(log))
     }
 
     fn unpadded_len(&self) -> usize {
@@ -360,7 +388,10 @@ impl<'a> MessageRepr<'a> for LoggingRepr<'a> {
 
     fn emit_fields(&self, buf: &mut [u8]) -> Result<()> {
         need(buf, 8 + CLIENT_LOG_LEN)?;
-        self.log.emit(&mut buf[8..8 + CLIENT_LOG_LEN])?;
+        let out = &mut buf[8..8 + CLIENT_LOG_LEN];
+        // Re-emitted field by field either way, so bytes after a string's
+        // NUL are written as zeros like every other unused byte.
+        self.log()?.emit(out)?;
         Ok(())
     }
 }
