@@ -28,6 +28,7 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod asf;
 pub mod wire;
 
 #[cfg(any(fuzzing, feature = "oracles"))]

@@ -12,6 +12,7 @@
 
 mod bench;
 mod fuzz;
+mod media;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -51,6 +52,12 @@ enum Task {
     },
     /// Run the criterion benches and write docs/benchmarks.md.
     Bench,
+    /// Generate the ASF test media with FFmpeg and GStreamer into target/media.
+    Media {
+        /// Also copy the committed subset into testdata/.
+        #[arg(long)]
+        update_testdata: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -61,6 +68,7 @@ fn main() -> ExitCode {
         Task::NoStd => no_std(),
         Task::Fuzz { seconds, targets } => fuzz::run(seconds, &targets).map(|_| ()),
         Task::Bench => bench::run(),
+        Task::Media { update_testdata } => media::run(update_testdata),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -137,7 +145,15 @@ pub(crate) fn have_cargo_fuzz() -> bool {
 
 /// System packages the test suite needs, by the command that shows they
 /// are there. (The real-peer interop tests of later issues add theirs here.)
-const APT_PACKAGES: &[(&str, &str)] = &[];
+const APT_PACKAGES: &[(&str, &str)] = &[
+    // ASF decoding checks (`ffmpeg -v error -i out.asf -f null -`) and `cargo xtask media`.
+    ("ffmpeg", "ffmpeg"),
+    // GStreamer's asfmux, the second muxer of `cargo xtask media`.
+    ("gstreamer1.0-tools", "gst-launch-1.0"),
+    ("gstreamer1.0-plugins-base", "gst-launch-1.0"),
+    ("gstreamer1.0-plugins-bad", "gst-launch-1.0"),
+    ("gstreamer1.0-libav", "gst-launch-1.0"),
+];
 
 fn deps() -> Result {
     let installed = output(Command::new("rustup").args(["target", "list", "--installed"]))?;

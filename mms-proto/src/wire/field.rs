@@ -31,6 +31,20 @@ macro_rules! le_int {
 }
 le_int!(u8, u16, u32, u64, i16, f64);
 
+impl Le for [u8; 16] {
+    #[inline(always)]
+    fn read(b: &[u8]) -> Self {
+        let mut a = [0u8; 16];
+        // Same promise as the integer fields: the view checked the length.
+        a.copy_from_slice(&b[..16]);
+        a
+    }
+    #[inline(always)]
+    fn write(b: &mut [u8], v: Self) {
+        b[..16].copy_from_slice(&v);
+    }
+}
+
 /// Reads a little-endian `u32` at `off`; the caller has checked the length.
 #[inline(always)]
 pub(crate) fn u32_at(b: &[u8], off: usize) -> u32 {
