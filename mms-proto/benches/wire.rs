@@ -269,5 +269,80 @@ fn bench_stream(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_messages, bench_stream);
+/// ASF packets: a real multiple-payload packet from the test set, and a
+/// single-payload packet with BYTE padding in the Windows WMA layout
+/// (asf-facts §12).
+fn bench_asf(c: &mut Criterion) {
+    use mms_proto::asf::*;
+    let file: &[u8] = include_bytes!("../../testdata/ff_av.wmv");
+    let h = HeaderSummary::parse(file).unwrap();
+    let p_size = h.packet_size as usize;
+    let start = h.file_header_len();
+    let (multi, info) = (0..h.packet_count as usize)
+        .map(|k| &file[start + k * p_size..start + (k + 1) * p_size])
+        .map(|p| (p, PacketInfo::parse(p).unwrap()))
+        .max_by_key(|(p, i)| i.payloads(p).count())
+        .unwrap();
+    assert!(info.multiple());
+    let mut single = vec![
+        0x82, 0, 0, 0x08, 0x5D, 4, 0, 0, 0, 0, 100, 0, 1, 7, 0, 0, 0, 0, 8,
+    ];
+    single.extend_from_slice(&2731u32.to_le_bytes());
+    single.extend_from_slice(&3100u32.to_le_bytes());
+    single.resize(27 + 2731, 0x5A);
+    single.resize(27 + 2731 + 4, 0);
+    let mut g = c.benchmark_group("asf");
+    g.warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2));
+    let mut out = vec![0u8; 64 * 1024];
+    for (name, p) in [("multi", multi), ("single", &single[..])] {
+        let ps = p.len();
+        g.throughput(Throughput::Bytes(ps as u64));
+        g.bench_function(format!("parse_{name}"), |b| {
+            b.iter(|| {
+                let p = black_box(p);
+                let info = PacketInfo::parse(p).unwrap();
+                info.payloads(p)
+                    .map(|x| x.unwrap().data.len())
+                    .sum::<usize>()
+            })
+        });
+        g.bench_function(format!("strip_{name}"), |b| {
+            b.iter(|| {
+                rewrite(
+                    black_box(p),
+                    ps,
+                    &Selection::EVERYTHING,
+                    Padding::Strip,
+                    &mut out,
+                )
+                .unwrap()
+            })
+        });
+        let first = PacketInfo::parse(p)
+            .unwrap()
+            .payloads(p)
+            .next()
+            .unwrap()
+            .unwrap()
+            .stream;
+        let one = Selection::streams(StreamSet::EMPTY.with(first));
+        g.bench_function(format!("filter_{name}"), |b| {
+            b.iter(|| rewrite(black_box(p), ps, &one, Padding::Strip, &mut out).unwrap())
+        });
+        let Rewritten::Packet(n) =
+            rewrite(p, ps, &Selection::EVERYTHING, Padding::Strip, &mut out).unwrap()
+        else {
+            unreachable!()
+        };
+        let sent = out[..n].to_vec();
+        let mut back = vec![0u8; ps];
+        g.bench_function(format!("repad_{name}"), |b| {
+            b.iter(|| repad(black_box(&sent), ps, &mut back).unwrap())
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench_messages, bench_stream, bench_asf);
 criterion_main!(benches);

@@ -229,3 +229,179 @@ pub fn basic_challenge(data: &[u8]) {
         });
     }
 }
+
+/// Target `asf_header`: an ASF header (and whatever follows) through
+/// [`crate::asf::HeaderSummary`], stream selection and the incremental
+/// reader.
+pub fn asf_header(data: &[u8]) {
+    use crate::asf::*;
+    if let Ok(s) = HeaderSummary::parse(data) {
+        assert!(s.packet_size > 0 && !s.streams.is_empty());
+        assert_eq!(s.file_header_len(), s.header.len() + DATA_OBJECT_PREFIX_LEN);
+        let all = s.all_streams();
+        for lang in [None, Some("en"), Some("fr-FR")] {
+            for max in [None, Some(0), Some(64_000), Some(u32::MAX)] {
+                let chosen = select_streams(
+                    &s,
+                    &Preferences {
+                        max_bitrate: max,
+                        language: lang,
+                    },
+                );
+                assert_eq!(chosen.0 & !all.0, 0, "selection names undeclared streams");
+            }
+        }
+        for st in &s.streams {
+            let _ = st.language_index.map(|i| s.language(i));
+        }
+        let _ = (
+            s.duration_ms(),
+            s.total_bitrate(),
+            s.packet_at_offset(u64::MAX),
+            s.packet_offset(u32::MAX as u64),
+        );
+    }
+    let mut r = AsfReader::new(64 * 1024);
+    let mut off = 0;
+    while let Ok(crate::wire::Status::Complete(u)) = r.next(&data[off..]) {
+        let (len, start) = match u {
+            AsfUnit::Header { len, start, .. } | AsfUnit::Packet { len, start, .. } => (len, start),
+            AsfUnit::End => break,
+        };
+        assert!(
+            start <= len && len <= data.len() - off && len > 0,
+            "unit outside the buffer"
+        );
+        off += len;
+    }
+}
+
+/// Target `asf_packet`: one data packet through the parser, payloads and
+/// sub-payloads.
+pub fn asf_packet(data: &[u8]) {
+    use crate::asf::*;
+    let Ok(info) = PacketInfo::parse(data) else {
+        return;
+    };
+    assert!(info.payload_start <= info.payload_end && info.payload_end <= data.len());
+    for p in info.payloads(data).flatten() {
+        assert!(info.payload_start <= p.start && p.start < p.end && p.end <= info.payload_end);
+        let _ = (p.media_object_size(), p.presentation_time());
+        for sub in p.sub_payloads().flatten() {
+            assert!(sub.len() <= p.data.len());
+        }
+    }
+    for s in [1u8, 2, 127] {
+        let _ = starts_key_frame(data, s);
+    }
+}
+
+/// True if the payloads of `b` are those of `a` that `sel` keeps, field for
+/// field (their positions may differ).
+fn same_payloads(a: &[u8], sel: &crate::asf::Selection, b: &[u8]) -> bool {
+    use crate::asf::*;
+    let (Ok(ia), Ok(ib)) = (PacketInfo::parse(a), PacketInfo::parse(b)) else {
+        return false;
+    };
+    let mut want = ia
+        .payloads(a)
+        .filter(|p| p.as_ref().map_or(true, |p| sel.keeps(p)));
+    let mut got = ib.payloads(b);
+    loop {
+        match (want.next(), got.next()) {
+            (None, None) => return true,
+            (Some(Ok(x)), Some(Ok(y))) => {
+                let same = (
+                    x.stream,
+                    x.key_frame,
+                    x.media_object_number,
+                    x.offset,
+                    x.replicated_data,
+                    x.data,
+                ) == (
+                    y.stream,
+                    y.key_frame,
+                    y.media_object_number,
+                    y.offset,
+                    y.replicated_data,
+                    y.data,
+                );
+                if !same {
+                    return false;
+                }
+            }
+            _ => return false,
+        }
+    }
+}
+
+/// Largest packet the rewrite oracle tries.
+const MAX_PACKET: usize = 8 * 1024;
+
+/// Target `asf_rewrite`: the first byte picks a selection, the rest is a
+/// packet of that size. Whatever the rewriter outputs must hold exactly the
+/// selected payloads — as sent, after a client zero-fills it to the packet
+/// size (for [`crate::asf::Padding::Strip`]), and after [`crate::asf::repad`].
+pub fn asf_rewrite(data: &[u8]) {
+    use crate::asf::*;
+    let Some((&pick, packet)) = data.split_first() else {
+        return;
+    };
+    let p_size = packet.len();
+    // libFuzzer's default inputs are at most 4 KiB; bounding the packet
+    // keeps the three scratch buffers small.
+    if p_size > MAX_PACKET || validate(packet).is_err() {
+        return;
+    }
+    let mask = StreamSet(((pick as u128) & 0x0F) << 1);
+    let sel = if pick & 0x80 != 0 {
+        Selection::EVERYTHING
+    } else {
+        Selection {
+            all: mask,
+            key_only: StreamSet(((pick as u128 >> 4) & 0x07) << 5),
+        }
+    };
+    let mut out = [0u8; MAX_PACKET + 8];
+    let mut filled = [0u8; MAX_PACKET];
+    let mut back = [0u8; MAX_PACKET];
+    for strategy in [Padding::Keep, Padding::Strip, Padding::StripMsWmsp] {
+        let n = match rewrite(packet, p_size, &sel, strategy, &mut out) {
+            Ok(Rewritten::Packet(n)) => n,
+            Ok(Rewritten::Skip) => {
+                let info = PacketInfo::parse(packet).expect("validated");
+                assert!(
+                    info.payloads(packet).flatten().all(|p| !sel.keeps(&p)),
+                    "skipped a packet with kept payloads"
+                );
+                continue;
+            }
+            // Only a fixed-size output can fail to fit (widened padding field).
+            Err(_) if strategy == Padding::Keep => continue,
+            Err(e) => panic!("{strategy:?} failed on a valid packet: {e}"), // oracle assertion: failing here is the finding
+        };
+        let r = &out[..n];
+        assert!(
+            same_payloads(packet, &sel, r),
+            "{strategy:?} changed the payloads"
+        );
+        if strategy == Padding::Keep {
+            assert_eq!(n, p_size);
+        }
+        if strategy == Padding::Strip && n <= p_size {
+            filled[..n].copy_from_slice(r);
+            filled[n..p_size].fill(0);
+            assert!(
+                same_payloads(packet, &sel, &filled[..p_size]),
+                "a zero-filling client sees other payloads"
+            );
+        }
+        if let Ok(m) = repad(r, p_size, &mut back) {
+            assert_eq!(m, p_size);
+            assert!(
+                same_payloads(packet, &sel, &back[..m]),
+                "repad changed the payloads"
+            );
+        }
+    }
+}

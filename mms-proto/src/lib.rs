@@ -17,7 +17,8 @@
 //!
 //! Start with [`wire::frame`] to split a TCP byte stream into units, then
 //! [`wire::TcpMessageHeader`] / [`wire::Message`] for commands and
-//! [`wire::DataPacket`] for media.
+//! [`wire::DataPacket`] for media. [`asf`] reads and rewrites the ASF
+//! content those Data packets carry.
 //!
 //! [MS-MMSP]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-mmsp/
 #![no_std]

@@ -7,6 +7,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod common;
+
 use mms_proto::asf::*;
 use mms_proto::wire::Status;
 
@@ -242,6 +244,11 @@ fn every_file_walks_and_its_totals_match() {
             }
         }
         assert!(complete > 0, "{name}: no complete media object");
+        common::seed("asf_header", &bytes);
+        for (i, p) in f.packets.iter().enumerate().step_by(3) {
+            common::seed("asf_packet", p);
+            common::seed("asf_rewrite", &[&[i as u8 * 37][..], p].concat());
+        }
         eprintln!(
             "{name}: {} packets of {} bytes, {} media objects, streams {:?}",
             f.packets.len(),

@@ -20,6 +20,9 @@ fn oracle(target: &str) -> Option<Oracle> {
         "authen_package" => authen_package,
         "redirect_location" => redirect_location,
         "basic_challenge" => basic_challenge,
+        "asf_header" => asf_header,
+        "asf_packet" => asf_packet,
+        "asf_rewrite" => asf_rewrite,
         _ => return None,
     })
 }

@@ -18,7 +18,7 @@ struct Row {
 
 fn read_rows(dir: &Path) -> Result<Vec<Row>> {
     let mut rows = Vec::new();
-    for group in ["parse", "emit", "stream"] {
+    for group in ["parse", "emit", "stream", "asf"] {
         let gdir = dir.join(group);
         let Ok(entries) = fs::read_dir(&gdir) else {
             continue;
@@ -161,6 +161,34 @@ pub(crate) fn run() -> Result {
         "\nSlowest control message parse (all but the 1504-byte Logging): **{worst_control:.1} ns**. \
          Logging carries a fixed 1490-byte CLIENT_LOG whose 14 strings are each scanned for their NUL.\n"
     );
+    let _ = writeln!(md, "## ASF packets (issue 3): parse and rewrite\n");
+    let _ = writeln!(
+        md,
+        "`multi`: the ff_av.wmv packet with the most payloads (3200 bytes, multiple payloads). \
+         `single`: a 2762-byte single-payload packet with BYTE padding, the Windows WMA layout. \
+         parse = header + every payload; strip = rewrite with `Padding::Strip` (the server's default); \
+         filter = keep one stream; repad = the client's restore to the packet size. \
+         memcpy of the same bytes is the row above's rate.\n"
+    );
+    let _ = writeln!(
+        md,
+        "| bench | time / packet | packets/s | bytes/s | vs memcpy |"
+    );
+    let _ = writeln!(md, "|---|---:|---:|---:|---:|");
+    let memcpy_rate = mb as f64 / memcpy.ns;
+    for r in rows.iter().filter(|r| r.group == "asf") {
+        let b = r.bytes.unwrap_or(0);
+        let _ = writeln!(
+            md,
+            "| {} | {:.1} ns | {:.2} M | {:.2} GiB/s | {:.2}× |",
+            r.id,
+            r.ns,
+            1e3 / r.ns,
+            gib_s(b, r.ns),
+            (b as f64 / r.ns) / memcpy_rate
+        );
+    }
+    let _ = writeln!(md);
     let path = root.join("docs/benchmarks.md");
     fs::write(&path, md).map_err(|e| format!("{}: {e}", path.display()))?;
     eprintln!("wrote {}", path.display());

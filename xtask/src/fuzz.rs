@@ -19,6 +19,9 @@ pub(crate) const TARGETS: &[&str] = &[
     "authen_package",
     "redirect_location",
     "basic_challenge",
+    "asf_header",
+    "asf_packet",
+    "asf_rewrite",
 ];
 
 /// Runs the targets; returns `(target, executions)`.
@@ -41,7 +44,7 @@ pub(crate) fn run(seconds: u64, only: &[String]) -> Result<Vec<(String, u64)>> {
     let root = root();
     let seeds = root.join("target/fuzz-seeds");
     let _ = fs::remove_dir_all(&seeds);
-    // The golden and session tests write their vectors as seeds.
+    // The golden, session and ASF tests write their vectors as seeds.
     sh(cargo()
         .args([
             "test",
@@ -52,6 +55,8 @@ pub(crate) fn run(seconds: u64, only: &[String]) -> Result<Vec<(String, u64)>> {
             "golden",
             "--test",
             "session",
+            "--test",
+            "asf",
         ])
         .env("MMS_FUZZ_SEEDS", &seeds))?;
     sh(Command::new("cargo").args(["+nightly", "fuzz", "build", "-O", "--fuzz-dir", "mms-fuzz"]))?;
