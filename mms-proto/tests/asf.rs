@@ -247,7 +247,7 @@ fn every_file_walks_and_its_totals_match() {
         common::seed("asf_header", &bytes);
         for (i, p) in f.packets.iter().enumerate().step_by(3) {
             common::seed("asf_packet", p);
-            common::seed("asf_rewrite", &[&[i as u8 * 37][..], p].concat());
+            common::seed("asf_rewrite", &[&[(i as u8).wrapping_mul(37)][..], p].concat());
         }
         eprintln!(
             "{name}: {} packets of {} bytes, {} media objects, streams {:?}",
