@@ -247,7 +247,10 @@ fn every_file_walks_and_its_totals_match() {
         common::seed("asf_header", &bytes);
         for (i, p) in f.packets.iter().enumerate().step_by(3) {
             common::seed("asf_packet", p);
-            common::seed("asf_rewrite", &[&[(i as u8).wrapping_mul(37)][..], p].concat());
+            common::seed(
+                "asf_rewrite",
+                &[&[(i as u8).wrapping_mul(37)][..], p].concat(),
+            );
         }
         eprintln!(
             "{name}: {} packets of {} bytes, {} media objects, streams {:?}",
@@ -788,4 +791,26 @@ fn live_reader_is_indifferent_to_chunking() {
             assert_eq!(whole.last(), Some(&(0, 0)), "live file ends at its index");
         }
     }
+}
+
+#[test]
+fn keep_widens_a_packet_length_field_too_narrow_for_the_packet_size() {
+    // Single payload, BYTE Packet Length = 40 (< P = 300: implicit padding),
+    // no padding field: re-padding to 300 needs a WORD Packet Length.
+    let mut p = vec![
+        0x82, 0, 0, 0x20, 0x5D, 40, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 8,
+    ];
+    p.extend_from_slice(&13u32.to_le_bytes());
+    p.extend_from_slice(&0u32.to_le_bytes());
+    p.resize(40, 0x77);
+    assert_eq!(p.len(), 40);
+    let want = payloads(&p);
+    let mut stored = p.clone();
+    stored.resize(300, 0);
+    let mut out = vec![0u8; 300];
+    assert_eq!(repad(&stored, 300, &mut out).unwrap(), 300);
+    let info = PacketInfo::parse(&out).unwrap();
+    assert_eq!(info.packet_length_field.width, 2);
+    assert_eq!(info.len, 300);
+    assert_eq!(payloads(&out), want);
 }

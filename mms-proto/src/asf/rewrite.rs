@@ -121,24 +121,22 @@ pub fn rewrite(
     let orig_pad = info.padding_length_field.width;
     let (pl_width, pad_width, pad_value) = match padding {
         Padding::Keep => {
+            // A Packet Length field, if there is one, must hold P.
+            let pl = if orig_pl == 0 {
+                0
+            } else {
+                orig_pl.max(fit(packet_size))
+            };
             let mut w = orig_pad;
             loop {
-                let used = fixed + orig_pl + w + body_len;
+                let used = fixed + pl + w + body_len;
                 let pad = packet_size.checked_sub(used).ok_or(Error::invalid(
                     "Padding Length",
                     "packet does not fit the packet size",
                 ))?;
-                let need = if pad == 0 {
-                    0
-                } else if pad <= 0xFF {
-                    1
-                } else if pad <= 0xFFFF {
-                    2
-                } else {
-                    4
-                };
+                let need = if pad == 0 { 0 } else { fit(pad) };
                 if need <= w {
-                    break (orig_pl, w, pad);
+                    break (pl, w, pad);
                 }
                 w = need;
             }
@@ -216,6 +214,17 @@ pub fn rewrite(
         return Err(Error::invalid("Payload", "single payload partly kept"));
     }
     Ok(Rewritten::Packet(total_len))
+}
+
+/// The narrowest field width (1, 2 or 4 bytes) that holds `v`.
+const fn fit(v: usize) -> usize {
+    if v <= 0xFF {
+        1
+    } else if v <= 0xFFFF {
+        2
+    } else {
+        4
+    }
 }
 
 /// The client side: restores a received packet (padding stripped in any of
