@@ -814,3 +814,89 @@ fn keep_widens_a_packet_length_field_too_narrow_for_the_packet_size() {
     assert_eq!(info.len, 300);
     assert_eq!(payloads(&out), want);
 }
+
+#[test]
+fn multi_bitrate_selection_fits_the_bandwidth() {
+    // Video at 300/700/1500 kbit/s (streams 1-3), audio at 32/64/128 kbit/s
+    // (streams 4-6), a script stream (7) in no group: the layout of an MBR
+    // file (asf-facts §8; no sample file was available, so it is built here).
+    let stream = |number, kind, bitrate| StreamInfo {
+        number,
+        kind,
+        encrypted: false,
+        codec: Codec::Unknown,
+        bitrate,
+        language_index: None,
+        audio: None,
+        video: None,
+    };
+    let group = |streams: &[u8]| Exclusion {
+        kind: ExclusionKind::Bitrate,
+        records: streams.iter().map(|&s| StreamSet::EMPTY.with(s)).collect(),
+    };
+    let h = HeaderSummary {
+        header: &[],
+        file_id: [0; 16],
+        file_size: 0,
+        packet_count: 0,
+        play_duration: 0,
+        send_duration: 0,
+        preroll_ms: 0,
+        flags: 0,
+        packet_size: 3200,
+        max_bitrate: 0,
+        streams: [
+            stream(1, StreamKind::Video, 300_000),
+            stream(2, StreamKind::Video, 700_000),
+            stream(3, StreamKind::Video, 1_500_000),
+            stream(4, StreamKind::Audio, 32_000),
+            stream(5, StreamKind::Audio, 64_000),
+            stream(6, StreamKind::Audio, 128_000),
+            stream(7, StreamKind::Command, 1_000),
+        ]
+        .into_iter()
+        .collect(),
+        exclusions: [group(&[1, 2, 3]), group(&[4, 5, 6])].into_iter().collect(),
+        language_list: None,
+        drm: false,
+    };
+    let pick = |max| {
+        select_streams(
+            &h,
+            &Preferences {
+                max_bitrate: max,
+                language: None,
+            },
+        )
+    };
+    let set = |s: &[u8]| s.iter().fold(StreamSet::EMPTY, |a, &x| a.with(x));
+    assert_eq!(
+        pick(None),
+        set(&[3, 6, 7]),
+        "no limit: the best of each group"
+    );
+    assert_eq!(
+        pick(Some(801_000)),
+        set(&[2, 5, 7]),
+        "700k video + 64k audio + script fit 801k"
+    );
+    assert_eq!(pick(Some(2_000_000)), set(&[3, 6, 7]));
+    assert_eq!(
+        pick(Some(100_000)),
+        set(&[1, 4, 7]),
+        "nothing fits: the lowest of each group"
+    );
+    // Without exclusion objects the same streams group by kind (as VLC does).
+    let mut h2 = h.clone();
+    h2.exclusions.clear();
+    assert_eq!(
+        select_streams(
+            &h2,
+            &Preferences {
+                max_bitrate: Some(801_000),
+                language: None
+            }
+        ),
+        set(&[2, 5, 7])
+    );
+}

@@ -40,12 +40,64 @@ fn language_matches(h: &HeaderSummary<'_>, set: StreamSet, want: &str) -> bool {
         })
 }
 
+/// Most combinations of bit-rate alternatives searched exhaustively.
+const MAX_COMBINATIONS: usize = 4096;
+
+/// One record per group: the combination with the highest total bit rate
+/// that fits `budget` (or, if none fits, the lowest total). Exhaustive up
+/// to [`MAX_COMBINATIONS`]; beyond that, greedy in group order.
+fn best_combination(
+    h: &HeaderSummary<'_>,
+    groups: &[&heapless::Vec<StreamSet, 16>],
+    budget: Option<u32>,
+) -> StreamSet {
+    let combos = groups.iter().try_fold(1usize, |a, g| {
+        a.checked_mul(g.len()).filter(|&n| n <= MAX_COMBINATIONS)
+    });
+    let Some(combos) = combos else {
+        let mut left = budget;
+        let mut chosen = StreamSet::EMPTY;
+        for recs in groups {
+            let fits = |r: &&StreamSet| left.is_none_or(|b| bitrate(h, **r) <= b);
+            let pick = recs
+                .iter()
+                .filter(fits)
+                .max_by_key(|r| bitrate(h, **r))
+                .or_else(|| recs.iter().min_by_key(|r| bitrate(h, **r)))
+                .copied()
+                .unwrap_or_default();
+            chosen.0 |= pick.0;
+            left = left.map(|b| b.saturating_sub(bitrate(h, pick)));
+        }
+        return chosen;
+    };
+    let mut best_fit: Option<(u64, StreamSet)> = None;
+    let mut cheapest: Option<(u64, StreamSet)> = None;
+    for mut i in 0..combos {
+        let mut set = StreamSet::EMPTY;
+        let mut total = 0u64;
+        for recs in groups {
+            let r = recs[i % recs.len()];
+            i /= recs.len();
+            set.0 |= r.0;
+            total += bitrate(h, r) as u64;
+        }
+        if budget.is_none_or(|b| total <= b as u64) && best_fit.is_none_or(|(t, _)| total > t) {
+            best_fit = Some((total, set));
+        }
+        if cheapest.is_none_or(|(t, _)| total < t) {
+            cheapest = Some((total, set));
+        }
+    }
+    best_fit.or(cheapest).map_or(StreamSet::EMPTY, |(_, s)| s)
+}
+
 /// Chooses the streams to play.
 ///
 /// Streams in no exclusion group are always taken. Language groups take
-/// the record in the preferred language, else the first. Bit-rate (and
-/// unknown) groups take the highest-rate record that fits what is left of
-/// the budget, else the lowest-rate one. A header without any exclusion
+/// the record in the preferred language, else the first. From the bit-rate
+/// (and unknown) groups one record each is taken: the combination with the
+/// highest total that fits what is left of the budget, else the cheapest. A header without any exclusion
 /// object but with several audio or several video streams is treated as
 /// VLC does: the audio streams form one bit-rate group, and so do the video
 /// streams.
@@ -85,17 +137,12 @@ pub fn select_streams(h: &HeaderSummary<'_>, prefs: &Preferences<'_>) -> StreamS
         chosen.0 |= pick.0;
         budget = budget.map(|b| b.saturating_sub(bitrate(h, pick)));
     }
-    for (_, recs) in groups.iter().filter(|(k, _)| *k != ExclusionKind::Language) {
-        let fits = |r: &&StreamSet| budget.is_none_or(|b| bitrate(h, **r) <= b);
-        let pick = recs
-            .iter()
-            .filter(fits)
-            .max_by_key(|r| bitrate(h, **r))
-            .or_else(|| recs.iter().min_by_key(|r| bitrate(h, **r)))
-            .copied()
-            .unwrap_or_default();
-        chosen.0 |= pick.0;
-        budget = budget.map(|b| b.saturating_sub(bitrate(h, pick)));
-    }
+    let rate_groups: heapless::Vec<&heapless::Vec<StreamSet, 16>, 10> = groups
+        .iter()
+        .filter(|(k, _)| *k != ExclusionKind::Language)
+        .map(|(_, r)| r)
+        .filter(|r| !r.is_empty())
+        .collect();
+    chosen.0 |= best_combination(h, &rate_groups, budget).0;
     chosen
 }
