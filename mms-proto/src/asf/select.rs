@@ -104,8 +104,18 @@ fn best_combination(
 pub fn select_streams(h: &HeaderSummary<'_>, prefs: &Preferences<'_>) -> StreamSet {
     let mut groups: heapless::Vec<(ExclusionKind, heapless::Vec<StreamSet, 16>), 10> =
         heapless::Vec::new();
+    let declared = h.all_streams();
     for e in &h.exclusions {
-        let _ = groups.push((e.kind, e.records.clone()));
+        // Records may name streams the header never declares: ignore those.
+        let recs: heapless::Vec<StreamSet, 16> = e
+            .records
+            .iter()
+            .map(|r| StreamSet(r.0 & declared.0))
+            .filter(|r| !r.is_empty())
+            .collect();
+        if !recs.is_empty() {
+            let _ = groups.push((e.kind, recs));
+        }
     }
     if groups.is_empty() {
         for kind in [StreamKind::Audio, StreamKind::Video] {
