@@ -168,7 +168,7 @@ pub(crate) fn run() -> Result {
          `single`: a 2762-byte single-payload packet with BYTE padding, the Windows WMA layout. \
          parse = header + every payload; strip = rewrite with `Padding::Strip` (the server's default); \
          filter = keep one stream; repad = the client's restore to the packet size. \
-         memcpy of the same bytes is the row above's rate.\n"
+         vs memcpy compares bytes/s with the 64 MiB memcpy of the same run; that copy streams from memory while one packet stays in cache, so read it as scale, not as a like-for-like ratio.\n"
     );
     let _ = writeln!(
         md,
