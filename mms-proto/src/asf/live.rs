@@ -140,9 +140,8 @@ impl AsfReader {
                     }
                     (0, packet_size)
                 };
-                let need = len.max(16.min(len));
-                if buf.len() < need {
-                    return Ok(Status::Partial(need));
+                if buf.len() < len {
+                    return Ok(Status::Partial(len));
                 }
                 self.state = State::Packets {
                     packet_size,
