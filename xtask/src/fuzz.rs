@@ -24,8 +24,10 @@ pub(crate) const TARGETS: &[&str] = &[
     "asf_rewrite",
 ];
 
-/// Runs the targets; returns `(target, executions)`.
-pub(crate) fn run(seconds: u64, only: &[String]) -> Result<Vec<(String, u64)>> {
+/// Runs the targets; returns `(target, executions)`. With `seed`, libFuzzer
+/// starts from that seed (CI's smoke is then the same run every time);
+/// without, every campaign explores anew.
+pub(crate) fn run(seconds: u64, only: &[String], seed: Option<u32>) -> Result<Vec<(String, u64)>> {
     if !have_nightly() || !have_cargo_fuzz() {
         return Err(
             "fuzzing needs a nightly toolchain and cargo-fuzz: run `cargo xtask deps`".into(),
@@ -81,6 +83,7 @@ pub(crate) fn run(seconds: u64, only: &[String]) -> Result<Vec<(String, u64)>> {
             .arg(format!("-max_total_time={seconds}"))
             .arg(format!("-artifact_prefix={}/", artifacts.display()))
             .arg("-print_final_stats=1")
+            .args(seed.map(|s| format!("-seed={s}")))
             .output()
             .map_err(|e| format!("cargo fuzz run {t}: {e}"))?;
         let log = String::from_utf8_lossy(&out.stderr);

@@ -629,9 +629,10 @@ impl<'a> RedirectLocation<'a> {
         } else {
             return None;
         };
-        // Skip userinfo if present.
+        // Skip userinfo if present: an '@' before the authority ends at
+        // '/', '?' or '#' (RFC 3986 §3.2).
         let save = c.clone();
-        c.take_while(|u| u != b'@' as u16 && u != b'/' as u16);
+        c.take_while(|u| !matches!(u, 0x40 | 0x2F | 0x3F | 0x23));
         if !c.eat(b'@') {
             c = save;
         }
