@@ -69,7 +69,9 @@ pub(crate) fn run(seconds: u64, only: &[String], seed: Option<u32>) -> Result<Ve
         let artifacts = root.join("mms-fuzz/artifacts").join(t);
         let seed_dir = seeds.join(t);
         let regressions = root.join("mms-fuzz/regressions").join(t);
-        for d in [&corpus, &artifacts, &seed_dir] {
+        // Git keeps no empty directories: a target without saved inputs
+        // has no regressions/<target>/ in a fresh clone.
+        for d in [&corpus, &artifacts, &seed_dir, &regressions] {
             fs::create_dir_all(d).map_err(|e| format!("{}: {e}", d.display()))?;
         }
         eprintln!("\n--- fuzz {t} for {seconds} s ---");
@@ -96,6 +98,12 @@ pub(crate) fn run(seconds: u64, only: &[String], seed: Option<u32>) -> Result<Ve
             let tail: Vec<&str> = log.lines().rev().take(40).collect();
             for l in tail.iter().rev() {
                 eprintln!("{l}");
+            }
+            let crashes = fs::read_dir(&artifacts).map(|d| d.count()).unwrap_or(0);
+            if crashes == 0 {
+                return Err(format!(
+                    "fuzz target {t}: libFuzzer stopped without saving an input (see its output above)"
+                ));
             }
             return Err(format!(
                 "fuzz target {t} found a failure after {execs} executions; the input is in {} — \
