@@ -3,7 +3,7 @@
 //! ways: parse(bytes) == repr and emit(repr) == bytes.
 
 mod common;
-use common::{F::*, build, golden, message, seed, utf16};
+use common::{F::*, build, golden, message, read_block, seed, utf16};
 use mms_proto::wire::*;
 
 #[test]
@@ -779,21 +779,7 @@ fn pong_2_2_4_22() {
 
 #[test]
 fn read_block_2_2_4_23() {
-    let b = message(
-        0x0003_0015,
-        &[
-            U32(1),
-            U32(0),
-            U32(0),
-            U32(0x8000),
-            U32(0xFFFF_FFFF),
-            U32(0),
-            F64(0.0),
-            F64(3600.0),
-            U32(2),
-            U32(0),
-        ],
-    );
+    let b = read_block(1, 2);
     assert_eq!(b.len(), 56);
     golden(&b, ReadBlockRepr::new(1, 2));
     // FFmpeg's bytes for tDeadline: 0x40AC2000_00000000 is 3600.0.

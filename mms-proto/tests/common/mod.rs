@@ -52,6 +52,26 @@ pub fn message(mid: u32, fields: &[F<'_>]) -> Vec<u8> {
     v
 }
 
+/// [2.2.4.23] LinkViewerToMacReadBlock with the field values the spec
+/// prescribes (FFmpeg's, but for `length`).
+pub fn read_block(open_file_id: u32, play_incarnation: u32) -> Vec<u8> {
+    message(
+        0x0003_0015,
+        &[
+            F::U32(open_file_id),
+            F::U32(0),      // fileBlockId
+            F::U32(0),      // offset
+            F::U32(0x8000), // length
+            F::U32(!0),     // flags
+            F::U32(0),      // padding
+            F::F64(0.0),    // tEarliest
+            F::F64(3600.0), // tDeadline
+            F::U32(play_incarnation),
+            F::U32(0), // playSequence
+        ],
+    )
+}
+
 /// A TcpMessageHeader packet around `msgs`, chunkCount as real clients send
 /// it ((total - 16) / 8).
 pub fn packet(seq: u16, time_sent: u64, msgs: &[u8]) -> Vec<u8> {
