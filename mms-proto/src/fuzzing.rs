@@ -369,8 +369,7 @@ pub fn asf_rewrite(data: &[u8]) {
         let n = match rewrite(packet, p_size, &sel, strategy, &mut out) {
             Ok(Rewritten::Packet(n)) => n,
             Ok(Rewritten::Skip) => {
-                // validate(packet) succeeded above, so the header parses.
-                let info = PacketInfo::parse(packet).expect("validated");
+                let info = PacketInfo::parse(packet).expect("validated"); // validate() succeeded above
                 assert!(
                     info.payloads(packet).flatten().all(|p| !sel.keeps(&p)),
                     "skipped a packet with kept payloads"
