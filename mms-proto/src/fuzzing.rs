@@ -405,3 +405,68 @@ pub fn asf_rewrite(data: &[u8]) {
         }
     }
 }
+
+/// Target `server`: arbitrary bytes as a client's TCP stream into a server
+/// session; every OpenRequest is accepted, header reads are answered, time
+/// advances. Nothing may panic, and everything sent must frame and parse.
+pub fn server(data: &[u8]) {
+    use crate::server::*;
+    use crate::time::{Duration, Instant};
+    let media = Media {
+        attributes: 0,
+        duration_ms: 3000,
+        packet_size: 1000,
+        packet_count: 10,
+        bit_rate: 80_000,
+        file_header_len: 2500,
+    };
+    let mut s = Session::new(
+        Config {
+            idle_timeout: Duration::from_secs(10),
+            ..Config::default()
+        },
+        7,
+    );
+    let mut now = Instant(0);
+    let mut out = [0u8; 4096];
+    let zeros = [0u8; 1000];
+    let mut rest = data;
+    for _ in 0..64 {
+        let Ok(Status::Complete(f)) = frame(rest, &Limits::default()) else {
+            break;
+        };
+        let (unit, tail) = rest.split_at(f.len());
+        rest = tail;
+        now = now + Duration::from_millis(unit.len() as u64);
+        match s.handle_tcp(now, unit) {
+            Ok(events) => {
+                for e in events {
+                    if let Event::OpenRequest { .. } = e {
+                        let _ = s.accept_open(now, media);
+                    }
+                }
+            }
+            Err(_) => return,
+        }
+        for _ in 0..16 {
+            match s.poll_output(now, &mut out) {
+                Output::Send(n) => {
+                    let (_, mut msgs) =
+                        parse_packet(&out[..n]).expect("the server sends well-formed packets"); // oracle assertion: failing here is the finding
+                    assert!(msgs.next().is_some_and(|m| m.is_ok()));
+                }
+                Output::ReadHeader { len, .. } => {
+                    let n = s
+                        .header_piece(now, &zeros[..len as usize], &mut out)
+                        .expect("answering ReadHeader works"); // oracle assertion: failing here is the finding
+                    assert!(DataPacket::new_checked(&out[..n]).is_ok_and(|d| d.check().is_ok()));
+                }
+                Output::Timeout(t) => {
+                    now = t;
+                    s.handle_timeout(now);
+                }
+                Output::Wait | Output::Close => break,
+            }
+        }
+    }
+}

@@ -30,6 +30,8 @@ extern crate alloc;
 extern crate std;
 
 pub mod asf;
+pub mod server;
+pub mod time;
 pub mod wire;
 
 #[cfg(any(fuzzing, feature = "oracles"))]

@@ -23,6 +23,7 @@ fn oracle(target: &str) -> Option<Oracle> {
         "asf_header" => asf_header,
         "asf_packet" => asf_packet,
         "asf_rewrite" => asf_rewrite,
+        "server" => server,
         _ => return None,
     })
 }

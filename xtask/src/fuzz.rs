@@ -22,6 +22,7 @@ pub(crate) const TARGETS: &[&str] = &[
     "asf_header",
     "asf_packet",
     "asf_rewrite",
+    "server",
 ];
 
 /// Runs the targets; returns `(target, executions)`. With `seed`, libFuzzer
@@ -46,7 +47,7 @@ pub(crate) fn run(seconds: u64, only: &[String], seed: Option<u32>) -> Result<Ve
     let root = root();
     let seeds = root.join("target/fuzz-seeds");
     let _ = fs::remove_dir_all(&seeds);
-    // The golden, session and ASF tests write their vectors as seeds.
+    // The golden, session, ASF and server tests write their inputs as seeds.
     sh(cargo()
         .args([
             "test",
@@ -59,6 +60,8 @@ pub(crate) fn run(seconds: u64, only: &[String], seed: Option<u32>) -> Result<Ve
             "session",
             "--test",
             "asf",
+            "--test",
+            "server",
         ])
         .env("MMS_FUZZ_SEEDS", &seeds))?;
     sh(Command::new("cargo").args(["+nightly", "fuzz", "build", "-O", "--fuzz-dir", "mms-fuzz"]))?;

@@ -1,0 +1,650 @@
+//! [3.2] The server machine: one per TCP connection, sans-IO.
+//!
+//! **Status: the setup phase.** Implemented so far: initialization and
+//! Client-ID ([3.2.3]); Connect → ReportConnectedEX ([3.2.5.3]);
+//! FunnelInfo → ReportFunnelInfo ([3.2.5.4], no packet-pair yet);
+//! ConnectFunnel → ReportConnectedFunnel for TCP, ReportDisconnectedFunnel
+//! for UDP until UDP delivery lands ([3.2.5.5]); OpenFile → an
+//! [`Event::OpenRequest`] the application answers with
+//! [`Session::accept_open`] / [`Session::reject_open`] → ReportOpenFile
+//! ([3.2.5.6]); ReadBlock → ReportReadBlock and the ASF file header in Data
+//! packets pulled from the application and paced at the content bit rate
+//! ([3.2.5.8], [3.2.5.8.1]); CancelReadBlock ([3.2.5.9]); Logging
+//! ([3.2.5.15]); Pong ([3.2.5.16]); CloseFile ([3.2.5.17]); the Idle-Timeout
+//! timer ([3.2.2]). StreamSwitch, StartPlaying, StartStriding, StopPlaying,
+//! the KeepAlive Ping, playlists, packet-pair and authentication come next;
+//! until then those messages end the session with
+//! [`ServerError::Unsupported`].
+//!
+//! # Run loop
+//!
+//! ```text
+//! session.handle_tcp(now, &packet)?      // one framed TcpMessageHeader packet -> events
+//! session.handle_timeout(now)            // when the deadline of Output::Timeout passed
+//! loop { match session.poll_output(now, &mut buf) {
+//!     Output::Send(n) => write buf[..n],
+//!     Output::ReadHeader { offset, len } => read them, then
+//!         n = session.header_piece(now, &bytes, &mut buf)?; write buf[..n],
+//!     Output::Timeout(t) => arm a timer for t; break,
+//!     Output::Wait => break,
+//!     Output::Close => close the connection; break } }
+//! ```
+//!
+//! The machine decides everything; the runtime reads files and moves bytes.
+
+use heapless::Deque;
+
+use crate::asf::HeaderSummary;
+use crate::time::{Duration, Instant};
+use crate::wire::text::{FunnelName, FunnelProto, Subscriber, Version};
+use crate::wire::*;
+
+/// Settings of a server session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Config {
+    /// ServerVersionInfo sent in ReportConnectedEX ([2.2.4.2]).
+    pub server_version: &'static str,
+    /// Idle-Timeout ([3.2.2]): 3600 s by default, at least 10 s.
+    pub idle_timeout: Duration,
+    /// Refuse what the spec forbids even where real clients do it
+    /// (`check_strict` on every message).
+    pub strict: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            server_version: "9.1.1.3862",
+            idle_timeout: Duration::from_secs(3600),
+            strict: false,
+        }
+    }
+}
+
+/// What the application knows of the content it accepts to serve: the
+/// numbers ReportOpenFile needs ([2.2.4.7]) and the header's length.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Media {
+    /// fileAttributes.
+    pub attributes: u32,
+    /// Duration in ms (0 when unknown, e.g. live).
+    pub duration_ms: u64,
+    /// The ASF data packet size.
+    pub packet_size: u32,
+    /// ASF data packets in the content (0 if unknown).
+    pub packet_count: u64,
+    /// Sum of the streams' bit rates, bit/s.
+    pub bit_rate: u32,
+    /// Size of the ASF file header (Header Object + 50).
+    pub file_header_len: u32,
+}
+
+impl Media {
+    /// The numbers of a parsed header.
+    pub fn from_summary(s: &HeaderSummary<'_>) -> Self {
+        let attributes = if s.is_broadcast() {
+            FILE_ATTRIBUTE_MMS_BROADCAST | FILE_ATTRIBUTE_MMS_LIVE
+        } else if s.is_seekable() {
+            FILE_ATTRIBUTE_MMS_CANSEEK | FILE_ATTRIBUTE_MMS_CANSTRIDE
+        } else {
+            0
+        };
+        Self {
+            attributes,
+            duration_ms: if s.is_broadcast() { 0 } else { s.duration_ms() },
+            packet_size: s.packet_size,
+            packet_count: if s.is_broadcast() { 0 } else { s.packet_count },
+            bit_rate: s.total_bitrate(),
+            file_header_len: s.file_header_len() as u32,
+        }
+    }
+}
+
+/// What the application must see or decide, borrowing the input packet.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Event<'p> {
+    /// [3.2.5.6] The client asks for this path: answer with
+    /// [`Session::accept_open`] or [`Session::reject_open`].
+    OpenRequest {
+        /// fileName: the URL path, not percent-encoded.
+        file_name: Utf16Str<'p>,
+        /// tokenData: credentials, empty when none were sent.
+        token: &'p [u8],
+    },
+    /// [3.2.5.15] The client's statistics (for the access log).
+    Logging(LoggingRepr<'p>),
+    /// [3.2.5.17] The client is finishing; the session closes.
+    CloseRequested,
+}
+
+/// What to do next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    /// Send the first `n` bytes of the buffer.
+    Send(usize),
+    /// Read `len` bytes of the ASF file header at `offset` and hand them to
+    /// [`Session::header_piece`].
+    ReadHeader {
+        /// Offset into the ASF file header.
+        offset: u32,
+        /// Bytes to read.
+        len: u32,
+    },
+    /// Nothing before this time: call [`Session::handle_timeout`] then.
+    Timeout(Instant),
+    /// Nothing until input arrives.
+    Wait,
+    /// Close the connection.
+    Close,
+}
+
+/// Why a session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ServerError {
+    /// The bytes were malformed.
+    Wire(Error),
+    /// A message the current state does not allow ([3.2.5]).
+    Unexpected {
+        /// What arrived.
+        message: MessageId,
+        /// In which state.
+        state: State,
+    },
+    /// openFileId is not the File-ID the server gave ([3.2.5.8]).
+    WrongOpenFileId(u32),
+    /// A feature this server does not implement yet.
+    Unsupported(MessageId),
+    /// A Data packet arrived from the client (they only flow to it).
+    DataFromClient,
+    /// The caller broke the run-loop contract (e.g. bytes nobody asked for).
+    Misuse(&'static str),
+}
+
+impl From<Error> for ServerError {
+    fn from(e: Error) -> Self {
+        ServerError::Wire(e)
+    }
+}
+
+impl core::fmt::Display for ServerError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            ServerError::Wire(e) => write!(f, "malformed input: {e}"),
+            ServerError::Unexpected { message, state } => {
+                write!(f, "{} not allowed in state {state:?}", message.spec_name())
+            }
+            ServerError::WrongOpenFileId(id) => write!(f, "openFileId {id} was never given out"),
+            ServerError::Unsupported(m) => write!(f, "{} is not supported yet", m.spec_name()),
+            ServerError::DataFromClient => f.write_str("a Data packet arrived from the client"),
+            ServerError::Misuse(what) => write!(f, "run-loop contract broken: {what}"),
+        }
+    }
+}
+
+impl core::error::Error for ServerError {}
+
+/// The session state: the spec's INIT / READY / STREAMING ([3.2.1]), split
+/// where the machine waits for different things.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// Before Connect.
+    AwaitConnect,
+    /// INIT: connected; FunnelInfo, ConnectFunnel or OpenFile expected.
+    Init,
+    /// INIT: OpenFile received, waiting for the application's answer.
+    OpenPending,
+    /// INIT: ReportOpenFile sent; ReadBlock expected.
+    Opened,
+    /// Sending the ASF file header ([3.2.5.8.1]).
+    SendingHeader,
+    /// READY: the header was sent.
+    Ready,
+    /// The session is over.
+    Closed,
+}
+
+/// The File-ID the server gives (interop-notes: VLC accepts only 1 or 2).
+const FILE_ID: u32 = 1;
+
+/// A reply waiting to be serialized: small values, no borrowed data.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Reply {
+    ConnectedEx,
+    FunnelInfo,
+    ConnectedFunnel,
+    DisconnectedFunnel(HResult),
+    OpenFile {
+        hr: HResult,
+        incarnation: u32,
+        media: Option<Media>,
+    },
+    ReadBlock {
+        incarnation: u32,
+    },
+}
+
+/// One server session ([3.2]).
+#[derive(Debug, Clone)]
+pub struct Session {
+    config: Config,
+    state: State,
+    /// Client-ID ([3.2.1]): the nCubs of ReportFunnelInfo.
+    client_id: u32,
+    /// Client-Version ([3.2.1]): the product version of subscriberName.
+    client_version: Option<Version>,
+    /// Client-Port ([3.2.1]): 0 = TCP delivery.
+    client_port: u16,
+    /// Incarnation ([3.2.1]): of the latest ReadBlock.
+    incarnation: u32,
+    /// The playIncarnation of the OpenFile being decided.
+    open_incarnation: u32,
+    media: Option<Media>,
+    /// Header transfer: bytes sent so far, when it started, whether a read
+    /// is outstanding.
+    header_sent: u32,
+    header_started: Instant,
+    header_read_pending: bool,
+    /// Idle-Timeout deadline ([3.2.2]), when running.
+    idle_deadline: Option<Instant>,
+    /// TcpMessageHeader seq of the next packet sent.
+    seq: u16,
+    /// When the first TcpMessageHeader packet was sent (timeSent's origin).
+    first_sent: Option<Instant>,
+    replies: Deque<Reply, 4>,
+    close: bool,
+}
+
+impl Session {
+    /// A new session; `client_id` SHOULD be random and MUST differ between
+    /// concurrent sessions ([3.2.3]).
+    pub fn new(config: Config, client_id: u32) -> Self {
+        Self {
+            config,
+            state: State::AwaitConnect,
+            client_id,
+            client_version: None,
+            client_port: 0,
+            incarnation: 0,
+            open_incarnation: 0,
+            media: None,
+            header_sent: 0,
+            header_started: Instant(0),
+            header_read_pending: false,
+            idle_deadline: None,
+            seq: 0,
+            first_sent: None,
+            replies: Deque::new(),
+            close: false,
+        }
+    }
+
+    /// The current state.
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// Client-Version: what the client's subscriberName said, if it parsed.
+    pub fn client_version(&self) -> Option<Version> {
+        self.client_version
+    }
+
+    /// Client-Port: the UDP port the client asked for (0 = TCP).
+    pub fn client_port(&self) -> u16 {
+        self.client_port
+    }
+
+    fn reply(&mut self, r: Reply) -> Result<(), ServerError> {
+        self.replies
+            .push_back(r)
+            .map_err(|_| ServerError::Misuse("replies not drained with poll_output"))
+    }
+
+    fn unexpected(&self, m: &Message<'_>) -> ServerError {
+        ServerError::Unexpected {
+            message: m.id(),
+            state: self.state,
+        }
+    }
+
+    fn start_idle(&mut self, now: Instant) {
+        // [3.2.2]: starting a running timer has no effect.
+        if self.idle_deadline.is_none() {
+            self.idle_deadline = Some(now + self.config.idle_timeout);
+        }
+    }
+
+    /// Handles one TcpMessageHeader packet (as [`frame`] delimits it) and
+    /// returns the events for the application, borrowing from `packet`.
+    pub fn handle_tcp<'p>(
+        &mut self,
+        now: Instant,
+        packet: &'p [u8],
+    ) -> Result<heapless::Vec<Event<'p>, 4>, ServerError> {
+        let mut events = heapless::Vec::new();
+        if self.state == State::Closed {
+            return Ok(events);
+        }
+        if u32::from_le_bytes([
+            packet.get(4).copied().unwrap_or(0),
+            packet.get(5).copied().unwrap_or(0),
+            packet.get(6).copied().unwrap_or(0),
+            packet.get(7).copied().unwrap_or(0),
+        ]) != SESSION_ID
+        {
+            return Err(ServerError::DataFromClient);
+        }
+        if self.config.strict {
+            TcpMessageHeaderRepr::check_strict(packet)?;
+        }
+        let (_, messages) = parse_packet(packet)?;
+        // [3.2.5.1] Each message in the packet is processed.
+        for m in messages {
+            let m = m?;
+            if self.config.strict {
+                m.check_strict()?;
+            }
+            if let Some(e) = self.handle_message(now, m)? {
+                events
+                    .push(e)
+                    .map_err(|_| ServerError::Misuse("more than 4 events in one packet"))?;
+            }
+        }
+        Ok(events)
+    }
+
+    fn handle_message<'p>(
+        &mut self,
+        now: Instant,
+        m: Message<'p>,
+    ) -> Result<Option<Event<'p>>, ServerError> {
+        match (self.state, m) {
+            // [3.2.5.16] Pong: the client is alive; nothing to answer.
+            (_, Message::Pong(_)) => Ok(None),
+            // [3.2.5.17] CloseFile: the session ends.
+            (_, Message::CloseFile(_)) => {
+                self.state = State::Closed;
+                self.close = true;
+                Ok(Some(Event::CloseRequested))
+            }
+            // [3.2.5.15] Logging, once a file is open.
+            (State::Opened | State::SendingHeader | State::Ready, Message::Logging(l)) => {
+                Ok(Some(Event::Logging(l)))
+            }
+            // [3.2.5.3] Connect: initialize, answer ConnectedEX.
+            (State::AwaitConnect, Message::Connect(c)) => {
+                self.client_version = match Subscriber::parse(&c.subscriber_name) {
+                    Ok(s) => match s.client {
+                        text::ClientToken::NsPlayer(v) => Some(v),
+                        text::ClientToken::Spoon => None,
+                    },
+                    Err(e) if self.config.strict => return Err(e.into()),
+                    Err(_) => None,
+                };
+                self.state = State::Init;
+                self.start_idle(now);
+                self.reply(Reply::ConnectedEx)?;
+                Ok(None)
+            }
+            // [3.2.5.4] FunnelInfo: give the Client-ID. No packet-pair yet.
+            (State::Init, Message::FunnelInfo(_)) => {
+                self.reply(Reply::FunnelInfo)?;
+                Ok(None)
+            }
+            // [3.2.5.5] ConnectFunnel: TCP is accepted; UDP is not yet.
+            (State::Init, Message::ConnectFunnel(f)) => {
+                match FunnelName::parse(&f.funnel_name) {
+                    Ok(FunnelName {
+                        proto: FunnelProto::Tcp,
+                        ..
+                    }) => self.reply(Reply::ConnectedFunnel)?,
+                    Ok(FunnelName {
+                        proto: FunnelProto::Udp,
+                        ..
+                    }) => {
+                        // UDP delivery is not implemented: the client is told so.
+                        self.reply(Reply::DisconnectedFunnel(HResult::E_NOTIMPL))?
+                    }
+                    Err(_) if self.config.strict => {
+                        self.reply(Reply::DisconnectedFunnel(HResult::E_INVALIDARG))?
+                    }
+                    // Tolerant: an unreadable funnelName means TCP (the IP is ignored anyway).
+                    Err(_) => self.reply(Reply::ConnectedFunnel)?,
+                }
+                Ok(None)
+            }
+            // [3.2.5.6] OpenFile: the application decides. A client may
+            // open again after an error or to change content.
+            (State::Init | State::Opened | State::Ready, Message::OpenFile(o)) => {
+                self.open_incarnation = o.play_incarnation;
+                self.state = State::OpenPending;
+                Ok(Some(Event::OpenRequest {
+                    file_name: o.file_name,
+                    token: o.token_data,
+                }))
+            }
+            // [3.2.5.8] ReadBlock: ReportReadBlock, then the header.
+            (State::Opened | State::Ready, Message::ReadBlock(r)) => {
+                if r.open_file_id != FILE_ID {
+                    return Err(ServerError::WrongOpenFileId(r.open_file_id));
+                }
+                self.incarnation = r.play_incarnation;
+                self.reply(Reply::ReadBlock {
+                    incarnation: r.play_incarnation,
+                })?;
+                self.state = State::SendingHeader;
+                self.header_sent = 0;
+                self.header_started = now;
+                self.header_read_pending = false;
+                Ok(None)
+            }
+            // [3.2.5.9] CancelReadBlock: drop the rest of the header.
+            (State::SendingHeader, Message::CancelReadBlock(_)) => {
+                self.state = State::Opened;
+                self.header_read_pending = false;
+                Ok(None)
+            }
+            (State::Opened | State::Ready, Message::CancelReadBlock(_)) => Ok(None),
+            (
+                _,
+                m @ (Message::StreamSwitch(_)
+                | Message::StartPlaying(_)
+                | Message::StartStriding(_)
+                | Message::StopPlaying(_)
+                | Message::SecurityResponse(_)),
+            ) if matches!(self.state, State::Ready | State::Opened) => {
+                Err(ServerError::Unsupported(m.id()))
+            }
+            (_, m) => Err(self.unexpected(&m)),
+        }
+    }
+
+    /// The application's answer to [`Event::OpenRequest`]: serve `media`.
+    pub fn accept_open(&mut self, _now: Instant, media: Media) -> Result<(), ServerError> {
+        if self.state != State::OpenPending {
+            return Err(ServerError::Misuse("accept_open without an OpenRequest"));
+        }
+        if media.packet_size == 0 || media.file_header_len == 0 {
+            return Err(ServerError::Misuse("media without packet size or header"));
+        }
+        self.media = Some(media);
+        self.state = State::Opened;
+        self.reply(Reply::OpenFile {
+            hr: HResult::S_OK,
+            incarnation: self.open_incarnation,
+            media: Some(media),
+        })
+    }
+
+    /// The application's answer to [`Event::OpenRequest`]: refuse with
+    /// `hr` (e.g. [`HResult::NS_E_FILE_NOT_FOUND`]). The session then ends:
+    /// FFmpeg and libmms abort on the error but VLC and MPlayer ignore it
+    /// (interop-notes), so the connection is closed after the reply.
+    pub fn reject_open(&mut self, _now: Instant, hr: HResult) -> Result<(), ServerError> {
+        if self.state != State::OpenPending {
+            return Err(ServerError::Misuse("reject_open without an OpenRequest"));
+        }
+        self.state = State::Closed;
+        self.close = true;
+        self.reply(Reply::OpenFile {
+            hr,
+            incarnation: self.open_incarnation,
+            media: None,
+        })
+    }
+
+    /// Timers: Idle-Timeout ends the session ([3.2.6.2]).
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.idle_deadline.is_some_and(|d| now >= d) {
+            self.idle_deadline = None;
+            self.state = State::Closed;
+            self.close = true;
+        }
+    }
+
+    /// Time in µs to send `bytes` at the content bit rate ([3.2.5.8.1]).
+    fn header_due(&self) -> Instant {
+        let rate = self.media.map_or(0, |m| m.bit_rate) as u64;
+        if rate == 0 {
+            return self.header_started;
+        }
+        self.header_started + Duration((self.header_sent as u64).saturating_mul(8_000_000) / rate)
+    }
+
+    /// The next thing to do; writes into `buf` for [`Output::Send`]. `buf`
+    /// must hold a TcpMessageHeader packet (≥ 256 bytes).
+    pub fn poll_output(&mut self, now: Instant, buf: &mut [u8]) -> Output {
+        if let Some(r) = self.replies.pop_front() {
+            return match self.emit_reply(now, r, buf) {
+                Ok(n) => Output::Send(n),
+                // Replies are small fixed messages; a buffer that cannot hold
+                // one is the caller's mistake, and closing is the safe answer.
+                Err(_) => Output::Close,
+            };
+        }
+        if self.close {
+            return Output::Close;
+        }
+        if self.state == State::SendingHeader && !self.header_read_pending {
+            let (Some(media), due) = (self.media, self.header_due()) else {
+                return Output::Close;
+            };
+            if due > now {
+                return Output::Timeout(due);
+            }
+            let left = media.file_header_len - self.header_sent;
+            self.header_read_pending = true;
+            return Output::ReadHeader {
+                offset: self.header_sent,
+                len: left.min(media.packet_size),
+            };
+        }
+        match self.idle_deadline {
+            Some(t) if matches!(self.state, State::Init | State::Opened | State::Ready) => {
+                Output::Timeout(t)
+            }
+            _ => Output::Wait,
+        }
+    }
+
+    /// The answer to [`Output::ReadHeader`]: writes the Data packet carrying
+    /// `bytes` into `buf` and returns its length ([3.2.5.8.1]).
+    pub fn header_piece(
+        &mut self,
+        now: Instant,
+        bytes: &[u8],
+        buf: &mut [u8],
+    ) -> Result<usize, ServerError> {
+        let media = self
+            .media
+            .ok_or(ServerError::Misuse("header_piece before accept_open"))?;
+        if self.state != State::SendingHeader || !self.header_read_pending {
+            return Err(ServerError::Misuse("header_piece without ReadHeader"));
+        }
+        let left = media.file_header_len - self.header_sent;
+        let want = left.min(media.packet_size) as usize;
+        if bytes.len() != want {
+            return Err(ServerError::Misuse(
+                "header_piece with other than the bytes asked for",
+            ));
+        }
+        let last = want as u32 == left;
+        let index = self.header_sent / media.packet_size;
+        let d = DataPacketRepr {
+            location_id: index,
+            // interop-notes: every piece carries the ReadBlock's playIncarnation.
+            play_incarnation: self.incarnation as u8,
+            af_flags: if last { AF_HEADER_LAST } else { AF_HEADER_MORE },
+            payload: bytes,
+        };
+        let n = d.emit(buf)?;
+        self.header_sent += want as u32;
+        self.header_read_pending = false;
+        if last {
+            // [3.2.5.8.1] After the last piece, INIT becomes READY.
+            self.state = State::Ready;
+            self.start_idle(now);
+        }
+        Ok(n)
+    }
+
+    fn emit_reply(&mut self, now: Instant, r: Reply, buf: &mut [u8]) -> Result<usize, Error> {
+        let version = Utf16Str::Str(self.config.server_version);
+        let msg: Message<'_> = match r {
+            Reply::ConnectedEx => {
+                ReportConnectedExRepr::new(MMS_DISABLE_PACKET_PAIR, version).into()
+            }
+            Reply::FunnelInfo => ReportFunnelInfoRepr::new(self.client_id).into(),
+            Reply::ConnectedFunnel => ReportConnectedFunnelRepr::default().into(),
+            Reply::DisconnectedFunnel(hr) => ReportDisconnectedFunnelRepr {
+                hr,
+                play_incarnation: 0,
+            }
+            .into(),
+            Reply::ReadBlock { incarnation } => ReportReadBlockRepr {
+                hr: HResult::S_OK,
+                play_incarnation: incarnation,
+                play_sequence: 0,
+            }
+            .into(),
+            Reply::OpenFile {
+                hr,
+                incarnation,
+                media,
+            } => {
+                let m = media.unwrap_or(Media {
+                    attributes: 0,
+                    duration_ms: 0,
+                    packet_size: 0,
+                    packet_count: 0,
+                    bit_rate: 0,
+                    file_header_len: 0,
+                });
+                ReportOpenFileRepr {
+                    hr,
+                    play_incarnation: incarnation,
+                    open_file_id: FILE_ID,
+                    padding: 0,
+                    file_name: 0,
+                    file_attributes: m.attributes,
+                    file_duration: m.duration_ms as f64 / 1000.0,
+                    // [2.2.4.7] whole seconds, rounded up.
+                    file_blocks: m.duration_ms.div_ceil(1000).min(u32::MAX as u64) as u32,
+                    file_packet_size: m.packet_size,
+                    file_packet_count: m.packet_count,
+                    file_bit_rate: m.bit_rate,
+                    file_header_size: m.file_header_len,
+                }
+                .into()
+            }
+        };
+        let first = *self.first_sent.get_or_insert(now);
+        let hdr = TcpMessageHeaderRepr {
+            seq: self.seq,
+            time_sent: (now - first).0 / 1000,
+        };
+        let n = hdr.emit_packet(&msg, buf)?;
+        self.seq = self.seq.wrapping_add(1);
+        Ok(n)
+    }
+}

@@ -1,0 +1,454 @@
+//! Simulation tests of the server machine's setup phase ([3.2.5.3] to
+//! [3.2.5.9]) with the clock stepped by hand, driven by the message
+//! sequences real clients send (interop-notes.md).
+
+mod common;
+use common::{F::*, message, packet, read_block, seed};
+use mms_proto::asf::HeaderSummary;
+use mms_proto::server::*;
+use mms_proto::time::{Duration, Instant};
+use mms_proto::wire::*;
+
+const FFMPEG: &str = "NSPlayer/7.0.0.1956; {7E667F5D-A661-495E-A512-F55686DDA178}; Host: 127.0.0.1";
+const VLC: &str =
+    "NSPlayer/7.0.0.1956; {0xbabac001-0xbf47-0x6da8-0x7ff88996babc775f}; Host: 127.0.0.1:1755";
+
+fn media_file() -> Vec<u8> {
+    std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../testdata/ff_av.wmv"
+    ))
+    .unwrap()
+}
+
+struct Sim {
+    s: Session,
+    /// Everything the client sent so far (a fuzz seed for `server`).
+    sent: Vec<u8>,
+    now: Instant,
+    seq: u16,
+    file: Vec<u8>,
+}
+
+impl Sim {
+    fn new(config: Config) -> Self {
+        Sim {
+            s: Session::new(config, 0xC0FF_EE01),
+            sent: Vec::new(),
+            now: Instant(1_000_000),
+            seq: 0,
+            file: media_file(),
+        }
+    }
+
+    /// Sends one client message; returns the events.
+    fn send(&mut self, msg: Vec<u8>) -> Result<Vec<String>, ServerError> {
+        let p = packet(self.seq, 0, &msg);
+        self.sent.extend_from_slice(&p);
+        seed("server", &self.sent);
+        self.seq += 1;
+        let ev = self.s.handle_tcp(self.now, &p)?;
+        Ok(ev.iter().map(|e| format!("{e:?}")).collect())
+    }
+
+    /// Drains outputs until the machine waits; answers header reads from
+    /// the file. Returns the messages and Data packets sent, and the last
+    /// output.
+    fn drain(&mut self) -> (Vec<Message<'static>>, Vec<Vec<u8>>, Output) {
+        let (mut msgs, mut data) = (Vec::new(), Vec::new());
+        let mut buf = vec![0u8; 64 * 1024];
+        for _ in 0..10_000 {
+            match self.s.poll_output(self.now, &mut buf) {
+                Output::Send(n) => {
+                    let bytes: &'static [u8] = Box::leak(buf[..n].to_vec().into_boxed_slice());
+                    let (hdr, mut it) =
+                        parse_packet(bytes).expect("the server sends well-formed packets");
+                    let _ = hdr;
+                    let m = it.next().unwrap().unwrap();
+                    assert!(
+                        it.next().is_none(),
+                        "one message per TcpMessageHeader (interop-notes)"
+                    );
+                    m.check_strict().expect("exact in what it sends");
+                    msgs.push(m);
+                }
+                Output::ReadHeader { offset, len } => {
+                    let bytes = self.file[offset as usize..(offset + len) as usize].to_vec();
+                    let n = self.s.header_piece(self.now, &bytes, &mut buf).unwrap();
+                    data.push(buf[..n].to_vec());
+                }
+                other => return (msgs, data, other),
+            }
+        }
+        panic!("the machine never waits");
+    }
+
+    fn media(&self) -> Media {
+        Media::from_summary(&HeaderSummary::parse(&self.file).unwrap())
+    }
+}
+
+fn connect(name: &str, incarnation: u32) -> Vec<u8> {
+    message(
+        0x0003_0001,
+        &[
+            U32(incarnation),
+            U32(0x0004_000B),
+            U32(0x0003_001C),
+            Text(name),
+            U16(0),
+        ],
+    )
+}
+fn funnel_info() -> Vec<u8> {
+    // FFmpeg's: playIncarnation 0x00F0F0F0 and 0x0004000B in the padding.
+    message(0x0003_0018, &[U32(0x00F0_F0F0), U32(0x0004_000B)])
+}
+fn connect_funnel(name: &str) -> Vec<u8> {
+    message(
+        0x0003_0002,
+        &[
+            U32(0),
+            U32(!0),
+            U32(0),
+            U32(0x0098_9680),
+            U32(2),
+            Text(name),
+            U16(0),
+        ],
+    )
+}
+fn open_file(name: &str, incarnation: u32) -> Vec<u8> {
+    message(
+        0x0003_0005,
+        &[
+            U32(incarnation),
+            U32(!0),
+            U32(0),
+            U32(0),
+            Text(name),
+            U16(0),
+        ],
+    )
+}
+fn close_file() -> Vec<u8> {
+    message(0x0003_000D, &[U32(1), U32(1)])
+}
+
+#[test]
+fn ffmpeg_setup_sequence_4_3() {
+    let mut sim = Sim::new(Config::default());
+    // 1-2: Connect -> ReportConnectedEX.
+    assert!(sim.send(connect(FFMPEG, 0)).unwrap().is_empty());
+    let (m, _, out) = sim.drain();
+    let Message::ReportConnectedEx(c) = m[0] else {
+        panic!("{m:?}")
+    };
+    assert_eq!(
+        (c.hr, c.play_incarnation),
+        (HResult::S_OK, MMS_DISABLE_PACKET_PAIR)
+    );
+    assert!(c.server_version_info.unwrap().eq_str("9.1.1.3862"));
+    assert_eq!(
+        out,
+        Output::Timeout(sim.now + Duration::from_secs(3600)),
+        "Idle-Timeout runs"
+    );
+    assert_eq!(sim.s.client_version().unwrap().major, 7);
+    // 3-4: FunnelInfo -> ReportFunnelInfo with nCubs = Client-ID.
+    sim.send(funnel_info()).unwrap();
+    let (m, _, _) = sim.drain();
+    let Message::ReportFunnelInfo(f) = m[0] else {
+        panic!("{m:?}")
+    };
+    assert_eq!(
+        (f.n_cubs, f.play_incarnation, f.packet_pair.len()),
+        (0xC0FF_EE01, MMS_DISABLE_PACKET_PAIR, 0)
+    );
+    // 5-6: ConnectFunnel (TCP) -> ReportConnectedFunnel.
+    sim.send(connect_funnel("\\\\192.168.0.129\\TCP\\1037"))
+        .unwrap();
+    let (m, _, _) = sim.drain();
+    assert!(
+        matches!(m[0], Message::ReportConnectedFunnel(r) if r.funnel_name.eq_str("Funnel Of The Gods"))
+    );
+    // 7-8: OpenFile -> the application decides -> ReportOpenFile.
+    let ev = sim.send(open_file("demo/ff_av.wmv", 1)).unwrap();
+    assert_eq!(
+        ev,
+        [r#"OpenRequest { file_name: "demo/ff_av.wmv", token: [] }"#]
+    );
+    assert_eq!(sim.s.state(), State::OpenPending);
+    let media = sim.media();
+    sim.s.accept_open(sim.now, media).unwrap();
+    let (m, _, _) = sim.drain();
+    let Message::ReportOpenFile(o) = m[0] else {
+        panic!("{m:?}")
+    };
+    assert_eq!(
+        (o.hr, o.play_incarnation, o.open_file_id),
+        (HResult::S_OK, 1, 1)
+    );
+    assert_eq!(o.file_packet_size, 3200);
+    assert_eq!(
+        o.file_header_size as usize,
+        HeaderSummary::parse(&sim.file).unwrap().file_header_len()
+    );
+    assert_eq!(
+        o.file_attributes,
+        FILE_ATTRIBUTE_MMS_CANSEEK | FILE_ATTRIBUTE_MMS_CANSTRIDE
+    );
+    assert_eq!(o.file_blocks as f64, o.file_duration.ceil());
+    assert_eq!(o.file_packet_count, media.packet_count);
+    // 9-10: ReadBlock (FFmpeg's odd length 0x00800000) -> ReportReadBlock + header.
+    let mut rb = read_block(1, 2);
+    rb[20..24].copy_from_slice(&0x0080_0000u32.to_le_bytes());
+    sim.send(rb).unwrap();
+    let (m, data, out) = sim.drain();
+    let Message::ReportReadBlock(r) = m[0] else {
+        panic!("{m:?}")
+    };
+    assert_eq!((r.hr, r.play_incarnation), (HResult::S_OK, 2));
+    // The header fits one 3200-byte piece: AFFlags 0x0C, LocationId 0.
+    let header_len = media.file_header_len as usize;
+    let mut header = Vec::new();
+    for (i, d) in data.iter().enumerate() {
+        let p = DataPacketRepr::parse(&DataPacket::new_checked(&d[..]).unwrap()).unwrap();
+        assert_eq!(p.location_id, i as u32);
+        assert_eq!(p.play_incarnation, 2, "the ReadBlock's playIncarnation");
+        assert_eq!(p.af_flags, if i + 1 == data.len() { 0x0C } else { 0x04 });
+        assert!(
+            p.payload.len() <= 3200,
+            "no piece larger than the packet size"
+        );
+        header.extend_from_slice(p.payload);
+    }
+    assert_eq!(
+        header,
+        sim.file[..header_len],
+        "the header arrives byte for byte"
+    );
+    assert_eq!(sim.s.state(), State::Ready);
+    assert!(matches!(out, Output::Timeout(_)));
+    // The client closes.
+    assert_eq!(sim.send(close_file()).unwrap(), ["CloseRequested"]);
+    assert_eq!(sim.drain().2, Output::Close);
+}
+
+#[test]
+fn header_pieces_are_split_and_paced_at_the_content_bit_rate() {
+    let mut sim = Sim::new(Config::default());
+    sim.send(connect(VLC, 0)).unwrap();
+    sim.send(connect_funnel("\\\\10.0.0.5\\TCP\\1037")).unwrap(); // VLC skips FunnelInfo
+    sim.send(open_file("x.wmv", 1)).unwrap();
+    let mut media = sim.media();
+    media.packet_size = 256; // several pieces
+    media.bit_rate = 80_000; // 10 kB/s: 25.6 ms per piece
+    sim.s.accept_open(sim.now, media).unwrap();
+    sim.drain();
+    sim.send(read_block(1, 2)).unwrap();
+    let (_, first, out) = sim.drain();
+    assert_eq!(first.len(), 1, "only the first piece is due at once");
+    let Output::Timeout(t) = out else {
+        panic!("{out:?}")
+    };
+    assert_eq!(t - sim.now, Duration(25_600), "256 bytes at 80 kbit/s");
+    let mut pieces = first;
+    for _ in 0..1000 {
+        if sim.s.state() == State::Ready {
+            break;
+        }
+        let (_, more, out) = sim.drain();
+        pieces.extend(more);
+        if let Output::Timeout(t) = out {
+            sim.now = t;
+            sim.s.handle_timeout(sim.now);
+        }
+    }
+    let n = (media.file_header_len as usize).div_ceil(256);
+    assert_eq!(pieces.len(), n);
+    let flags: Vec<u8> = pieces.iter().map(|p| p[5]).collect();
+    assert!(
+        flags[..n - 1].iter().all(|&f| f == 0x04) && flags[n - 1] == 0x0C,
+        "{flags:?}"
+    );
+}
+
+#[test]
+fn cancel_read_block_stops_the_header() {
+    let mut sim = Sim::new(Config::default());
+    sim.send(connect(FFMPEG, 0)).unwrap();
+    sim.send(connect_funnel("\\\\1.2.3.4\\TCP\\1")).unwrap();
+    sim.send(open_file("x.wmv", 1)).unwrap();
+    let mut media = sim.media();
+    media.packet_size = 100;
+    media.bit_rate = 8_000;
+    sim.s.accept_open(sim.now, media).unwrap();
+    sim.send(read_block(1, 2)).unwrap();
+    let (_, data, _) = sim.drain();
+    assert_eq!(data.len(), 1);
+    sim.send(message(0x0003_0025, &[U32(2)])).unwrap();
+    assert_eq!(sim.s.state(), State::Opened);
+    sim.now = sim.now + Duration::from_secs(10);
+    sim.s.handle_timeout(sim.now);
+    let (_, data, _) = sim.drain();
+    assert!(data.is_empty(), "no header piece after CancelReadBlock");
+    // A new ReadBlock starts over with a new incarnation.
+    sim.send(read_block(1, 3)).unwrap();
+    let (m, data, _) = sim.drain();
+    assert!(matches!(m[0], Message::ReportReadBlock(r) if r.play_incarnation == 3));
+    assert_eq!(data[0][4], 3);
+    assert_eq!(
+        u32::from_le_bytes(data[0][..4].try_into().unwrap()),
+        0,
+        "LocationId starts at 0 again"
+    );
+}
+
+#[test]
+fn tolerant_by_default_strict_on_request() {
+    // MPlayer: OpenFile playIncarnation 0; VLC: 0x GUID and "\0" "0" after funnelName.
+    let mut sim = Sim::new(Config::default());
+    sim.send(connect(VLC, 0)).unwrap();
+    sim.send(message(
+        0x0003_0002,
+        &[
+            U32(0),
+            U32(!0),
+            U32(0),
+            U32(0x0098_9680),
+            U32(2),
+            Text("\\\\10.0.0.5\\TCP\\7000"),
+            U16(0),
+            Text("0"),
+            U16(0),
+        ],
+    ))
+    .unwrap();
+    let (m, _, _) = sim.drain();
+    assert!(matches!(m[1], Message::ReportConnectedFunnel(_)), "{m:?}");
+    assert_eq!(sim.send(open_file("x.wmv", 0)).unwrap().len(), 1);
+
+    let mut strict = Sim::new(Config {
+        strict: true,
+        ..Config::default()
+    });
+    assert!(
+        matches!(strict.send(connect(VLC, 0)), Err(ServerError::Wire(_))),
+        "playIncarnation 0 and the 0x GUID are not the spec's"
+    );
+    let mut strict = Sim::new(Config {
+        strict: true,
+        ..Config::default()
+    });
+    strict
+        .send(connect(
+            "NSPlayer/9.0.0.2980; {68c0a090-8797-11d2-a2b3-00a0c9b60551}",
+            MMS_DISABLE_PACKET_PAIR,
+        ))
+        .unwrap();
+    assert!(strict.send(open_file("x.wmv", 0)).is_err());
+}
+
+#[test]
+fn udp_is_declined_until_it_is_implemented() {
+    let mut sim = Sim::new(Config::default());
+    sim.send(connect(VLC, 0)).unwrap();
+    sim.send(connect_funnel("\\\\127.0.0.1\\UDP\\7000"))
+        .unwrap();
+    let (m, _, _) = sim.drain();
+    assert!(
+        matches!(m[1], Message::ReportDisconnectedFunnel(d) if d.hr == HResult::E_NOTIMPL),
+        "{m:?}"
+    );
+    assert_eq!(
+        sim.s.state(),
+        State::Init,
+        "the client may try TCP next ([3.2.5.5])"
+    );
+    sim.send(connect_funnel("\\\\127.0.0.1\\TCP\\7000"))
+        .unwrap();
+    assert!(matches!(
+        sim.drain().0[0],
+        Message::ReportConnectedFunnel(_)
+    ));
+}
+
+#[test]
+fn rejected_open_replies_then_closes() {
+    let mut sim = Sim::new(Config::default());
+    sim.send(connect(FFMPEG, 0)).unwrap();
+    sim.send(open_file("missing.wmv", 7)).unwrap();
+    sim.s
+        .reject_open(sim.now, HResult::NS_E_FILE_NOT_FOUND)
+        .unwrap();
+    let (m, _, out) = sim.drain();
+    assert!(
+        matches!(m[1], Message::ReportOpenFile(o) if o.hr == HResult::NS_E_FILE_NOT_FOUND && o.play_incarnation == 7)
+    );
+    assert_eq!(out, Output::Close);
+}
+
+#[test]
+fn idle_timeout_closes() {
+    let mut sim = Sim::new(Config {
+        idle_timeout: Duration::from_secs(10),
+        ..Config::default()
+    });
+    sim.send(connect(FFMPEG, 0)).unwrap();
+    let (_, _, out) = sim.drain();
+    let Output::Timeout(t) = out else { panic!() };
+    sim.now = Instant(t.0 - 1);
+    sim.s.handle_timeout(sim.now);
+    assert!(matches!(sim.drain().2, Output::Timeout(_)));
+    sim.now = t;
+    sim.s.handle_timeout(sim.now);
+    assert_eq!(sim.drain().2, Output::Close);
+}
+
+#[test]
+fn out_of_order_wrong_id_and_malformed_input_end_the_session_with_an_error() {
+    let mut sim = Sim::new(Config::default());
+    assert!(matches!(
+        sim.send(open_file("x", 1)),
+        Err(ServerError::Unexpected {
+            message: MessageId::OpenFile,
+            state: State::AwaitConnect
+        })
+    ));
+    let mut sim = Sim::new(Config::default());
+    sim.send(connect(FFMPEG, 0)).unwrap();
+    assert!(
+        matches!(
+            sim.send(read_block(1, 2)),
+            Err(ServerError::Unexpected { .. })
+        ),
+        "ReadBlock before OpenFile"
+    );
+    let mut sim = Sim::new(Config::default());
+    sim.send(connect(FFMPEG, 0)).unwrap();
+    sim.send(open_file("x", 1)).unwrap();
+    let media = sim.media();
+    sim.s.accept_open(sim.now, media).unwrap();
+    assert_eq!(
+        sim.send(read_block(9, 2)),
+        Err(ServerError::WrongOpenFileId(9))
+    );
+    // Server-to-client messages and Data packets from the client.
+    let mut sim = Sim::new(Config::default());
+    assert!(sim.send(message(0x0004_001B, &[U32(0), U32(0)])).is_err());
+    let d = common::data(0, 1, 0, &[1, 2, 3]);
+    assert_eq!(
+        sim.s.handle_tcp(sim.now, &d),
+        Err(ServerError::DataFromClient)
+    );
+    // Garbage of every length never panics.
+    for n in 0..200 {
+        let junk: Vec<u8> = (0..n).map(|i| (i * 31 + 7) as u8).collect();
+        let mut s = Session::new(Config::default(), 1);
+        let _ = s.handle_tcp(Instant(0), &junk);
+    }
+    // The application answering twice is a misuse, reported, not a panic.
+    let mut sim = Sim::new(Config::default());
+    assert!(sim.s.accept_open(sim.now, sim.media()).is_err());
+}
