@@ -303,9 +303,11 @@ fn same_payloads(a: &[u8], sel: &crate::asf::Selection, b: &[u8]) -> bool {
     let (Ok(ia), Ok(ib)) = (PacketInfo::parse(a), PacketInfo::parse(b)) else {
         return false;
     };
-    let mut want = ia
-        .payloads(a)
-        .filter(|p| p.as_ref().map_or(true, |p| sel.keeps(p)));
+    let mut started = crate::asf::StreamSet::EMPTY;
+    let mut want = ia.payloads(a).filter(move |p| {
+        p.as_ref()
+            .map_or(true, |p| sel.keeps_in_order(p, &mut started))
+    });
     let mut got = ib.payloads(b);
     loop {
         match (want.next(), got.next()) {
@@ -360,6 +362,7 @@ pub fn asf_rewrite(data: &[u8]) {
         Selection {
             all: mask,
             key_only: StreamSet(((pick as u128 >> 4) & 0x07) << 5),
+            from_key_frame: StreamSet(((pick as u128 >> 6) & 1) << 2),
         }
     };
     let mut out = [0u8; MAX_PACKET + 8];
@@ -371,7 +374,12 @@ pub fn asf_rewrite(data: &[u8]) {
             Ok(Rewritten::Skip) => {
                 let info = PacketInfo::parse(packet).expect("validated"); // validate() succeeded above
                 assert!(
-                    info.payloads(packet).flatten().all(|p| !sel.keeps(&p)),
+                    {
+                        let mut started = StreamSet::EMPTY;
+                        info.payloads(packet)
+                            .flatten()
+                            .all(|p| !sel.keeps_in_order(&p, &mut started))
+                    },
                     "skipped a packet with kept payloads"
                 );
                 continue;
@@ -419,6 +427,7 @@ pub fn server(data: &[u8]) {
         packet_count: 10,
         bit_rate: 80_000,
         file_header_len: 2500,
+        without_key_frames: crate::asf::StreamSet::EMPTY.with(1),
     };
     let mut s = Session::new(
         Config {
@@ -460,6 +469,32 @@ pub fn server(data: &[u8]) {
                         .header_piece(now, &zeros[..len as usize], &mut out)
                         .expect("answering ReadHeader works"); // oracle assertion: failing here is the finding
                     assert!(DataPacket::new_checked(&out[..n]).is_ok_and(|d| d.check().is_ok()));
+                }
+                Output::ReadPacket { number } => {
+                    // A valid 1000-byte single-payload packet with BYTE
+                    // padding; odd packets start a key frame of stream 2.
+                    let mut p = [0u8; 1000];
+                    let send = (number as u32).wrapping_mul(100);
+                    p[..6].copy_from_slice(&[0x82, 0, 0, 0x08, 0x5D, 100]);
+                    p[6..10].copy_from_slice(&send.to_le_bytes());
+                    p[12] = if number % 2 == 1 { 0x82 } else { 0x01 };
+                    p[13] = number as u8;
+                    p[18] = 8;
+                    p[19..23].copy_from_slice(&873u32.to_le_bytes());
+                    p[23..27].copy_from_slice(&send.wrapping_add(3000).to_le_bytes());
+                    for _ in 0..4 {
+                        match s.data_packet(now, number, &p, &mut out) {
+                            Ok(Data::Send(n)) => {
+                                let d = DataPacket::new_checked(&out[..n]).expect("a Data packet"); // oracle assertion: failing here is the finding
+                                assert!(
+                                    d.check().is_ok() && crate::asf::validate(d.payload()).is_ok()
+                                );
+                                break;
+                            }
+                            Ok(Data::NotBefore(t)) => now = t,
+                            Ok(Data::Skipped) | Err(_) => break,
+                        }
+                    }
                 }
                 Output::Timeout(t) => {
                     now = t;

@@ -1,20 +1,26 @@
 //! [3.2] The server machine: one per TCP connection, sans-IO.
 //!
-//! **Status: the setup phase.** Implemented so far: initialization and
-//! Client-ID ([3.2.3]); Connect → ReportConnectedEX ([3.2.5.3]);
-//! FunnelInfo → ReportFunnelInfo ([3.2.5.4], no packet-pair yet);
-//! ConnectFunnel → ReportConnectedFunnel for TCP, ReportDisconnectedFunnel
-//! for UDP until UDP delivery lands ([3.2.5.5]); OpenFile → an
-//! [`Event::OpenRequest`] the application answers with
+//! **Status.** Implemented: initialization and Client-ID ([3.2.3]);
+//! Connect → ReportConnectedEX ([3.2.5.3]); FunnelInfo → ReportFunnelInfo
+//! ([3.2.5.4], no packet-pair yet); ConnectFunnel → ReportConnectedFunnel
+//! for TCP, ReportDisconnectedFunnel for UDP until UDP delivery lands
+//! ([3.2.5.5]); OpenFile → [`Event::OpenRequest`], answered with
 //! [`Session::accept_open`] / [`Session::reject_open`] → ReportOpenFile
-//! ([3.2.5.6]); ReadBlock → ReportReadBlock and the ASF file header in Data
-//! packets pulled from the application and paced at the content bit rate
-//! ([3.2.5.8], [3.2.5.8.1]); CancelReadBlock ([3.2.5.9]); Logging
-//! ([3.2.5.15]); Pong ([3.2.5.16]); CloseFile ([3.2.5.17]); the Idle-Timeout
-//! timer ([3.2.2]). StreamSwitch, StartPlaying, StartStriding, StopPlaying,
-//! the KeepAlive Ping, playlists, packet-pair and authentication come next;
-//! until then those messages end the session with
-//! [`ServerError::Unsupported`].
+//! ([3.2.5.6]); ReadBlock → ReportReadBlock and the ASF file header pulled
+//! from the application and paced at the content bit rate ([3.2.5.8],
+//! [3.2.5.8.1]); CancelReadBlock ([3.2.5.9]); StreamSwitch with thinning
+//! and new streams starting at a key frame ([3.2.5.10]); StartPlaying from
+//! a packet, a byte offset or a time (mapped by the application,
+//! [`Event::SeekRequest`]), data packets pulled, filtered, padding-stripped
+//! and paced by their Send Time ([3.2.5.11], [3.2.5.11.1]); a new
+//! StartPlaying while streaming is a seek (libmms); StopPlaying and end of
+//! content → ReportEndOfStream ([3.2.5.14], [3.2.4.1]); Logging
+//! ([3.2.5.15]); Pong ([3.2.5.16]); CloseFile ([3.2.5.17]); KeepAlive Ping
+//! once playing, Idle-Timeout, and a linger after EndOfStream ([3.2.2],
+//! interop-notes). Not yet: StartStriding, the frameOffset stop, replaced
+//! streams continuing until the new one's key frame, playlists,
+//! packet-pair, UDP delivery and authentication ([`ServerError::Unsupported`]
+//! for the messages).
 //!
 //! # Run loop
 //!
@@ -25,6 +31,16 @@
 //!     Output::Send(n) => write buf[..n],
 //!     Output::ReadHeader { offset, len } => read them, then
 //!         n = session.header_piece(now, &bytes, &mut buf)?; write buf[..n],
+//!     Output::ReadPacket { number } => read packet `number`, then
+//!         match session.data_packet(now, number, &bytes, &mut buf)? {
+//!             Data::Send(n) => write buf[..n],
+//!             Data::NotBefore(t) => keep the bytes, offer them again at t,
+//!             Data::Skipped => {} },
+//!     Output::ReadPacket { number } => read packet `number`, then
+//!         match session.data_packet(now, number, &bytes, &mut buf)? {
+//!             Data::Send(n) => write buf[..n],
+//!             Data::NotBefore(t) => keep the bytes, offer them again at t,
+//!             Data::Skipped => {} },
 //!     Output::Timeout(t) => arm a timer for t; break,
 //!     Output::Wait => break,
 //!     Output::Close => close the connection; break } }
@@ -34,7 +50,9 @@
 
 use heapless::Deque;
 
-use crate::asf::HeaderSummary;
+use crate::asf::{
+    HeaderSummary, PacketInfo, Padding, Rewritten, Selection, StreamKind, StreamSet, rewrite,
+};
 use crate::time::{Duration, Instant};
 use crate::wire::text::{FunnelName, FunnelProto, Subscriber, Version};
 use crate::wire::*;
@@ -46,6 +64,16 @@ pub struct Config {
     pub server_version: &'static str,
     /// Idle-Timeout ([3.2.2]): 3600 s by default, at least 10 s.
     pub idle_timeout: Duration,
+    /// KeepAlive ([3.2.2]): 30 s by default, at least 10 s. Pings are sent
+    /// only once playing (VLC and libmms fail on a Ping during setup).
+    pub keepalive: Duration,
+    /// How long the connection stays open after ReportEndOfStream without a
+    /// CloseFile (MPlayer exits only when TCP closes; FFmpeg blocks or
+    /// busy-loops if it is closed at once). `None`: until the Idle-Timeout.
+    pub linger: Option<Duration>,
+    /// Pace data packets by their Send Time ([3.2.5.11.1]); off sends as
+    /// fast as the client reads (downloads, benchmarks).
+    pub paced: bool,
     /// Refuse what the spec forbids even where real clients do it
     /// (`check_strict` on every message).
     pub strict: bool,
@@ -56,6 +84,9 @@ impl Default for Config {
         Self {
             server_version: "9.1.1.3862",
             idle_timeout: Duration::from_secs(3600),
+            keepalive: Duration::from_secs(30),
+            linger: Some(Duration::from_secs(3)),
+            paced: true,
             strict: false,
         }
     }
@@ -77,6 +108,10 @@ pub struct Media {
     pub bit_rate: u32,
     /// Size of the ASF file header (Header Object + 50).
     pub file_header_len: u32,
+    /// Streams whose payloads carry no key-frame flag (audio: every object
+    /// is a cleanpoint, asf-facts §5.2). They start anywhere and are never
+    /// thinned.
+    pub without_key_frames: StreamSet,
 }
 
 impl Media {
@@ -96,6 +131,11 @@ impl Media {
             packet_count: if s.is_broadcast() { 0 } else { s.packet_count },
             bit_rate: s.total_bitrate(),
             file_header_len: s.file_header_len() as u32,
+            without_key_frames: s
+                .streams
+                .iter()
+                .filter(|st| st.kind != StreamKind::Video)
+                .fold(StreamSet::EMPTY, |a, st| a.with(st.number)),
         }
     }
 }
@@ -110,6 +150,18 @@ pub enum Event<'p> {
         file_name: Utf16Str<'p>,
         /// tokenData: credentials, empty when none were sent.
         token: &'p [u8],
+    },
+    /// [3.2.5.11] The client asks to play from `position_ms` (content time);
+    /// map it to a packet (e.g. [`crate::asf::packet_for_time`]) and answer
+    /// with [`Session::seek_to`].
+    SeekRequest {
+        /// Content time, ms.
+        position_ms: u64,
+    },
+    /// Playing started ([3.2.5.11]); data packets follow from this number.
+    PlayStarted {
+        /// The first packet sent.
+        from_packet: u64,
     },
     /// [3.2.5.15] The client's statistics (for the access log).
     Logging(LoggingRepr<'p>),
@@ -130,12 +182,28 @@ pub enum Output {
         /// Bytes to read.
         len: u32,
     },
+    /// Read ASF data packet `number` and hand it to [`Session::data_packet`].
+    ReadPacket {
+        /// The packet number (LocationId).
+        number: u64,
+    },
     /// Nothing before this time: call [`Session::handle_timeout`] then.
     Timeout(Instant),
     /// Nothing until input arrives.
     Wait,
     /// Close the connection.
     Close,
+}
+
+/// The answer of [`Session::data_packet`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Data {
+    /// Send the first `n` bytes of the buffer.
+    Send(usize),
+    /// Not due yet: offer the same packet again at this time.
+    NotBefore(Instant),
+    /// Nothing of it is selected: it is not sent ([3.2.5.11.1]).
+    Skipped,
 }
 
 /// Why a session ended.
@@ -200,6 +268,10 @@ pub enum State {
     SendingHeader,
     /// READY: the header was sent.
     Ready,
+    /// READY: StartPlaying asked for a time; waiting for [`Session::seek_to`].
+    SeekPending,
+    /// STREAMING: sending data packets.
+    Streaming,
     /// The session is over.
     Closed,
 }
@@ -222,6 +294,15 @@ enum Reply {
     ReadBlock {
         incarnation: u32,
     },
+    StreamSwitch,
+    StartedPlaying {
+        incarnation: u32,
+    },
+    EndOfStream {
+        hr: HResult,
+        incarnation: u32,
+    },
+    Ping,
 }
 
 /// One server session ([3.2]).
@@ -247,6 +328,26 @@ pub struct Session {
     header_read_pending: bool,
     /// Idle-Timeout deadline ([3.2.2]), when running.
     idle_deadline: Option<Instant>,
+    /// KeepAlive deadline ([3.2.2]), armed once playing.
+    keepalive_deadline: Option<Instant>,
+    /// Close at this time unless the client closes first (after EndOfStream).
+    linger_deadline: Option<Instant>,
+    /// The streams selected and how ([3.2.5.10]).
+    selection: Selection,
+    /// Selected streams that have not yet reached a key frame.
+    awaiting_key_frame: StreamSet,
+    /// Whether a StreamSwitch was received ([3.2.5.11]: else none is selected).
+    switched: bool,
+    /// The next packet to send, and the one a read is outstanding for.
+    next_packet: u64,
+    packet_read_pending: bool,
+    /// Sequence ([3.2.1]): of the next data packet (AFFlags = low byte).
+    sequence: u32,
+    /// Pacing origin: when the first packet since StartPlaying was due, and
+    /// its Send Time.
+    pace_origin: Option<(Instant, u32)>,
+    /// The StartPlaying waiting for a seek answer: its incarnation.
+    play_incarnation: u32,
     /// TcpMessageHeader seq of the next packet sent.
     seq: u16,
     /// When the first TcpMessageHeader packet was sent (timeSent's origin).
@@ -272,6 +373,16 @@ impl Session {
             header_started: Instant(0),
             header_read_pending: false,
             idle_deadline: None,
+            keepalive_deadline: None,
+            linger_deadline: None,
+            selection: Selection::default(),
+            awaiting_key_frame: StreamSet::EMPTY,
+            switched: false,
+            next_packet: 0,
+            packet_read_pending: false,
+            sequence: 0,
+            pace_origin: None,
+            play_incarnation: 0,
             seq: 0,
             first_sent: None,
             replies: Deque::new(),
@@ -338,6 +449,8 @@ impl Session {
             TcpMessageHeaderRepr::check_strict(packet)?;
         }
         let (_, messages) = parse_packet(packet)?;
+        // [3.2.5.1] Receiving stops KeepAlive; sending starts it again.
+        self.arm_keepalive(now);
         // [3.2.5.1] Each message in the packet is processed.
         for m in messages {
             let m = m?;
@@ -368,9 +481,14 @@ impl Session {
                 Ok(Some(Event::CloseRequested))
             }
             // [3.2.5.15] Logging, once a file is open.
-            (State::Opened | State::SendingHeader | State::Ready, Message::Logging(l)) => {
-                Ok(Some(Event::Logging(l)))
-            }
+            (
+                State::Opened
+                | State::SendingHeader
+                | State::Ready
+                | State::SeekPending
+                | State::Streaming,
+                Message::Logging(l),
+            ) => Ok(Some(Event::Logging(l))),
             // [3.2.5.3] Connect: initialize, answer ConnectedEX.
             (State::AwaitConnect, Message::Connect(c)) => {
                 self.client_version = match Subscriber::parse(&c.subscriber_name) {
@@ -445,17 +563,236 @@ impl Session {
                 Ok(None)
             }
             (State::Opened | State::Ready, Message::CancelReadBlock(_)) => Ok(None),
+            // [3.2.5.10] StreamSwitch: the new selection; the reply.
             (
-                _,
-                m @ (Message::StreamSwitch(_)
-                | Message::StartPlaying(_)
-                | Message::StartStriding(_)
-                | Message::StopPlaying(_)
-                | Message::SecurityResponse(_)),
-            ) if matches!(self.state, State::Ready | State::Opened) => {
+                State::Opened | State::Ready | State::SeekPending | State::Streaming,
+                Message::StreamSwitch(sw),
+            ) => {
+                self.switch_streams(&sw);
+                self.reply(Reply::StreamSwitch)?;
+                Ok(None)
+            }
+            // [3.2.5.11] StartPlaying; while streaming it is a seek (libmms
+            // sends a new StartPlaying with a new incarnation to seek).
+            (State::Ready | State::Streaming, Message::StartPlaying(p)) => {
+                if p.open_file_id != FILE_ID {
+                    return Err(ServerError::WrongOpenFileId(p.open_file_id));
+                }
+                let media = self.media.ok_or(ServerError::Misuse("no media in READY"))?;
+                self.play_incarnation = p.play_incarnation;
+                // A valid locationId wins over position 0.0 (VLC seeks so).
+                let start = if p.location_id != u32::MAX && p.location_id != 0 {
+                    p.location_id as u64
+                } else if p.asf_offset != u32::MAX && p.asf_offset != 0 {
+                    (p.asf_offset.saturating_sub(media.file_header_len) / media.packet_size) as u64
+                } else if p.position.is_finite()
+                    && p.position > 0.0
+                    && p.position != POSITION_UNSPECIFIED
+                {
+                    self.state = State::SeekPending;
+                    self.packet_read_pending = false;
+                    return Ok(Some(Event::SeekRequest {
+                        position_ms: (p.position * 1000.0) as u64,
+                    }));
+                } else {
+                    0
+                };
+                self.start_playing(now, start)?;
+                Ok(Some(Event::PlayStarted { from_packet: start }))
+            }
+            // [3.2.5.14] StopPlaying: READY, EndOfStream with its incarnation.
+            (State::Streaming | State::SeekPending | State::Ready, Message::StopPlaying(p)) => {
+                self.state = State::Ready;
+                self.packet_read_pending = false;
+                self.start_idle(now);
+                self.reply(Reply::EndOfStream {
+                    hr: HResult::S_OK,
+                    incarnation: p.play_incarnation,
+                })?;
+                Ok(None)
+            }
+            (_, m @ (Message::StartStriding(_) | Message::SecurityResponse(_)))
+                if matches!(self.state, State::Ready | State::Opened | State::Streaming) =>
+            {
                 Err(ServerError::Unsupported(m.id()))
             }
             (_, m) => Err(self.unexpected(&m)),
+        }
+    }
+
+    fn arm_keepalive(&mut self, now: Instant) {
+        if self.keepalive_deadline.is_some() {
+            self.keepalive_deadline = Some(now + self.config.keepalive);
+        }
+    }
+
+    /// [3.2.5.10] Applies STREAM_SWITCH_ENTRYs: select (thinning 0 / 1),
+    /// unselect (2), or replace `src` by `dst`. Newly selected streams
+    /// start at a key frame.
+    fn switch_streams(&mut self, sw: &StreamSwitchRepr<'_>) {
+        if !self.switched {
+            self.switched = true;
+            self.selection = Selection::default();
+        }
+        let key_less = self
+            .media
+            .map_or(StreamSet::EMPTY, |m| m.without_key_frames);
+        for e in sw.entries.iter() {
+            if e.src_stream_number != NO_STREAM && e.src_stream_number < 128 {
+                let src = e.src_stream_number as u8;
+                self.selection.all.remove(src);
+                self.selection.key_only.remove(src);
+            }
+            if e.dst_stream_number == NO_STREAM
+                || e.dst_stream_number == 0
+                || e.dst_stream_number > 127
+            {
+                continue;
+            }
+            let dst = e.dst_stream_number as u8;
+            let was = self.selection.all.contains(dst) || self.selection.key_only.contains(dst);
+            self.selection.all.remove(dst);
+            self.selection.key_only.remove(dst);
+            match e.thinning_level {
+                0 => self.selection.all.insert(dst),
+                // Audio has no key-frame flags: every object is a cleanpoint.
+                1 if key_less.contains(dst) => self.selection.all.insert(dst),
+                1 => self.selection.key_only.insert(dst),
+                _ => {}
+            }
+            let selected =
+                self.selection.all.contains(dst) || self.selection.key_only.contains(dst);
+            if selected && !was && !key_less.contains(dst) {
+                self.awaiting_key_frame.insert(dst);
+            }
+        }
+    }
+
+    /// [3.2.5.11] READY → STREAMING from packet `start`.
+    fn start_playing(&mut self, now: Instant, start: u64) -> Result<(), ServerError> {
+        let media = self
+            .media
+            .ok_or(ServerError::Misuse("play without media"))?;
+        if !self.switched {
+            // [3.2.5.11]: without a StreamSwitch nothing is selected; every
+            // open client sends one, so tolerate its absence by playing all.
+            self.selection = if self.config.strict {
+                Selection::default()
+            } else {
+                Selection::EVERYTHING
+            };
+        }
+        // Video starts at a key frame, after a seek too.
+        let selected = StreamSet(self.selection.all.0 | self.selection.key_only.0);
+        self.awaiting_key_frame = if self.selection == Selection::EVERYTHING {
+            StreamSet::EMPTY
+        } else {
+            StreamSet(selected.0 & !media.without_key_frames.0)
+        };
+        self.incarnation = self.play_incarnation;
+        self.next_packet = start;
+        self.packet_read_pending = false;
+        self.pace_origin = None;
+        self.idle_deadline = None;
+        self.linger_deadline = None;
+        self.keepalive_deadline = Some(now + self.config.keepalive);
+        self.state = State::Streaming;
+        self.reply(Reply::StartedPlaying {
+            incarnation: self.play_incarnation,
+        })
+    }
+
+    /// The application's answer to [`Event::SeekRequest`]: play from packet
+    /// `number`.
+    pub fn seek_to(&mut self, now: Instant, number: u64) -> Result<(), ServerError> {
+        if self.state != State::SeekPending {
+            return Err(ServerError::Misuse("seek_to without a SeekRequest"));
+        }
+        self.start_playing(now, number)
+    }
+
+    /// The content has no more packets (a live source ended, or a file's
+    /// count was unknown): [3.2.4.1] ReportEndOfStream and READY.
+    pub fn end_of_content(&mut self, now: Instant) -> Result<(), ServerError> {
+        if self.state != State::Streaming {
+            return Ok(());
+        }
+        self.finish(now)
+    }
+
+    fn finish(&mut self, now: Instant) -> Result<(), ServerError> {
+        self.state = State::Ready;
+        self.packet_read_pending = false;
+        self.start_idle(now);
+        self.linger_deadline = self.config.linger.map(|l| now + l);
+        self.reply(Reply::EndOfStream {
+            hr: HResult::S_OK,
+            incarnation: self.incarnation,
+        })
+    }
+
+    /// The answer to [`Output::ReadPacket`]: the packet's bytes as stored
+    /// (packet size). Writes the Data packet into `buf` — payloads of
+    /// unselected streams removed, padding stripped so zero-filling clients
+    /// survive ([`Padding::Strip`]) — or says when it is due, or that
+    /// nothing of it is selected.
+    pub fn data_packet(
+        &mut self,
+        now: Instant,
+        number: u64,
+        bytes: &[u8],
+        buf: &mut [u8],
+    ) -> Result<Data, ServerError> {
+        let media = self
+            .media
+            .ok_or(ServerError::Misuse("data_packet without media"))?;
+        if self.state != State::Streaming || !self.packet_read_pending || number != self.next_packet
+        {
+            return Err(ServerError::Misuse(
+                "data_packet without a matching ReadPacket",
+            ));
+        }
+        let info = PacketInfo::parse(bytes)?;
+        if self.config.paced {
+            let (t0, s0) = *self.pace_origin.get_or_insert((now, info.send_time));
+            // Send Time is a 32-bit ms clock that wraps (asf-facts §6.3).
+            let due = t0 + Duration::from_millis(info.send_time.wrapping_sub(s0) as u64);
+            if due > now {
+                return Ok(Data::NotBefore(due));
+            }
+        }
+        // Streams still waiting for their first key frame start at it.
+        let mut sel = self.selection;
+        sel.from_key_frame = self.awaiting_key_frame;
+        for s in self.awaiting_key_frame.iter() {
+            if crate::asf::starts_key_frame(bytes, s)? {
+                self.awaiting_key_frame.remove(s);
+            }
+        }
+        self.next_packet += 1;
+        self.packet_read_pending = false;
+        crate::wire::error::room(buf, DATA_HEADER_LEN)?;
+        let (head, body) = buf.split_at_mut(DATA_HEADER_LEN);
+        match rewrite(
+            bytes,
+            media.packet_size as usize,
+            &sel,
+            Padding::Strip,
+            body,
+        )? {
+            Rewritten::Skip => Ok(Data::Skipped),
+            Rewritten::Packet(n) => {
+                DataPacketRepr::emit_header(
+                    number as u32,
+                    self.incarnation as u8,
+                    self.sequence as u8,
+                    n,
+                    head,
+                )?;
+                self.sequence = self.sequence.wrapping_add(1);
+                self.arm_keepalive(now);
+                Ok(Data::Send(DATA_HEADER_LEN + n))
+            }
         }
     }
 
@@ -493,13 +830,31 @@ impl Session {
         })
     }
 
-    /// Timers: Idle-Timeout ends the session ([3.2.6.2]).
+    /// Timers: Idle-Timeout and the linger end the session ([3.2.6.2]);
+    /// KeepAlive sends a Ping ([3.2.6.1]).
     pub fn handle_timeout(&mut self, now: Instant) {
-        if self.idle_deadline.is_some_and(|d| now >= d) {
+        let passed = |d: Option<Instant>| d.is_some_and(|d| now >= d);
+        if passed(self.idle_deadline) || passed(self.linger_deadline) {
             self.idle_deadline = None;
+            self.linger_deadline = None;
             self.state = State::Closed;
             self.close = true;
         }
+        if passed(self.keepalive_deadline) && !self.close {
+            self.keepalive_deadline = Some(now + self.config.keepalive);
+            // A full reply queue already says the client is not reading.
+            let _ = self.replies.push_back(Reply::Ping);
+        }
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        let idle = self
+            .idle_deadline
+            .filter(|_| !matches!(self.state, State::Streaming | State::SendingHeader));
+        [idle, self.keepalive_deadline, self.linger_deadline]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// Time in µs to send `bytes` at the content bit rate ([3.2.5.8.1]).
@@ -539,11 +894,23 @@ impl Session {
                 len: left.min(media.packet_size),
             };
         }
-        match self.idle_deadline {
-            Some(t) if matches!(self.state, State::Init | State::Opened | State::Ready) => {
-                Output::Timeout(t)
+        if self.state == State::Streaming && !self.packet_read_pending {
+            let count = self.media.map_or(0, |m| m.packet_count);
+            if count > 0 && self.next_packet >= count {
+                // [3.2.4.1] The last packet was sent.
+                return match self.finish(now) {
+                    Ok(()) => self.poll_output(now, buf),
+                    Err(_) => Output::Close,
+                };
             }
-            _ => Output::Wait,
+            self.packet_read_pending = true;
+            return Output::ReadPacket {
+                number: self.next_packet,
+            };
+        }
+        match self.next_deadline() {
+            Some(t) => Output::Timeout(t),
+            None => Output::Wait,
         }
     }
 
@@ -607,6 +974,25 @@ impl Session {
                 play_sequence: 0,
             }
             .into(),
+            Reply::StreamSwitch => ReportStreamSwitchRepr { hr: HResult::S_OK }.into(),
+            Reply::StartedPlaying { incarnation } => ReportStartedPlayingRepr {
+                hr: HResult::S_OK,
+                play_incarnation: incarnation,
+                tiger_file_id: FILE_ID,
+                unused1: 0,
+            }
+            .into(),
+            Reply::EndOfStream { hr, incarnation } => ReportEndOfStreamRepr {
+                hr,
+                play_incarnation: incarnation,
+            }
+            .into(),
+            // dwParam1 must be 0: FFmpeg treats non-zero at offset 40 as an error.
+            Reply::Ping => PingRepr {
+                dw_param1: 0,
+                dw_param2: 0,
+            }
+            .into(),
             Reply::OpenFile {
                 hr,
                 incarnation,
@@ -619,6 +1005,7 @@ impl Session {
                     packet_count: 0,
                     bit_rate: 0,
                     file_header_len: 0,
+                    without_key_frames: StreamSet::EMPTY,
                 });
                 ReportOpenFileRepr {
                     hr,
@@ -645,6 +1032,8 @@ impl Session {
         };
         let n = hdr.emit_packet(&msg, buf)?;
         self.seq = self.seq.wrapping_add(1);
+        // [3.2.5.2] Sending starts KeepAlive (once playing).
+        self.arm_keepalive(now);
         Ok(n)
     }
 }

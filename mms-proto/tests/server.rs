@@ -23,6 +23,8 @@ fn media_file() -> Vec<u8> {
 
 struct Sim {
     s: Session,
+    /// When each Data packet of the media was sent.
+    sent_at: Vec<Instant>,
     /// Everything the client sent so far (a fuzz seed for `server`).
     sent: Vec<u8>,
     now: Instant,
@@ -35,6 +37,7 @@ impl Sim {
         Sim {
             s: Session::new(config, 0xC0FF_EE01),
             sent: Vec::new(),
+            sent_at: Vec::new(),
             now: Instant(1_000_000),
             seq: 0,
             file: media_file(),
@@ -77,10 +80,52 @@ impl Sim {
                     let n = self.s.header_piece(self.now, &bytes, &mut buf).unwrap();
                     data.push(buf[..n].to_vec());
                 }
+                Output::ReadPacket { number } => {
+                    let bytes = self.packet(number).to_vec();
+                    loop {
+                        match self
+                            .s
+                            .data_packet(self.now, number, &bytes, &mut buf)
+                            .unwrap()
+                        {
+                            Data::Send(n) => {
+                                self.sent_at.push(self.now);
+                                data.push(buf[..n].to_vec());
+                                break;
+                            }
+                            Data::NotBefore(t) => {
+                                assert!(t > self.now);
+                                self.now = t; // the runtime's timer fires
+                            }
+                            Data::Skipped => break,
+                        }
+                    }
+                }
                 other => return (msgs, data, other),
             }
         }
         panic!("the machine never waits");
+    }
+
+    fn packet(&self, n: u64) -> &[u8] {
+        let h = HeaderSummary::parse(&self.file).unwrap();
+        let p = h.packet_size as usize;
+        let start = h.file_header_len() + n as usize * p;
+        &self.file[start..start + p]
+    }
+
+    /// Connect, ConnectFunnel, OpenFile (accepted), ReadBlock: READY.
+    fn ready(config: Config) -> Self {
+        let mut sim = Sim::new(config);
+        sim.send(connect(FFMPEG, 0)).unwrap();
+        sim.send(connect_funnel("\\\\1.2.3.4\\TCP\\1")).unwrap();
+        sim.send(open_file("ff_av.wmv", 1)).unwrap();
+        let media = sim.media();
+        sim.s.accept_open(sim.now, media).unwrap();
+        sim.send(read_block(1, 2)).unwrap();
+        sim.drain();
+        assert_eq!(sim.s.state(), State::Ready);
+        sim
     }
 
     fn media(&self) -> Media {
@@ -451,4 +496,264 @@ fn out_of_order_wrong_id_and_malformed_input_end_the_session_with_an_error() {
     // The application answering twice is a misuse, reported, not a panic.
     let mut sim = Sim::new(Config::default());
     assert!(sim.s.accept_open(sim.now, sim.media()).is_err());
+}
+
+fn stream_switch(entries: &[(u16, u16, u16)]) -> Vec<u8> {
+    let mut f = vec![U32(entries.len() as u32)];
+    for &(s, d, t) in entries {
+        f.extend([U16(s), U16(d), U16(t)]);
+    }
+    message(0x0003_0033, &f)
+}
+
+/// StartPlaying as FFmpeg / VLC / libmms send it.
+fn start_playing(position: f64, location_id: u32, incarnation: u32) -> Vec<u8> {
+    message(
+        0x0003_0007,
+        &[
+            U32(1),
+            U32(0x0001_FFFF),
+            F64(position),
+            U32(!0),
+            U32(location_id),
+            U32(0x00FF_FFFF),
+            U32(incarnation),
+        ],
+    )
+}
+
+fn media_packets(data: &[Vec<u8>]) -> Vec<DataPacketRepr<'_>> {
+    data.iter()
+        .map(|d| DataPacketRepr::parse(&DataPacket::new_checked(&d[..]).unwrap()).unwrap())
+        .collect()
+}
+
+fn payload_list(packet: &[u8]) -> Vec<(u8, bool, u32, u32, Vec<u8>)> {
+    let info = mms_proto::asf::validate(packet).unwrap();
+    info.payloads(packet)
+        .map(|p| p.unwrap())
+        .map(|p| {
+            (
+                p.stream,
+                p.key_frame,
+                p.media_object_number,
+                p.offset,
+                p.data.to_vec(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn plays_a_whole_file_paced_then_ends_and_lingers() {
+    let mut sim = Sim::ready(Config::default());
+    let count = sim.media().packet_count;
+    sim.send(stream_switch(&[(0xFFFF, 1, 0), (0xFFFF, 2, 0)]))
+        .unwrap();
+    assert!(matches!(sim.drain().0[0], Message::ReportStreamSwitch(r) if r.hr == HResult::S_OK));
+    let ev = sim.send(start_playing(0.0, !0, 3)).unwrap();
+    assert_eq!(ev, ["PlayStarted { from_packet: 0 }"]);
+    let t0 = sim.now;
+    let (m, data, out) = sim.drain();
+    assert!(
+        matches!(m[0], Message::ReportStartedPlaying(r) if r.play_incarnation == 3 && r.tiger_file_id == 1)
+    );
+    let packets = media_packets(&data);
+    assert_eq!(packets.len() as u64, count, "every packet of the file");
+    let p_size = sim.media().packet_size as usize;
+    for (i, d) in packets.iter().enumerate() {
+        assert_eq!(
+            (d.location_id, d.play_incarnation, d.af_flags),
+            (i as u32, 3, i as u8)
+        );
+        // What the client gets back after re-padding is the file's packet.
+        let mut back = vec![0u8; p_size];
+        mms_proto::asf::repad(d.payload, p_size, &mut back).unwrap();
+        assert_eq!(
+            payload_list(&back),
+            payload_list(sim.packet(i as u64)),
+            "packet {i}"
+        );
+        // Paced by Send Time.
+        let send = mms_proto::asf::PacketInfo::parse(sim.packet(i as u64))
+            .unwrap()
+            .send_time as u64;
+        assert_eq!(
+            sim.sent_at[i] - t0,
+            Duration::from_millis(send),
+            "packet {i} sent on its Send Time"
+        );
+    }
+    assert!(
+        matches!(m.last(), Some(Message::ReportEndOfStream(e)) if e.hr == HResult::S_OK && e.play_incarnation == 3),
+        "{m:?}"
+    );
+    assert_eq!(sim.s.state(), State::Ready);
+    // The connection lingers, then closes (MPlayer needs the close).
+    let Output::Timeout(t) = out else {
+        panic!("{out:?}")
+    };
+    assert_eq!(t - sim.now, Duration::from_secs(3));
+    sim.now = t;
+    sim.s.handle_timeout(sim.now);
+    assert_eq!(sim.drain().2, Output::Close);
+}
+
+#[test]
+fn selected_video_starts_at_a_key_frame_and_other_streams_are_filtered() {
+    let mut sim = Sim::ready(Config {
+        paced: false,
+        ..Config::default()
+    });
+    let h = HeaderSummary::parse(&sim.file).unwrap();
+    let video = h
+        .streams
+        .iter()
+        .find(|s| s.kind == mms_proto::asf::StreamKind::Video)
+        .unwrap()
+        .number;
+    let audio = h
+        .streams
+        .iter()
+        .find(|s| s.kind == mms_proto::asf::StreamKind::Audio)
+        .unwrap()
+        .number;
+    // Only video; start in the middle (packet 3) by locationId.
+    sim.send(stream_switch(&[
+        (0xFFFF, video as u16, 0),
+        (0xFFFF, audio as u16, 2),
+    ]))
+    .unwrap();
+    sim.send(start_playing(0.0, 3, 4)).unwrap();
+    let (_, data, _) = sim.drain();
+    let packets = media_packets(&data);
+    assert!(!packets.is_empty());
+    let mut first = true;
+    for d in &packets {
+        assert!(d.location_id >= 3);
+        for p in payload_list(d.payload) {
+            assert_eq!(p.0, video, "only the selected stream");
+            if first {
+                assert!(
+                    p.1 && p.3 == 0,
+                    "the first video payload starts a key frame"
+                );
+                first = false;
+            }
+        }
+    }
+    // Packets with no selected payload were skipped, so LocationIds jump
+    // while AFFlags counts what was sent.
+    let seqs: Vec<u8> = packets.iter().map(|d| d.af_flags).collect();
+    assert_eq!(seqs, (0..packets.len() as u8).collect::<Vec<_>>());
+}
+
+#[test]
+fn vlc_stop_then_seek_by_location_id_and_time_seek() {
+    let mut sim = Sim::ready(Config {
+        paced: false,
+        ..Config::default()
+    });
+    sim.send(stream_switch(&[(0xFFFF, 1, 0), (0xFFFF, 2, 0)]))
+        .unwrap();
+    sim.send(start_playing(0.0, !0, 4)).unwrap();
+    // Stop before anything is sent: EndOfStream echoes StopPlaying's incarnation.
+    sim.send(message(0x0003_0009, &[U32(1), U32(0x001F_FFFF)]))
+        .unwrap();
+    let (m, data, _) = sim.drain();
+    assert!(data.is_empty());
+    assert!(
+        matches!(m.last(), Some(Message::ReportEndOfStream(e)) if e.play_incarnation == 0x001F_FFFF),
+        "{m:?}"
+    );
+    // VLC's seek: position 0.0 with a valid locationId.
+    sim.send(start_playing(0.0, 6, 4)).unwrap();
+    let (_, data, _) = sim.drain();
+    assert_eq!(media_packets(&data)[0].location_id, 6);
+    // A seek by time goes through the application.
+    sim.send(message(0x0003_0009, &[U32(1), U32(4)])).unwrap();
+    sim.drain();
+    let ev = sim.send(start_playing(1.5, !0, 5)).unwrap();
+    assert_eq!(ev, ["SeekRequest { position_ms: 1500 }"]);
+    assert_eq!(sim.s.state(), State::SeekPending);
+    sim.s.seek_to(sim.now, 4).unwrap();
+    let (m, data, _) = sim.drain();
+    assert!(matches!(m[0], Message::ReportStartedPlaying(r) if r.play_incarnation == 5));
+    let p = media_packets(&data);
+    assert_eq!((p[0].location_id, p[0].play_incarnation), (4, 5));
+}
+
+#[test]
+fn libmms_seeks_with_a_new_start_playing_while_streaming() {
+    let mut sim = Sim::ready(Config::default());
+    sim.send(stream_switch(&[(0xFFFF, 1, 0), (0xFFFF, 2, 0)]))
+        .unwrap();
+    sim.send(start_playing(0.0, !0, 4)).unwrap();
+    // Take the first packet only, then seek.
+    let mut buf = vec![0u8; 65536];
+    let mut n = 0;
+    while n < 3 {
+        match sim.s.poll_output(sim.now, &mut buf) {
+            Output::ReadPacket { number } => {
+                let bytes = sim.packet(number).to_vec();
+                assert!(matches!(
+                    sim.s
+                        .data_packet(sim.now, number, &bytes, &mut buf)
+                        .unwrap(),
+                    Data::Send(_)
+                ));
+                break;
+            }
+            _ => n += 1,
+        }
+    }
+    let ev = sim.send(start_playing(0.0, 7, 9)).unwrap();
+    assert_eq!(ev, ["PlayStarted { from_packet: 7 }"]);
+    let (m, data, _) = sim.drain();
+    assert!(matches!(m[0], Message::ReportStartedPlaying(r) if r.play_incarnation == 9));
+    let p = media_packets(&data);
+    assert_eq!(
+        (p[0].location_id, p[0].play_incarnation),
+        (7, 9),
+        "new incarnation from the seek point"
+    );
+}
+
+#[test]
+fn pings_only_once_playing() {
+    let mut sim = Sim::new(Config {
+        idle_timeout: Duration::from_secs(600),
+        ..Config::default()
+    });
+    sim.send(connect(FFMPEG, 0)).unwrap();
+    sim.drain();
+    // A minute of silence during setup: no Ping (VLC and libmms fail on one).
+    for _ in 0..6 {
+        sim.now = sim.now + Duration::from_secs(10);
+        sim.s.handle_timeout(sim.now);
+        let (m, _, _) = sim.drain();
+        assert!(m.is_empty(), "{m:?}");
+    }
+    let mut sim = Sim::ready(Config::default());
+    sim.send(stream_switch(&[(0xFFFF, 1, 0), (0xFFFF, 2, 0)]))
+        .unwrap();
+    sim.send(start_playing(0.0, !0, 4)).unwrap();
+    let mut buf = vec![0u8; 65536];
+    // The runtime never answers ReadPacket (say, the disk stalls): after 30 s
+    // the client gets a Ping with both params 0 (FFmpeg checks offset 40).
+    let mut pinged = false;
+    for _ in 0..40 {
+        sim.now = sim.now + Duration::from_secs(1);
+        sim.s.handle_timeout(sim.now);
+        while let Output::Send(n) = sim.s.poll_output(sim.now, &mut buf) {
+            if let Some(Ok(Message::Ping(p))) = parse_packet(&buf[..n]).unwrap().1.next() {
+                assert_eq!((p.dw_param1, p.dw_param2), (0, 0));
+                pinged = true;
+            }
+        }
+        if pinged {
+            break;
+        }
+    }
+    assert!(pinged);
 }

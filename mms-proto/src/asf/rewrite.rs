@@ -51,6 +51,11 @@ pub struct Selection {
     /// Audio payloads carry no key-frame flag (asf-facts §5.2): put audio
     /// streams in `all`.
     pub key_only: StreamSet,
+    /// Streams that must start at a key frame ([3.2.5.10]: newly selected
+    /// streams): their payloads before the first key-frame start (key bit,
+    /// offset 0) in the packet are dropped, those from it on follow `all` /
+    /// `key_only`.
+    pub from_key_frame: StreamSet,
 }
 
 impl Selection {
@@ -59,6 +64,7 @@ impl Selection {
         Self {
             all: streams,
             key_only: StreamSet::EMPTY,
+            from_key_frame: StreamSet::EMPTY,
         }
     }
 
@@ -66,9 +72,24 @@ impl Selection {
     pub const EVERYTHING: Selection = Selection {
         all: StreamSet(!1),
         key_only: StreamSet::EMPTY,
+        from_key_frame: StreamSet::EMPTY,
     };
 
-    /// True if the payload is kept.
+    /// True if the payload is kept, walking a packet's payloads in order;
+    /// `started` records the `from_key_frame` streams whose key frame has
+    /// begun (start each packet with an empty set).
+    pub fn keeps_in_order(&self, p: &Payload<'_>, started: &mut StreamSet) -> bool {
+        if self.from_key_frame.contains(p.stream) && !started.contains(p.stream) {
+            if !(p.key_frame && (p.offset == 0 || p.is_compressed())) {
+                return false;
+            }
+            started.insert(p.stream);
+        }
+        self.keeps(p)
+    }
+
+    /// True if the payload is kept, ignoring `from_key_frame` (see
+    /// [`Self::keeps_in_order`]).
     pub fn keeps(&self, p: &Payload<'_>) -> bool {
         self.all.contains(p.stream) || (p.key_frame && self.key_only.contains(p.stream))
     }
@@ -96,10 +117,11 @@ pub fn rewrite(
 ) -> Result<Rewritten> {
     let info = PacketInfo::parse(packet)?;
     let (mut total, mut kept, mut kept_bytes) = (0u32, 0u32, 0usize);
+    let mut started = StreamSet::EMPTY;
     for p in info.payloads(packet) {
         let p = p?;
         total += 1;
-        if sel.keeps(&p) {
+        if sel.keeps_in_order(&p, &mut started) {
             kept += 1;
             kept_bytes += p.end - p.start;
         }
@@ -201,8 +223,9 @@ pub fn rewrite(
         // Payload Flags with the new count; the length-type bits stay.
         out[off] = (packet[info.payload_start] & 0xC0) | kept as u8;
         off += 1;
+        let mut started = StreamSet::EMPTY;
         for p in info.payloads(packet).flatten() {
-            if sel.keeps(&p) {
+            if sel.keeps_in_order(&p, &mut started) {
                 let n = p.end - p.start;
                 out[off..off + n].copy_from_slice(&packet[p.start..p.end]);
                 off += n;
