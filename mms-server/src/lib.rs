@@ -1,8 +1,13 @@
 //! # mms-server
 //!
-//! The server of mms-rs: it will bind `mms_proto`'s sans-IO server machine
-//! to mio event loops and provide the `mms-server` binary. This crate is a
-//! placeholder until the server issue lands; the protocol codec it will
-//! drive is [`mms_proto::wire`].
+//! The server of mms-rs: [`mms_proto::server::Session`] machines driven by a
+//! mio event loop, content from a directory ([`content::ContentRoot`]).
+//!
+//! **Status:** one event loop, TCP data delivery, files (no playlists,
+//! live sources, UDP or authentication yet). The runtime only moves bytes,
+//! reads files and keeps time; every protocol decision is the machine's.
 
-pub use mms_proto::wire;
+pub mod content;
+mod event_loop;
+
+pub use event_loop::{Options, Server};
