@@ -3,7 +3,7 @@
 //! sequences real clients send (interop-notes.md).
 
 mod common;
-use common::{F::*, message, packet, read_block, seed};
+use common::{F::*, connect, connect_funnel, message, packet, read_block, seed};
 use mms_proto::asf::HeaderSummary;
 use mms_proto::server::*;
 use mms_proto::time::{Duration, Instant};
@@ -133,35 +133,9 @@ impl Sim {
     }
 }
 
-fn connect(name: &str, incarnation: u32) -> Vec<u8> {
-    message(
-        0x0003_0001,
-        &[
-            U32(incarnation),
-            U32(0x0004_000B),
-            U32(0x0003_001C),
-            Text(name),
-            U16(0),
-        ],
-    )
-}
 fn funnel_info() -> Vec<u8> {
     // FFmpeg's: playIncarnation 0x00F0F0F0 and 0x0004000B in the padding.
     message(0x0003_0018, &[U32(0x00F0_F0F0), U32(0x0004_000B)])
-}
-fn connect_funnel(name: &str) -> Vec<u8> {
-    message(
-        0x0003_0002,
-        &[
-            U32(0),
-            U32(!0),
-            U32(0),
-            U32(0x0098_9680),
-            U32(2),
-            Text(name),
-            U16(0),
-        ],
-    )
 }
 fn open_file(name: &str, incarnation: u32) -> Vec<u8> {
     message(

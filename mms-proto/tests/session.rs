@@ -3,7 +3,7 @@
 //! messages come out the same however the bytes arrive.
 
 mod common;
-use common::{F::*, data, message, packet, read_block, seed};
+use common::{F::*, connect, connect_funnel, data, message, packet, read_block, seed};
 use mms_proto::wire::*;
 
 /// An all-default CLIENT_LOG (its bytes are pinned by the golden tests).
@@ -17,29 +17,9 @@ fn default_log() -> Vec<u8> {
 fn client_stream() -> Vec<u8> {
     let name = "NSPlayer/9.0.0.2980; {68c0a090-8797-11d2-a2b3-00a0c9b60551}; Host: 127.0.0.1";
     let msgs = [
-        message(
-            0x0003_0001,
-            &[
-                U32(MMS_DISABLE_PACKET_PAIR),
-                U32(0x0004_000B),
-                U32(0x0003_001C),
-                Text(name),
-                U16(0),
-            ],
-        ),
+        connect(name, MMS_DISABLE_PACKET_PAIR),
         message(0x0003_0018, &[U32(MMS_DISABLE_PACKET_PAIR)]),
-        message(
-            0x0003_0002,
-            &[
-                U32(0),
-                U32(!0),
-                U32(0),
-                U32(0x0098_9680),
-                U32(2),
-                Text("\\\\127.0.0.1\\TCP\\1037"),
-                U16(0),
-            ],
-        ),
+        connect_funnel("\\\\127.0.0.1\\TCP\\1037"),
         message(
             0x0003_0005,
             &[U32(1), U32(0), U32(0), U32(0), Text("demo.wmv"), U16(0)],

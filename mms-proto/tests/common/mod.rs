@@ -52,6 +52,36 @@ pub fn message(mid: u32, fields: &[F<'_>]) -> Vec<u8> {
     v
 }
 
+/// [2.2.4.17] LinkViewerToMacConnect with the revisions the spec prescribes.
+pub fn connect(subscriber_name: &str, play_incarnation: u32) -> Vec<u8> {
+    message(
+        0x0003_0001,
+        &[
+            F::U32(play_incarnation),
+            F::U32(0x0004_000B), // MacToViewerProtocolRevision
+            F::U32(0x0003_001C), // ViewerToMacProtocolRevision
+            F::Text(subscriber_name),
+            F::U16(0),
+        ],
+    )
+}
+
+/// [2.2.4.18] LinkViewerToMacConnectFunnel as FFmpeg sends it.
+pub fn connect_funnel(funnel_name: &str) -> Vec<u8> {
+    message(
+        0x0003_0002,
+        &[
+            F::U32(0),           // playIncarnation
+            F::U32(!0),          // maxBlockBytes
+            F::U32(0),           // maxFunnelBytes
+            F::U32(0x0098_9680), // maxBitRate
+            F::U32(2),           // funnelMode
+            F::Text(funnel_name),
+            F::U16(0),
+        ],
+    )
+}
+
 /// [2.2.4.23] LinkViewerToMacReadBlock with the field values the spec
 /// prescribes (FFmpeg's, but for `length`).
 pub fn read_block(open_file_id: u32, play_incarnation: u32) -> Vec<u8> {
