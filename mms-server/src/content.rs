@@ -6,7 +6,7 @@ use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::{Component, Path, PathBuf};
 
-use mms_proto::asf::HeaderSummary;
+use mms_proto::asf::{HeaderSummary, Objects, PacketSource, SimpleIndex, guid, packet_for_time};
 use mms_proto::server::Media;
 
 /// Why content could not be opened.
@@ -80,6 +80,7 @@ impl ContentRoot {
         if head.len() < header_len {
             return Err(ContentError::Invalid("header longer than the file".into()));
         }
+        let preroll_ms = summary.preroll_ms;
         let mut media = Media::from_summary(&summary);
         // Count what the file holds (a growing or truncated file).
         let available = (len.saturating_sub(header_len as u64)) / summary.packet_size as u64;
@@ -87,11 +88,25 @@ impl ContentRoot {
             media.packet_count = available;
         }
         head.truncate(header_len);
+        // The Simple Index sits after the data (asf-facts §7.1); read at most
+        // 1 MiB of what follows to find it.
+        let data_end = header_len as u64 + media.packet_count * media.packet_size as u64;
+        let mut tail = vec![0u8; len.saturating_sub(data_end).min(1 << 20) as usize];
+        let simple_index = if !tail.is_empty() && file.read_exact_at(&mut tail, data_end).is_ok() {
+            Objects::new(&tail)
+                .map_while(Result::ok)
+                .find(|o| o.guid == guid::SIMPLE_INDEX && SimpleIndex::check(o.bytes).is_ok())
+                .map(|o| o.bytes.to_vec())
+        } else {
+            None
+        };
         Ok(Content {
             file,
             header: head,
             media,
             path,
+            preroll_ms,
+            simple_index,
         })
     }
 }
@@ -106,9 +121,52 @@ pub struct Content {
     pub media: Media,
     /// Where it is.
     pub path: PathBuf,
+    /// File Properties Preroll, ms.
+    preroll_ms: u64,
+    /// The Simple Index object, if the file has one.
+    simple_index: Option<Vec<u8>>,
+}
+
+/// The file's packets as an [`asf::PacketSource`](PacketSource).
+struct FilePackets<'a>(&'a Content);
+
+impl PacketSource for FilePackets<'_> {
+    fn packet_count(&self) -> u64 {
+        self.0.media.packet_count
+    }
+    fn read_packet(&mut self, n: u64, buf: &mut [u8]) -> mms_proto::wire::Result<usize> {
+        let p = self.0.media.packet_size as usize;
+        let got = buf.len();
+        let dst = buf
+            .get_mut(..p)
+            .ok_or(mms_proto::wire::Error::BufferTooSmall { needed: p, got })?;
+        self.0
+            .file
+            .read_exact_at(dst, self.0.header.len() as u64 + n * p as u64)
+            .map_err(|_| mms_proto::wire::Error::invalid("packet", "unreadable"))?;
+        Ok(p)
+    }
 }
 
 impl Content {
+    /// The packet to start at for content time `ms` ([3.2.5.11]): through
+    /// the Simple Index, else a search over the packets' Send Times.
+    pub fn packet_for_time(&self, ms: u64) -> u64 {
+        let index = self
+            .simple_index
+            .as_deref()
+            .and_then(|b| SimpleIndex::check(b).ok());
+        let mut buf = vec![0u8; self.media.packet_size as usize];
+        packet_for_time(
+            &mut FilePackets(self),
+            index.as_ref(),
+            self.preroll_ms,
+            ms,
+            &mut buf,
+        )
+        .unwrap_or(0)
+    }
+
     /// Reads packet `n` into `buf` (resized to the packet size).
     pub fn read_packet(&self, n: u64, buf: &mut Vec<u8>) -> std::io::Result<()> {
         let p = self.media.packet_size as usize;

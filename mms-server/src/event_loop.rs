@@ -249,9 +249,15 @@ impl Conn {
                         self.closing = true;
                     }
                 }
-                Event::SeekRequest { .. } => {
-                    // Time seeking through the content's index comes with the next step.
-                    let _ = self.session.seek_to(now, 0);
+                Event::SeekRequest { position_ms } => {
+                    let packet = self
+                        .content
+                        .as_ref()
+                        .map_or(0, |c| c.packet_for_time(position_ms));
+                    tracing::debug!(peer = %self.peer, position_ms, packet, "seek");
+                    if let Err(e) = self.session.seek_to(now, packet) {
+                        return self.fail(&e.to_string());
+                    }
                 }
                 Event::PlayStarted { from_packet } => {
                     tracing::debug!(peer = %self.peer, from_packet, "play")

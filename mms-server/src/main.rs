@@ -77,8 +77,17 @@ fn main() -> ExitCode {
     tracing::info!(
         "try: vlc mmst://{host}{port}/demo.wmv   or   ffmpeg -i mmst://{host}{port}/demo.wmv -c copy -f asf out.asf"
     );
-    match server.run(|| false) {
-        Ok(()) => ExitCode::SUCCESS,
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        if let Err(e) = signal_hook::flag::register(sig, stop.clone()) {
+            tracing::warn!(error = %e, "cannot handle signals; stop with SIGKILL");
+        }
+    }
+    match server.run(|| stop.load(std::sync::atomic::Ordering::Relaxed)) {
+        Ok(()) => {
+            tracing::info!("stopped");
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             tracing::error!(error = %e, "server stopped");
             ExitCode::FAILURE

@@ -61,3 +61,20 @@ fn paths_stay_inside_the_root() {
         Err(ContentError::Invalid(_))
     ));
 }
+
+#[test]
+fn time_seeks_land_on_video_key_frames() {
+    let root = ContentRoot::new(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/demo"))).unwrap();
+    let c = root.open("demo.wmv").unwrap();
+    assert_eq!(c.packet_for_time(0), 0);
+    let mut last = 0;
+    for s in [2u64, 5, 10, 15, 19] {
+        let n = c.packet_for_time(s * 1000);
+        assert!(n >= last && n < c.media.packet_count, "{s} s -> packet {n}");
+        let mut p = Vec::new();
+        c.read_packet(n, &mut p).unwrap();
+        assert!(mms_proto::asf::starts_key_frame(&p, 1).unwrap(), "{s} s -> packet {n} starts no key frame");
+        last = n;
+    }
+    assert!(last > 0);
+}
