@@ -64,7 +64,11 @@ fn paths_stay_inside_the_root() {
 
 #[test]
 fn time_seeks_land_on_video_key_frames() {
-    let root = ContentRoot::new(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/demo"))).unwrap();
+    let root = ContentRoot::new(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/demo"
+    )))
+    .unwrap();
     let c = root.open("demo.wmv").unwrap();
     assert_eq!(c.packet_for_time(0), 0);
     let mut last = 0;
@@ -73,7 +77,10 @@ fn time_seeks_land_on_video_key_frames() {
         assert!(n >= last && n < c.media.packet_count, "{s} s -> packet {n}");
         let mut p = Vec::new();
         c.read_packet(n, &mut p).unwrap();
-        assert!(mms_proto::asf::starts_key_frame(&p, 1).unwrap(), "{s} s -> packet {n} starts no key frame");
+        assert!(
+            mms_proto::asf::starts_key_frame(&p, 1).unwrap(),
+            "{s} s -> packet {n} starts no key frame"
+        );
         last = n;
     }
     assert!(last > 0);

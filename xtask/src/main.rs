@@ -153,6 +153,9 @@ const APT_PACKAGES: &[(&str, &str)] = &[
     ("gstreamer1.0-plugins-base", "gst-launch-1.0"),
     ("gstreamer1.0-plugins-bad", "gst-launch-1.0"),
     ("gstreamer1.0-libav", "gst-launch-1.0"),
+    // VLC, a real MMS client for the server's interop tests.
+    ("vlc-bin", "cvlc"),
+    ("vlc-plugin-base", "cvlc"),
 ];
 
 fn deps() -> Result {
