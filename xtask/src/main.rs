@@ -156,6 +156,8 @@ const APT_PACKAGES: &[(&str, &str)] = &[
     // VLC, a real MMS client for the server's interop tests.
     ("vlc-bin", "cvlc"),
     ("vlc-plugin-base", "cvlc"),
+    // libmms, read by a small C program the interop test builds.
+    ("libmms-dev", "cc"),
 ];
 
 fn deps() -> Result {
