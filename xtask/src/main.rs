@@ -158,6 +158,8 @@ const APT_PACKAGES: &[(&str, &str)] = &[
     ("vlc-plugin-base", "cvlc"),
     // libmms, read by a small C program the interop test builds.
     ("libmms-dev", "cc"),
+    // MPlayer, the fourth real client.
+    ("mplayer", "mplayer"),
 ];
 
 fn deps() -> Result {

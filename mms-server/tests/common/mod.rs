@@ -30,14 +30,23 @@ pub fn payloads(file: &[u8]) -> Vec<Payload> {
                 let info = PacketInfo::parse(p)
                     .unwrap_or_else(|e| panic!("a packet the client wrote does not parse: {e}"));
                 for pl in info.payloads(p) {
-                    let pl = pl.unwrap();
-                    out.push((
-                        pl.stream,
-                        pl.key_frame,
-                        pl.media_object_number,
-                        pl.offset,
-                        pl.data.to_vec(),
-                    ));
+                    match pl {
+                        Ok(pl) => out.push((
+                            pl.stream,
+                            pl.key_frame,
+                            pl.media_object_number,
+                            pl.offset,
+                            pl.data.to_vec(),
+                        )),
+                        // After the declared payloads: filler a client wrote when
+                        // re-padding (MPlayer reuses its buffer, so it is not
+                        // zeros). Demuxers read by count; so does this.
+                        Err(mms_proto::wire::Error::InvalidField {
+                            reason: "payloads do not end where the padding starts",
+                            ..
+                        }) => {}
+                        Err(e) => panic!("a payload the client wrote does not parse: {e}"),
+                    }
                 }
                 off += len;
             }
