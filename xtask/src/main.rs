@@ -160,6 +160,8 @@ const APT_PACKAGES: &[(&str, &str)] = &[
     ("libmms-dev", "cc"),
     // MPlayer, the fourth real client.
     ("mplayer", "mplayer"),
+    // Wireshark's MMS dissector checks what the server sends.
+    ("tshark", "tshark"),
 ];
 
 fn deps() -> Result {
@@ -182,6 +184,8 @@ fn deps() -> Result {
     if have_nightly() && !have_cargo_fuzz() {
         sh(cargo().args(["install", "cargo-fuzz", "--locked"]))?;
     }
+    // tshark's package asks whether non-root users may capture: no.
+    let _ = Command::new("sh").args(["-c", "echo 'wireshark-common wireshark-common/install-setuid boolean false' | debconf-set-selections"]).status();
     let missing: Vec<&str> = APT_PACKAGES
         .iter()
         .filter(|(_, probe)| {
@@ -196,7 +200,8 @@ fn deps() -> Result {
         sh(Command::new("apt-get").arg("update"))?;
         sh(Command::new("apt-get")
             .args(["install", "-y", "--no-install-recommends"])
-            .args(&missing))?;
+            .args(&missing)
+            .env("DEBIAN_FRONTEND", "noninteractive"))?;
     }
     eprintln!("xtask deps: ok");
     Ok(())
