@@ -8,8 +8,6 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use mms_proto::server::Config;
-
 #[test]
 fn libmms_reads_a_stream_byte_for_byte() {
     let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
@@ -29,16 +27,8 @@ fn libmms_reads_a_stream_byte_for_byte() {
         "building the libmms reader failed (libmms-dev missing? run `cargo xtask deps`):\n{log}"
     );
 
-    let dir = common::media_dir();
-    let server = common::serve(
-        &dir,
-        Config {
-            paced: false,
-            ..Config::default()
-        },
-    );
-    let out = tmp.join("libmms-out.asf");
-    let _ = std::fs::remove_file(&out);
+    let (dir, server) = common::serve_media_unpaced();
+    let out = common::fresh_path("libmms-out.asf");
     let (ok, log) = common::run_with_timeout(
         Command::new(&exe)
             .arg(format!("mms://{}/long.wmv", server.addr))

@@ -8,18 +8,9 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use mms_proto::server::Config;
-
 #[test]
 fn tshark_decodes_a_whole_session_cleanly() {
-    let dir = common::media_dir();
-    let server = common::serve(
-        &dir,
-        Config {
-            paced: false,
-            ..Config::default()
-        },
-    );
+    let (_dir, server) = common::serve_media_unpaced();
     let port = server.addr.port();
     let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
     let cap = tmp.join("session.pcapng");
@@ -51,16 +42,8 @@ fn tshark_decodes_a_whole_session_cleanly() {
         std::thread::sleep(Duration::from_millis(50));
     }
     std::thread::sleep(Duration::from_millis(300));
-    let out = tmp.join("tshark-ffmpeg.asf");
-    let (ok, ff) = common::run_with_timeout(
-        Command::new("ffmpeg")
-            .args(["-hide_banner", "-nostdin", "-v", "error", "-y", "-i"])
-            .arg(format!("mmst://{}/long.wmv", server.addr))
-            .args(["-c", "copy", "-f", "asf"])
-            .arg(&out),
-        Duration::from_secs(60),
-        "ffmpeg",
-    );
+    let out = common::fresh_path("tshark-ffmpeg.asf");
+    let (ok, ff) = common::ffmpeg_pull(server.addr, &out);
     assert!(ok, "ffmpeg failed:\n{ff}");
     std::thread::sleep(Duration::from_millis(500));
     drop(server);

@@ -9,18 +9,9 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use mms_proto::server::Config;
-
 #[test]
 fn vlc_dumps_a_stream_over_mmst_byte_for_byte() {
-    let dir = common::media_dir();
-    let server = common::serve(
-        &dir,
-        Config {
-            paced: false,
-            ..Config::default()
-        },
-    );
+    let (dir, server) = common::serve_media_unpaced();
     // A folder `nobody` may write to.
     let out_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("vlc-out");
     std::fs::create_dir_all(&out_dir).unwrap();

@@ -169,3 +169,38 @@ impl Drop for Running {
         }
     }
 }
+
+/// The 20 s media folder served unpaced (the real-peer tests compare data,
+/// not timing).
+pub fn serve_media_unpaced() -> (PathBuf, Running) {
+    let dir = media_dir();
+    let server = serve(
+        &dir,
+        Config {
+            paced: false,
+            ..Config::default()
+        },
+    );
+    (dir, server)
+}
+
+/// A path under the test scratch folder, with no file left from a
+/// previous run.
+pub fn fresh_path(name: &str) -> PathBuf {
+    let p = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_file(&p);
+    p
+}
+
+/// FFmpeg pulls `long.wmv` from `addr` with `-c copy` into `out`.
+pub fn ffmpeg_pull(addr: SocketAddr, out: &Path) -> (bool, String) {
+    run_with_timeout(
+        Command::new("ffmpeg")
+            .args(["-hide_banner", "-nostdin", "-v", "error", "-y", "-i"])
+            .arg(format!("mmst://{addr}/long.wmv"))
+            .args(["-c", "copy", "-f", "asf"])
+            .arg(out),
+        Duration::from_secs(60),
+        "ffmpeg",
+    )
+}
