@@ -229,7 +229,7 @@ impl Conn {
                     let name = file_name.to_string_lossy();
                     let r = match root.open(&name) {
                         Ok(c) => {
-                            let media = c.media;
+                            let media = c.media();
                             tracing::info!(peer = %self.peer, file = %name, packets = media.packet_count, "open");
                             self.content = Some(c);
                             self.session.accept_open(now, media)
@@ -289,7 +289,7 @@ impl Conn {
                     let Some(c) = &self.content else {
                         return self.fail("header without content");
                     };
-                    let bytes = c.header[offset as usize..(offset + len) as usize].to_vec();
+                    let bytes = c.header()[offset as usize..(offset + len) as usize].to_vec();
                     match self.session.header_piece(now, &bytes, &mut buf) {
                         Ok(n) => self.output.extend(&buf[..n]),
                         Err(e) => return self.fail(&e.to_string()),

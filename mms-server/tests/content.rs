@@ -2,6 +2,7 @@
 //! (DESIGN.md §7): no `..`, absolute paths, `\`, NUL, drive letters, or
 //! symlinks out of the root.
 
+mod common;
 use mms_server::content::{ContentError, ContentRoot};
 
 #[test]
@@ -74,7 +75,10 @@ fn time_seeks_land_on_video_key_frames() {
     let mut last = 0;
     for s in [2u64, 5, 10, 15, 19] {
         let n = c.packet_for_time(s * 1000);
-        assert!(n >= last && n < c.media.packet_count, "{s} s -> packet {n}");
+        assert!(
+            n >= last && n < c.media().packet_count,
+            "{s} s -> packet {n}"
+        );
         let mut p = Vec::new();
         c.read_packet(n, &mut p).unwrap();
         assert!(
@@ -84,4 +88,66 @@ fn time_seeks_land_on_video_key_frames() {
         last = n;
     }
     assert!(last > 0);
+}
+
+#[test]
+fn the_peer_tests_cover_every_test_file() {
+    let mut files: Vec<String> = std::fs::read_dir(common::testdata_dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "README.md")
+        .collect();
+    files.sort();
+    assert_eq!(
+        files,
+        common::TEST_FILES,
+        "update common::TEST_FILES and every_test_file!"
+    );
+}
+
+#[test]
+fn chunked_files_serve_the_same_packets_as_plain_ones() {
+    // ff_live.asf is `ffmpeg -f asf_stream` output: $H/$D chunks.
+    let dir = common::testdata_dir();
+    let file = std::fs::read(dir.join("ff_live.asf")).unwrap();
+    assert_eq!(&file[..2], b"$H");
+    let (header, packets) = common::packets(&file);
+    let root = ContentRoot::new(&dir).unwrap();
+    let c = root.open("ff_live.asf").unwrap();
+    assert_eq!(c.header(), header);
+    assert_eq!(c.media().packet_count, packets.len() as u64);
+    let mut buf = Vec::new();
+    for (n, p) in packets.iter().enumerate() {
+        c.read_packet(n as u64, &mut buf).unwrap();
+        assert_eq!(&buf[..p.len()], *p, "packet {n}");
+        assert!(
+            buf[p.len()..].iter().all(|&b| b == 0),
+            "packet {n}'s zero fill"
+        );
+    }
+    assert!(c.read_packet(packets.len() as u64, &mut buf).is_err());
+}
+
+#[test]
+fn parsed_headers_are_cached_until_the_file_changes() {
+    let base = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("content-cache");
+    let _ = std::fs::remove_dir_all(&base);
+    std::fs::create_dir_all(&base).unwrap();
+    let dir = common::testdata_dir();
+    std::fs::copy(dir.join("ff_audio.wma"), base.join("x.asf")).unwrap();
+    let root = ContentRoot::new(&base).unwrap();
+    let a = root.open("x.asf").unwrap();
+    let b = root.open("x.asf").unwrap();
+    assert!(
+        std::ptr::eq(a.header(), b.header()),
+        "the second open reuses the parse"
+    );
+    // A different file under the same name is parsed again.
+    std::fs::copy(dir.join("ff_av.wmv"), base.join("x.asf")).unwrap();
+    let c = root.open("x.asf").unwrap();
+    assert_ne!(a.header(), c.header());
+    assert_eq!(
+        c.header(),
+        common::packets(&std::fs::read(dir.join("ff_av.wmv")).unwrap()).0
+    );
 }

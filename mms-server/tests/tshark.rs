@@ -43,7 +43,7 @@ fn tshark_decodes_a_whole_session_cleanly() {
     }
     std::thread::sleep(Duration::from_millis(300));
     let out = common::fresh_path("tshark-ffmpeg.asf");
-    let (ok, ff) = common::ffmpeg_pull(server.addr, &out);
+    let (ok, ff) = common::ffmpeg_pull(server.addr, "long.wmv", &out);
     assert!(ok, "ffmpeg failed:\n{ff}");
     std::thread::sleep(Duration::from_millis(500));
     drop(server);

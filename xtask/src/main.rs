@@ -143,25 +143,28 @@ pub(crate) fn have_cargo_fuzz() -> bool {
     output(cargo().args(["fuzz", "--version"])).is_ok()
 }
 
-/// System packages the test suite needs, by the command that shows they
-/// are there. (The real-peer interop tests of later issues add theirs here.)
-const APT_PACKAGES: &[(&str, &str)] = &[
+/// System packages the test suite needs, each with the command that shows
+/// it is there when it was installed some other way (`None` for libraries:
+/// only the package database knows those).
+const APT_PACKAGES: &[(&str, Option<&str>)] = &[
     // ASF decoding checks (`ffmpeg -v error -i out.asf -f null -`) and `cargo xtask media`.
-    ("ffmpeg", "ffmpeg"),
+    ("ffmpeg", Some("ffmpeg")),
     // GStreamer's asfmux, the second muxer of `cargo xtask media`.
-    ("gstreamer1.0-tools", "gst-launch-1.0"),
-    ("gstreamer1.0-plugins-base", "gst-launch-1.0"),
-    ("gstreamer1.0-plugins-bad", "gst-launch-1.0"),
-    ("gstreamer1.0-libav", "gst-launch-1.0"),
+    ("gstreamer1.0-tools", Some("gst-launch-1.0")),
+    ("gstreamer1.0-plugins-base", None),
+    ("gstreamer1.0-plugins-bad", None),
+    ("gstreamer1.0-libav", None),
     // VLC, a real MMS client for the server's interop tests.
-    ("vlc-bin", "cvlc"),
-    ("vlc-plugin-base", "cvlc"),
+    ("vlc-bin", Some("cvlc")),
+    ("vlc-plugin-base", None),
     // libmms, read by a small C program the interop test builds.
-    ("libmms-dev", "cc"),
+    ("libmms-dev", None),
+    // libavformat, for a small C program reading through FFmpeg's own MMS protocol.
+    ("libavformat-dev", None),
     // MPlayer, the fourth real client.
-    ("mplayer", "mplayer"),
+    ("mplayer", Some("mplayer")),
     // Wireshark's MMS dissector checks what the server sends.
-    ("tshark", "tshark"),
+    ("tshark", Some("tshark")),
 ];
 
 fn deps() -> Result {
@@ -188,11 +191,18 @@ fn deps() -> Result {
     let _ = Command::new("sh").args(["-c", "echo 'wireshark-common wireshark-common/install-setuid boolean false' | debconf-set-selections"]).status();
     let missing: Vec<&str> = APT_PACKAGES
         .iter()
-        .filter(|(_, probe)| {
-            Command::new("which")
-                .arg(probe)
+        .filter(|(package, probe)| {
+            let installed = Command::new("dpkg-query")
+                .args(["-W", "-f=${Status}", package])
                 .output()
-                .map_or(true, |o| !o.status.success())
+                .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("ok installed"));
+            let on_path = probe.is_some_and(|p| {
+                Command::new("which")
+                    .arg(p)
+                    .output()
+                    .is_ok_and(|o| o.status.success())
+            });
+            !installed && !on_path
         })
         .map(|(p, _)| *p)
         .collect();

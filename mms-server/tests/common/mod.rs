@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use mms_proto::asf::{AsfReader, AsfUnit, PacketInfo};
+use mms_proto::asf::{AsfReader, AsfUnit, HeaderSummary, PacketInfo, StreamSet};
 use mms_proto::server::Config;
 use mms_proto::wire::Status;
 use mms_server::content::ContentRoot;
@@ -18,52 +18,100 @@ use mms_server::{Options, Server};
 
 pub type Payload = (u8, bool, u32, u32, Vec<u8>);
 
-/// Every payload of an ASF file, in order.
-pub fn payloads(file: &[u8]) -> Vec<Payload> {
+/// The ASF file header and every data packet of an ASF file (plain or
+/// MMSH-chunked).
+pub fn packets(file: &[u8]) -> (&[u8], Vec<&[u8]>) {
     let mut r = AsfReader::default();
-    let (mut off, mut out) = (0, Vec::new());
+    let (mut off, mut header, mut out) = (0, &file[..0], Vec::new());
     while let Ok(Status::Complete(u)) = r.next(&file[off..]) {
         match u {
-            AsfUnit::Header { len, .. } => off += len,
+            AsfUnit::Header { len, start, .. } => {
+                header = &file[off + start..off + len];
+                off += len;
+            }
             AsfUnit::Packet { len, start, .. } => {
-                let p = &file[off + start..off + len];
-                let info = PacketInfo::parse(p)
-                    .unwrap_or_else(|e| panic!("a packet the client wrote does not parse: {e}"));
-                for pl in info.payloads(p) {
-                    match pl {
-                        Ok(pl) => out.push((
-                            pl.stream,
-                            pl.key_frame,
-                            pl.media_object_number,
-                            pl.offset,
-                            pl.data.to_vec(),
-                        )),
-                        // After the declared payloads: filler a client wrote when
-                        // re-padding (MPlayer reuses its buffer, so it is not
-                        // zeros). Demuxers read by count; so does this.
-                        Err(mms_proto::wire::Error::InvalidField {
-                            reason: "payloads do not end where the padding starts",
-                            ..
-                        }) => {}
-                        Err(e) => panic!("a payload the client wrote does not parse: {e}"),
-                    }
-                }
+                out.push(&file[off + start..off + len]);
                 off += len;
             }
             AsfUnit::End => break,
         }
     }
+    (header, out)
+}
+
+/// Every payload of some packets, in order.
+pub fn packet_payloads(packets: &[&[u8]]) -> Vec<Payload> {
+    let mut out = Vec::new();
+    for p in packets {
+        let info = PacketInfo::parse(p)
+            .unwrap_or_else(|e| panic!("a packet the client wrote does not parse: {e}"));
+        for pl in info.payloads(p) {
+            match pl {
+                Ok(pl) => out.push((
+                    pl.stream,
+                    pl.key_frame,
+                    pl.media_object_number,
+                    pl.offset,
+                    pl.data.to_vec(),
+                )),
+                // After the declared payloads: filler a client wrote when
+                // re-padding (MPlayer reuses its buffer, so it is not
+                // zeros). Demuxers read by count; so does this.
+                Err(mms_proto::wire::Error::InvalidField {
+                    reason: "payloads do not end where the padding starts",
+                    ..
+                }) => {}
+                Err(e) => panic!("a payload the client wrote does not parse: {e}"),
+            }
+        }
+    }
     out
 }
 
-/// Asserts that `got` holds exactly the payloads of `want`.
-pub fn assert_same_payloads(want: &[u8], got: &[u8]) {
-    let (want, got) = (payloads(want), payloads(got));
-    assert!(want.len() > 100);
+/// Every payload of an ASF file, in order.
+pub fn payloads(file: &[u8]) -> Vec<Payload> {
+    packet_payloads(&packets(file).1)
+}
+
+/// Asserts that `got` holds exactly the payloads of `want`: all of them,
+/// or, where the file has streams a client may choose between (two audio
+/// languages in `ff_lang.wmv`, Group Mutual Exclusion), all payloads of the
+/// streams the client chose. Returns the streams received.
+pub fn assert_same_payloads(want: &[u8], got: &[u8]) -> StreamSet {
+    let header = HeaderSummary::parse(packets(want).0).expect("the source's header");
+    let (mut want, got) = (payloads(want), payloads(got));
+    assert!(
+        want.len() > 10,
+        "too few payloads to compare: {}",
+        want.len()
+    );
+    let streams = |p: &[Payload]| p.iter().fold(StreamSet::EMPTY, |s, p| s.with(p.0));
+    let (all, chosen) = (streams(&want), streams(&got));
+    if chosen != all {
+        // Of each mutual-exclusion group exactly one record; every stream
+        // outside the groups.
+        let mut grouped = StreamSet::EMPTY;
+        for g in &header.exclusions {
+            let picked: Vec<_> = g.records.iter().filter(|r| r.0 & chosen.0 == r.0).collect();
+            assert!(
+                picked.len() == 1 && g.streams().0 & chosen.0 == picked[0].0,
+                "the client received streams {chosen:?} of {all:?}: not one choice of {:?}",
+                g.records
+            );
+            grouped = StreamSet(grouped.0 | g.streams().0);
+        }
+        assert_eq!(
+            chosen.0 & !grouped.0,
+            all.0 & !grouped.0,
+            "the client received streams {chosen:?} of {all:?}"
+        );
+        want.retain(|p| chosen.contains(p.0));
+    }
     assert_eq!(got.len(), want.len(), "payload count");
     for (i, (g, w)) in got.iter().zip(&want).enumerate() {
         assert_eq!(g, w, "payload {i} differs");
     }
+    chosen
 }
 
 /// Runs a client; false when it fails or outlives `limit` (then killed).
@@ -174,14 +222,112 @@ impl Drop for Running {
 /// not timing).
 pub fn serve_media_unpaced() -> (PathBuf, Running) {
     let dir = media_dir();
-    let server = serve(
-        &dir,
+    let server = serve_unpaced(&dir);
+    (dir, server)
+}
+
+/// `dir` served unpaced, with a 1 s linger after the end of a stream (so
+/// clients that wait for the server to close are not held long).
+pub fn serve_unpaced(dir: &Path) -> Running {
+    serve(
+        dir,
         Config {
             paced: false,
+            linger: Some(mms_proto::time::Duration::from_secs(1)),
             ..Config::default()
         },
+    )
+}
+
+/// The committed test files (`testdata/`); `content.rs` checks this list
+/// against the folder.
+pub const TEST_FILES: [&str; 9] = [
+    "ff_audio.wma",
+    "ff_av.wmv",
+    "ff_big_packets.asf",
+    "ff_lang.wmv",
+    "ff_live.asf",
+    "ff_msmpeg4.asf",
+    "ff_small_packets.asf",
+    "gst_audio.wma",
+    "gst_av.wmv",
+];
+
+/// The repository's `testdata/` folder.
+pub fn testdata_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata")
+}
+
+/// One `#[test]` per test file, each calling `$check(file_name)`.
+#[macro_export]
+macro_rules! every_test_file {
+    ($check:path) => {
+        #[test]
+        fn ff_audio_wma() {
+            $check("ff_audio.wma")
+        }
+        #[test]
+        fn ff_av_wmv() {
+            $check("ff_av.wmv")
+        }
+        #[test]
+        fn ff_big_packets_asf() {
+            $check("ff_big_packets.asf")
+        }
+        #[test]
+        fn ff_lang_wmv() {
+            $check("ff_lang.wmv")
+        }
+        #[test]
+        fn ff_live_asf() {
+            $check("ff_live.asf")
+        }
+        #[test]
+        fn ff_msmpeg4_asf() {
+            $check("ff_msmpeg4.asf")
+        }
+        #[test]
+        fn ff_small_packets_asf() {
+            $check("ff_small_packets.asf")
+        }
+        #[test]
+        fn gst_audio_wma() {
+            $check("gst_audio.wma")
+        }
+        #[test]
+        fn gst_av_wmv() {
+            $check("gst_av.wmv")
+        }
+    };
+}
+
+/// Builds `tests/peers/<name>.c` with `cc … <libs>` once per test binary;
+/// the executable's path. A missing compiler or library fails with the
+/// hint `cargo xtask deps`.
+pub fn c_peer(name: &str, libs: &[&str]) -> PathBuf {
+    static BUILT: std::sync::Mutex<Vec<(String, PathBuf)>> = std::sync::Mutex::new(Vec::new());
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, exe)) = built.iter().find(|(n, _)| n == name) {
+        return exe.clone();
+    }
+    let exe = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{}", std::process::id()));
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/peers/{name}.c"));
+    let (ok, log) = run_with_timeout(
+        Command::new("cc")
+            .args(["-Wall", "-O1"])
+            .arg(&src)
+            .arg("-o")
+            .arg(&exe)
+            .args(libs),
+        Duration::from_secs(60),
+        "cc",
     );
-    (dir, server)
+    assert!(
+        ok,
+        "building {name} failed (a -dev package missing? run `cargo xtask deps`):\n{log}"
+    );
+    built.push((name.to_string(), exe.clone()));
+    exe
 }
 
 /// A path under the test scratch folder, with no file left from a
@@ -192,12 +338,12 @@ pub fn fresh_path(name: &str) -> PathBuf {
     p
 }
 
-/// FFmpeg pulls `long.wmv` from `addr` with `-c copy` into `out`.
-pub fn ffmpeg_pull(addr: SocketAddr, out: &Path) -> (bool, String) {
+/// FFmpeg pulls `name` from `addr` with `-c copy` into `out`.
+pub fn ffmpeg_pull(addr: SocketAddr, name: &str, out: &Path) -> (bool, String) {
     run_with_timeout(
         Command::new("ffmpeg")
             .args(["-hide_banner", "-nostdin", "-v", "error", "-y", "-i"])
-            .arg(format!("mmst://{addr}/long.wmv"))
+            .arg(format!("mmst://{addr}/{name}"))
             .args(["-c", "copy", "-f", "asf"])
             .arg(out),
         Duration::from_secs(60),
