@@ -1,11 +1,17 @@
-//! The mio event loop: accept, read and frame, hand packets to the session
-//! machine, answer its content requests, write with backpressure, keep one
-//! deadline per session.
+//! The mio event loops: one per thread, all accepting from one listening
+//! socket. Each loop owns its sessions (a slab) and one timer heap; it
+//! reads and frames input, hands packets to the session machine, answers
+//! the machine's content requests, and writes with backpressure (a session
+//! whose queue is full stops producing until the socket drains, so a slow
+//! client stalls only itself).
 
-use std::collections::VecDeque;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
-use std::time::Duration as StdDuration;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::time::{Duration as StdDuration, SystemTime};
 
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
@@ -14,65 +20,92 @@ use mms_proto::time::Instant;
 use mms_proto::wire::{Frame, HResult, Limits, Status, frame};
 use slab::Slab;
 
+use crate::access_log::{AccessLog, Play};
 use crate::content::{Content, ContentError, ContentRoot};
 
 const LISTENER: Token = Token(usize::MAX);
-/// Bytes of unsent output a session may queue before it stops producing
-/// (a slow client stalls only itself).
-const MAX_QUEUED: usize = 1 << 20;
-/// Bytes of unparsed input a session may hold.
-const MAX_INPUT: usize = 128 * 1024;
+/// How often a loop looks at the stop flag, at the latest.
+const STOP_CHECK: StdDuration = StdDuration::from_millis(100);
 
-/// Server settings.
+/// The runtime's settings.
 #[derive(Debug, Clone)]
 pub struct Options {
     /// The session machine's settings.
     pub session: Config,
+    /// Event loops (threads), at least 1.
+    pub loops: usize,
+    /// Connections served at once; more are closed at accept.
+    pub max_sessions: usize,
+    /// Bytes of unsent output a session may queue.
+    pub max_queued: usize,
+    /// Bytes of unparsed input a session may hold.
+    pub max_input: usize,
+    /// Where finished plays are logged.
+    pub access_log: Option<Arc<AccessLog>>,
 }
 
-struct Conn {
-    stream: TcpStream,
-    peer: SocketAddr,
-    session: Session,
-    input: Vec<u8>,
-    output: VecDeque<u8>,
-    content: Option<Content>,
-    /// A packet the machine said is not due yet: (number, bytes, when).
-    held: Option<(u64, Vec<u8>, Instant)>,
-    deadline: Option<Instant>,
-    closing: bool,
+impl Options {
+    /// One loop, default limits, no access log.
+    pub fn new(session: Config) -> Self {
+        Self {
+            session,
+            loops: 1,
+            max_sessions: 10_000,
+            max_queued: 1 << 20,
+            max_input: 128 * 1024,
+            access_log: None,
+        }
+    }
 }
 
-/// A running server.
-pub struct Server {
-    poll: Poll,
-    listener: TcpListener,
-    conns: Slab<Conn>,
+/// What every loop shares.
+#[derive(Debug)]
+struct Shared {
     root: ContentRoot,
     options: Options,
     epoch: std::time::Instant,
-    next_client_id: u32,
+    sessions: AtomicUsize,
+    next_client_id: AtomicU32,
+}
+
+impl Shared {
+    fn now(&self) -> Instant {
+        Instant(self.epoch.elapsed().as_micros() as u64)
+    }
+
+    /// A fresh Client-ID: a Weyl sequence from a clock seed, so ids are
+    /// distinct for 2^32 sessions and not guessable from a count alone
+    /// ([3.2.3] says SHOULD be random).
+    fn client_id(&self) -> u32 {
+        self.next_client_id
+            .fetch_add(0x9E37_79B9, Ordering::Relaxed)
+            .wrapping_add(0x9E37_79B9)
+    }
+}
+
+/// A bound server, not yet running.
+pub struct Server {
+    listener: std::net::TcpListener,
+    shared: Arc<Shared>,
 }
 
 impl Server {
     /// Binds `addr` and serves `root`.
     pub fn bind(addr: SocketAddr, root: ContentRoot, options: Options) -> io::Result<Self> {
-        let poll = Poll::new()?;
-        let mut listener = TcpListener::bind(addr)?;
-        poll.registry()
-            .register(&mut listener, LISTENER, Interest::READABLE)?;
-        // Client-IDs SHOULD be random ([3.2.3]); the clock's low bits are enough here.
-        let seed = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(1, |d| d.subsec_nanos());
+        let listener = std::net::TcpListener::bind(addr)?;
+        listener.set_nonblocking(true)?;
+        let seed = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(1, |d| d.subsec_nanos() ^ (d.as_secs() as u32));
         Ok(Self {
-            poll,
             listener,
-            conns: Slab::new(),
-            root,
-            options,
-            epoch: std::time::Instant::now(),
-            next_client_id: seed | 1,
+            shared: Arc::new(Shared {
+                root,
+                options,
+                epoch: std::time::Instant::now(),
+                sessions: AtomicUsize::new(0),
+                next_client_id: AtomicU32::new(seed),
+            }),
         })
     }
 
@@ -81,98 +114,234 @@ impl Server {
         self.listener.local_addr()
     }
 
-    fn now(&self) -> Instant {
-        Instant(self.epoch.elapsed().as_micros() as u64)
+    /// Runs the loops until `stop` is set (seen within 100 ms), then closes
+    /// every session and returns. The first loop's error, if any.
+    pub fn run(&self, stop: &AtomicBool) -> io::Result<()> {
+        let loops = self.shared.options.loops.max(1);
+        std::thread::scope(|s| {
+            let handles: Vec<_> = (0..loops)
+                .map(|i| {
+                    let listener = self.listener.try_clone();
+                    let shared = &self.shared;
+                    std::thread::Builder::new()
+                        .name(format!("mms-loop-{i}"))
+                        .spawn_scoped(s, move || {
+                            let listener = TcpListener::from_std(listener?);
+                            EventLoop::new(listener, shared.clone())?.run(stop)
+                        })
+                })
+                .collect::<io::Result<_>>()?;
+            let mut first = Ok(());
+            for h in handles {
+                let r = h
+                    .join()
+                    .unwrap_or_else(|_| Err(io::Error::other("an event loop panicked")));
+                if first.is_ok() {
+                    first = r;
+                }
+                // One loop failing stops the others.
+                stop.store(true, Ordering::Relaxed);
+            }
+            first
+        })
+    }
+}
+
+/// One loop: its sessions and its timers.
+struct EventLoop {
+    poll: Poll,
+    listener: TcpListener,
+    conns: Slab<Conn>,
+    /// (deadline, slab key); stale entries are skipped when popped.
+    timers: BinaryHeap<Reverse<(Instant, usize)>>,
+    shared: Arc<Shared>,
+    /// Buffers the sessions of this loop take turns with.
+    scratch: Scratch,
+}
+
+/// Room for one output of the machine, and one packet read from a file.
+struct Scratch {
+    out: Vec<u8>,
+    packet: Vec<u8>,
+}
+
+struct Conn {
+    stream: TcpStream,
+    peer: SocketAddr,
+    local: SocketAddr,
+    session: Session,
+    input: Vec<u8>,
+    output: VecDeque<u8>,
+    content: Option<Content>,
+    /// The path of the open file, as the client sent it.
+    uri: String,
+    /// A packet the machine said is not due yet: (number, bytes, when).
+    held: Option<(u64, Vec<u8>, Instant)>,
+    deadline: Option<Instant>,
+    /// Where the last seek went, ms (the next play starts there).
+    seek_ms: u64,
+    /// The play in progress, for the access log.
+    play: Option<Play>,
+    closing: bool,
+}
+
+impl EventLoop {
+    fn new(mut listener: TcpListener, shared: Arc<Shared>) -> io::Result<Self> {
+        let poll = Poll::new()?;
+        poll.registry()
+            .register(&mut listener, LISTENER, Interest::READABLE)?;
+        Ok(Self {
+            poll,
+            listener,
+            conns: Slab::new(),
+            timers: BinaryHeap::new(),
+            shared,
+            scratch: Scratch {
+                // A message or a Data packet (≤ 64 KiB packet + 8).
+                out: vec![0u8; 70 * 1024],
+                packet: Vec::new(),
+            },
+        })
     }
 
-    /// Runs until `stop` returns true (checked at least every 100 ms).
-    pub fn run(&mut self, mut stop: impl FnMut() -> bool) -> io::Result<()> {
-        let mut events = Events::with_capacity(256);
-        while !stop() {
-            let now = self.now();
-            let next = self.conns.iter().filter_map(|(_, c)| c.deadline).min();
-            let timeout = next.map_or(StdDuration::from_millis(100), |t| {
-                StdDuration::from_micros((t - now).0).min(StdDuration::from_millis(100))
+    fn run(&mut self, stop: &AtomicBool) -> io::Result<()> {
+        let mut events = Events::with_capacity(1024);
+        let mut ready: Vec<usize> = Vec::new();
+        while !stop.load(Ordering::Relaxed) {
+            let now = self.shared.now();
+            let timeout = self.timers.peek().map_or(STOP_CHECK, |Reverse((t, _))| {
+                StdDuration::from_micros(t.0.saturating_sub(now.0)).min(STOP_CHECK)
             });
             match self.poll.poll(&mut events, Some(timeout)) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 r => r?,
             }
-            let now = self.now();
+            let now = self.shared.now();
+            ready.clear();
             for ev in events.iter() {
                 if ev.token() == LISTENER {
-                    self.accept()?;
+                    self.accept(now)?;
                 } else if let Some(c) = self.conns.get_mut(ev.token().0) {
                     if ev.is_readable() && !c.closing {
-                        c.read(now, &self.root);
+                        c.read(now, &self.shared);
+                    }
+                    ready.push(ev.token().0);
+                }
+            }
+            // Expired timers.
+            while let Some(&Reverse((t, k))) = self.timers.peek() {
+                if t > now {
+                    break;
+                }
+                self.timers.pop();
+                if let Some(c) = self.conns.get_mut(k) {
+                    if c.deadline == Some(t) {
+                        c.deadline = None;
+                        c.session.handle_timeout(now);
+                        ready.push(k);
                     }
                 }
             }
-            let now = self.now();
-            let keys: Vec<usize> = self.conns.iter().map(|(k, _)| k).collect();
-            for k in keys {
-                let c = &mut self.conns[k];
-                if c.deadline.is_some_and(|d| d <= now) {
-                    c.deadline = None;
-                    c.session.handle_timeout(now);
-                }
-                c.drive(now);
-                c.flush();
-                if c.closing && c.output.is_empty() {
-                    let mut c = self.conns.remove(k);
-                    let _ = self.poll.registry().deregister(&mut c.stream);
-                    tracing::info!(peer = %c.peer, "session closed");
-                    continue;
-                }
-                let interest = if c.output.is_empty() {
-                    Interest::READABLE
-                } else {
-                    Interest::READABLE | Interest::WRITABLE
-                };
-                let _ = self
-                    .poll
-                    .registry()
-                    .reregister(&mut c.stream, Token(k), interest);
+            ready.sort_unstable();
+            ready.dedup();
+            for &k in &ready {
+                self.service(k, now);
             }
+        }
+        let keys: Vec<usize> = self.conns.iter().map(|(k, _)| k).collect();
+        for k in keys {
+            self.remove(k, "server stopping");
         }
         Ok(())
     }
 
-    fn accept(&mut self) -> io::Result<()> {
+    /// Lets session `k` produce and write; closes it when it is done.
+    fn service(&mut self, k: usize, now: Instant) {
+        let Some(c) = self.conns.get_mut(k) else {
+            return;
+        };
+        let before = c.deadline;
+        c.drive(now, &self.shared, &mut self.scratch);
+        c.flush();
+        if c.closing && c.output.is_empty() {
+            self.remove(k, "closed");
+            return;
+        }
+        // A changed deadline gets a heap entry; the old one goes stale.
+        if let Some(t) = c.deadline.filter(|&t| before != Some(t)) {
+            self.timers.push(Reverse((t, k)));
+        }
+        let interest = if c.output.is_empty() {
+            Interest::READABLE
+        } else {
+            Interest::READABLE | Interest::WRITABLE
+        };
+        let _ = self
+            .poll
+            .registry()
+            .reregister(&mut c.stream, Token(k), interest);
+    }
+
+    fn remove(&mut self, k: usize, why: &str) {
+        let mut c = self.conns.remove(k);
+        let _ = self.poll.registry().deregister(&mut c.stream);
+        c.end_play(&self.shared, None);
+        self.shared.sessions.fetch_sub(1, Ordering::Relaxed);
+        tracing::info!(peer = %c.peer, why, "session closed");
+    }
+
+    fn accept(&mut self, now: Instant) -> io::Result<()> {
         loop {
             match self.listener.accept() {
                 Ok((mut stream, peer)) => {
+                    let max = self.shared.options.max_sessions;
+                    if self.shared.sessions.fetch_add(1, Ordering::Relaxed) >= max {
+                        self.shared.sessions.fetch_sub(1, Ordering::Relaxed);
+                        tracing::warn!(%peer, max, "too many sessions: connection refused");
+                        continue;
+                    }
                     let entry = self.conns.vacant_entry();
-                    let token = Token(entry.key());
+                    let key = entry.key();
                     self.poll
                         .registry()
-                        .register(&mut stream, token, Interest::READABLE)?;
-                    self.next_client_id = self
-                        .next_client_id
-                        .wrapping_mul(1_103_515_245)
-                        .wrapping_add(12_345);
+                        .register(&mut stream, Token(key), Interest::READABLE)?;
+                    let _ = stream.set_nodelay(true);
+                    let local = stream.local_addr().unwrap_or(peer);
                     tracing::info!(%peer, "connection");
+                    let session =
+                        Session::new(self.shared.options.session, self.shared.client_id());
                     entry.insert(Conn {
                         stream,
                         peer,
-                        session: Session::new(self.options.session, self.next_client_id),
+                        local,
+                        session,
                         input: Vec::new(),
                         output: VecDeque::new(),
                         content: None,
+                        uri: String::new(),
                         held: None,
                         deadline: None,
+                        seek_ms: 0,
+                        play: None,
                         closing: false,
                     });
+                    // The Idle-Timeout runs from the start.
+                    self.service(key, now);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
-                Err(e) => return Err(e),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                // Out of descriptors and the like: log, keep serving.
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    return Ok(());
+                }
             }
         }
     }
 }
 
 impl Conn {
-    fn read(&mut self, now: Instant, root: &ContentRoot) {
+    fn read(&mut self, now: Instant, shared: &Shared) {
         let mut buf = [0u8; 16 * 1024];
         loop {
             match self.stream.read(&mut buf) {
@@ -181,7 +350,7 @@ impl Conn {
                     break;
                 }
                 Ok(n) => {
-                    if self.input.len() + n > MAX_INPUT {
+                    if self.input.len() + n > shared.options.max_input {
                         tracing::warn!(peer = %self.peer, "input bound exceeded");
                         self.closing = true;
                         break;
@@ -202,7 +371,7 @@ impl Conn {
                 Ok(Status::Complete(Frame::Command(n))) => {
                     let packet = self.input[used..used + n].to_vec();
                     used += n;
-                    self.handle(now, &packet, root);
+                    self.handle(now, &packet, shared);
                 }
                 Ok(Status::Complete(Frame::Data(_))) | Err(_) => {
                     tracing::warn!(peer = %self.peer, "malformed input");
@@ -214,7 +383,7 @@ impl Conn {
         self.input.drain(..used);
     }
 
-    fn handle(&mut self, now: Instant, packet: &[u8], root: &ContentRoot) {
+    fn handle(&mut self, now: Instant, packet: &[u8], shared: &Shared) {
         let events = match self.session.handle_tcp(now, packet) {
             Ok(e) => e,
             Err(e) => {
@@ -227,15 +396,17 @@ impl Conn {
             match e {
                 Event::OpenRequest { file_name, .. } => {
                     let name = file_name.to_string_lossy();
-                    let r = match root.open(&name) {
+                    self.end_play(shared, None);
+                    let r = match shared.root.open(&name) {
                         Ok(c) => {
                             let media = c.media();
                             tracing::info!(peer = %self.peer, file = %name, packets = media.packet_count, "open");
                             self.content = Some(c);
+                            self.uri = format!("/{}", name.trim_start_matches('/'));
                             self.session.accept_open(now, media)
                         }
                         Err(err) => {
-                            tracing::info!(peer = %self.peer, file = %name, ?err, "open refused");
+                            tracing::info!(peer = %self.peer, file = %name, %err, "open refused");
                             let hr = match err {
                                 ContentError::Forbidden => HResult::E_ACCESSDENIED,
                                 ContentError::NotFound => HResult::NS_E_FILE_NOT_FOUND,
@@ -255,42 +426,92 @@ impl Conn {
                         .as_ref()
                         .map_or(0, |c| c.packet_for_time(position_ms));
                     tracing::debug!(peer = %self.peer, position_ms, packet, "seek");
+                    self.seek_ms = position_ms;
                     if let Err(e) = self.session.seek_to(now, packet) {
                         return self.fail(&e.to_string());
                     }
                 }
                 Event::PlayStarted { from_packet } => {
-                    tracing::debug!(peer = %self.peer, from_packet, "play")
+                    tracing::debug!(peer = %self.peer, from_packet, "play");
+                    self.end_play(shared, None);
+                    self.start_play();
                 }
-                Event::Logging(_) => tracing::debug!(peer = %self.peer, "client log"),
+                Event::Logging(l) => {
+                    tracing::debug!(peer = %self.peer, "client log");
+                    match l.log() {
+                        Ok(log) => self.end_play(shared, Some(&log)),
+                        Err(e) => {
+                            tracing::debug!(peer = %self.peer, error = %e, "unreadable client log")
+                        }
+                    }
+                }
                 Event::CloseRequested => tracing::debug!(peer = %self.peer, "CloseFile"),
             }
         }
     }
 
+    fn start_play(&mut self) {
+        let Some(c) = &self.content else { return };
+        let media = c.media();
+        self.play = Some(Play {
+            client: self.peer.ip(),
+            server: self.local.ip(),
+            uri_stem: self.uri.clone(),
+            start_ms: std::mem::take(&mut self.seek_ms),
+            started: SystemTime::now(),
+            file_duration_ms: media.duration_ms,
+            file_size: c.file_len(),
+            player_version: self.session.client_version().map(|v| v.to_string()),
+            bytes_sent: 0,
+            packets_sent: 0,
+        });
+    }
+
+    /// Logs the play in progress, if any (a client log without one is
+    /// logged against what the connection last opened).
+    fn end_play(&mut self, shared: &Shared, log: Option<&mms_proto::wire::ClientLogRepr<'_>>) {
+        let play = self.play.take();
+        let Some(access_log) = &shared.options.access_log else {
+            return;
+        };
+        match (play, log) {
+            (Some(p), log) => access_log.record(&p, log, SystemTime::now()),
+            (None, Some(log)) if self.content.is_some() => {
+                self.start_play();
+                if let Some(p) = self.play.take() {
+                    access_log.record(&p, Some(log), SystemTime::now());
+                }
+            }
+            (None, _) => {}
+        }
+    }
+
     /// Runs the machine until it waits, queueing its output.
-    fn drive(&mut self, now: Instant) {
-        let mut buf = vec![0u8; 70 * 1024];
-        let mut packet = Vec::new();
+    fn drive(&mut self, now: Instant, shared: &Shared, scratch: &mut Scratch) {
+        let Scratch { out: buf, packet } = scratch;
         if let Some((n, bytes, t)) = self.held.take() {
             if t > now {
                 self.held = Some((n, bytes, t));
                 self.deadline = Some(t);
                 return;
             }
-            if !self.offer(now, n, &bytes, &mut buf) {
+            if !self.offer(now, n, &bytes, buf) {
                 return;
             }
         }
-        while self.output.len() < MAX_QUEUED {
-            match self.session.poll_output(now, &mut buf) {
+        while self.output.len() < shared.options.max_queued {
+            match self.session.poll_output(now, buf) {
                 Output::Send(n) => self.output.extend(&buf[..n]),
                 Output::ReadHeader { offset, len } => {
                     let Some(c) = &self.content else {
                         return self.fail("header without content");
                     };
-                    let bytes = c.header()[offset as usize..(offset + len) as usize].to_vec();
-                    match self.session.header_piece(now, &bytes, &mut buf) {
+                    // The machine asks only inside the header it was given.
+                    let Some(bytes) = c.header().get(offset as usize..(offset + len) as usize)
+                    else {
+                        return self.fail("header read out of range");
+                    };
+                    match self.session.header_piece(now, bytes, buf) {
                         Ok(n) => self.output.extend(&buf[..n]),
                         Err(e) => return self.fail(&e.to_string()),
                     }
@@ -299,11 +520,10 @@ impl Conn {
                     let Some(c) = &self.content else {
                         return self.fail("packet without content");
                     };
-                    if let Err(e) = c.read_packet(number, &mut packet) {
+                    if let Err(e) = c.read_packet(number, packet) {
                         return self.fail(&e.to_string());
                     }
-                    let bytes = std::mem::take(&mut packet);
-                    if !self.offer(now, number, &bytes, &mut buf) {
+                    if !self.offer(now, number, packet, buf) {
                         return;
                     }
                 }
@@ -326,7 +546,13 @@ impl Conn {
     /// Offers packet `n` to the machine; false when it is held for later.
     fn offer(&mut self, now: Instant, n: u64, bytes: &[u8], buf: &mut [u8]) -> bool {
         match self.session.data_packet(now, n, bytes, buf) {
-            Ok(Data::Send(len)) => self.output.extend(&buf[..len]),
+            Ok(Data::Send(len)) => {
+                self.output.extend(&buf[..len]);
+                if let Some(p) = &mut self.play {
+                    p.bytes_sent += len as u64;
+                    p.packets_sent += 1;
+                }
+            }
             Ok(Data::Skipped) => {}
             Ok(Data::NotBefore(t)) => {
                 self.held = Some((n, bytes.to_vec(), t));

@@ -1,12 +1,18 @@
 //! # mms-server
 //!
-//! The server of mms-rs: [`mms_proto::server::Session`] machines driven by a
-//! mio event loop, content from a directory ([`content::ContentRoot`]).
+//! The server of mms-rs: [`mms_proto::server::Session`] machines driven by
+//! mio event loops (one per core, all accepting from one socket), content
+//! from a directory ([`content::ContentRoot`]), settings from defaults, a
+//! TOML file and flags ([`config::Settings`]), and a W3C access log
+//! ([`access_log`]).
 //!
-//! **Status:** one event loop, TCP data delivery, files (no playlists,
-//! live sources, UDP or authentication yet). The runtime only moves bytes,
-//! reads files and keeps time; every protocol decision is the machine's.
+//! **Status:** TCP data delivery of files (plain and MMSH-chunked ASF);
+//! no UDP, live sources or authentication yet. The runtime only moves
+//! bytes, reads files and keeps time; every protocol decision is the
+//! machine's.
 
+pub mod access_log;
+pub mod config;
 pub mod content;
 mod event_loop;
 

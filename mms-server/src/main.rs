@@ -3,31 +3,70 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::Parser;
-use mms_proto::server::Config;
-use mms_proto::time::Duration;
+use mms_server::access_log::AccessLog;
+use mms_server::config::Settings;
 use mms_server::content::ContentRoot;
 use mms_server::{Options, Server};
 
 #[derive(Parser)]
 #[command(
     version,
-    about = "Serve a folder of .asf/.wma/.wmv files over MMS (mms://, mmst://)"
+    about = "Serve a folder of .asf/.wma/.wmv files over MMS (mms://, mmst://)",
+    after_help = "Flags override the config file; the file's keys are documented in \
+                  mms-server/src/config.rs and docs/server.md."
 )]
 struct Cli {
     /// Folder to serve (default: the bundled demo folder).
     #[arg(long)]
     root: Option<PathBuf>,
-    /// Address to listen on.
-    #[arg(long, default_value = "0.0.0.0:1755")]
-    listen: SocketAddr,
+    /// Address to listen on [default: 0.0.0.0:1755].
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+    /// A TOML settings file.
+    #[arg(long)]
+    config: Option<PathBuf>,
     /// Send data as fast as the client reads (downloads, benchmarks).
     #[arg(long)]
     unpaced: bool,
-    /// Seconds to keep a connection open after the end of a stream.
-    #[arg(long, default_value_t = 3)]
-    linger: u64,
+    /// Seconds to keep a connection open after the end of a stream [default: 3].
+    #[arg(long)]
+    linger: Option<f64>,
+    /// Event loops (threads); 0 = one per core [default: 0].
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Append a W3C access log line per play to this file (`-`: stdout).
+    #[arg(long)]
+    access_log: Option<PathBuf>,
+}
+
+fn settings(cli: Cli) -> Result<Settings, String> {
+    let mut s = match &cli.config {
+        Some(path) => Settings::from_file(path).map_err(|e| e.to_string())?,
+        None => Settings::default(),
+    };
+    if let Some(root) = cli.root {
+        s.root = Some(root);
+    }
+    if let Some(listen) = cli.listen {
+        s.listen = listen;
+    }
+    if cli.unpaced {
+        s.paced = false;
+    }
+    if let Some(linger) = cli.linger {
+        s.linger_secs = linger;
+    }
+    if let Some(threads) = cli.threads {
+        s.threads = threads;
+    }
+    if let Some(log) = cli.access_log {
+        s.access_log = Some(log);
+    }
+    s.check().map_err(|e| e.to_string())?;
+    Ok(s)
 }
 
 fn main() -> ExitCode {
@@ -37,9 +76,16 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
-    let root = cli
+    let s = match settings(Cli::parse()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!("bad settings: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let root = s
         .root
+        .clone()
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("demo"));
     let root = match ContentRoot::new(&root) {
         Ok(r) => r,
@@ -48,22 +94,34 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let options = Options {
-        session: Config {
-            paced: !cli.unpaced,
-            linger: Some(Duration::from_secs(cli.linger)),
-            ..Config::default()
+    let access_log = match &s.access_log {
+        Some(path) => match AccessLog::open(path) {
+            Ok(l) => Some(Arc::new(l)),
+            Err(e) => {
+                tracing::error!(path = %path.display(), error = %e, "cannot open the access log");
+                return ExitCode::FAILURE;
+            }
         },
+        None => None,
     };
-    let mut server = match Server::bind(cli.listen, root.clone(), options) {
+    let options = Options {
+        session: s.session(),
+        loops: s.loops(),
+        max_sessions: s.max_sessions,
+        max_queued: s.max_queued_bytes,
+        max_input: s.max_input_bytes,
+        access_log,
+    };
+    let loops = options.loops;
+    let server = match Server::bind(s.listen, root.clone(), options) {
         Ok(s) => s,
         Err(e) => {
-            tracing::error!(listen = %cli.listen, error = %e, "cannot listen");
+            tracing::error!(listen = %s.listen, error = %e, "cannot listen");
             return ExitCode::FAILURE;
         }
     };
-    let addr = server.local_addr().map_or(cli.listen, |a| a);
-    tracing::info!(root = %root.path().display(), %addr, "serving");
+    let addr = server.local_addr().map_or(s.listen, |a| a);
+    tracing::info!(root = %root.path().display(), %addr, loops, paced = s.paced, "serving");
     let host = if addr.ip().is_unspecified() {
         "127.0.0.1".to_string()
     } else {
@@ -77,13 +135,13 @@ fn main() -> ExitCode {
     tracing::info!(
         "try: vlc mmst://{host}{port}/demo.wmv   or   ffmpeg -i mmst://{host}{port}/demo.wmv -c copy -f asf out.asf"
     );
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         if let Err(e) = signal_hook::flag::register(sig, stop.clone()) {
             tracing::warn!(error = %e, "cannot handle signals; stop with SIGKILL");
         }
     }
-    match server.run(|| stop.load(std::sync::atomic::Ordering::Relaxed)) {
+    match server.run(&stop) {
         Ok(()) => {
             tracing::info!("stopped");
             ExitCode::SUCCESS

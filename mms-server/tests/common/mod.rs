@@ -3,6 +3,8 @@
 
 #![allow(dead_code, unreachable_pub, missing_docs)]
 
+pub mod client;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -188,17 +190,16 @@ pub struct Running {
 }
 
 pub fn serve(dir: &Path, config: Config) -> Running {
+    serve_with(dir, Options::new(config))
+}
+
+pub fn serve_with(dir: &Path, options: Options) -> Running {
     let root = ContentRoot::new(dir).unwrap();
-    let mut server = Server::bind(
-        "127.0.0.1:0".parse().unwrap(),
-        root,
-        Options { session: config },
-    )
-    .unwrap();
+    let server = Server::bind("127.0.0.1:0".parse().unwrap(), root, options).unwrap();
     let addr = server.local_addr().unwrap();
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
-    let thread = std::thread::spawn(move || server.run(|| flag.load(Ordering::Relaxed)));
+    let thread = std::thread::spawn(move || server.run(&flag));
     Running {
         addr,
         stop,

@@ -1,0 +1,190 @@
+//! Settings: defaults, a TOML file (`--config FILE`), and command-line
+//! flags over both. Every field of the file is optional; an unknown key is
+//! an error (a typo should not pass silently).
+//!
+//! ```toml
+//! listen = "0.0.0.0:1755"      # address and port
+//! root = "/srv/media"          # folder served (default: the bundled demo)
+//! threads = 0                  # event loops; 0 = one per core
+//! paced = true                 # false: as fast as the client reads
+//! access_log = "access.log"    # W3C log file; "-" = standard output
+//! max_sessions = 10000         # connections beyond this are refused
+//! keepalive_secs = 30          # Ping interval while playing ([3.2.2.1])
+//! idle_timeout_secs = 3600     # Idle-Timeout ([3.2.2.2])
+//! linger_secs = 3.0            # kept open after EndOfStream (interop-notes)
+//! strict = false               # true: refuse what real clients get wrong
+//! max_queued_bytes = 1048576   # unsent output per session (backpressure)
+//! max_input_bytes = 131072     # unparsed input per session
+//! ```
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use mms_proto::server::Config;
+use mms_proto::time::Duration;
+use serde::Deserialize;
+
+/// Everything the server can be told.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Folder to serve; `None`: the bundled demo folder.
+    pub root: Option<PathBuf>,
+    /// Event loops (threads); 0 = one per core.
+    pub threads: usize,
+    /// Pace data at the content's bit rate ([3.2.5.8.1]).
+    pub paced: bool,
+    /// W3C access log file (`-`: standard output); `None`: no log.
+    pub access_log: Option<PathBuf>,
+    /// Connections served at once; more are refused.
+    pub max_sessions: usize,
+    /// KeepAlive Ping interval, s.
+    pub keepalive_secs: u64,
+    /// Idle-Timeout, s.
+    pub idle_timeout_secs: u64,
+    /// How long a connection stays open after EndOfStream, s.
+    pub linger_secs: f64,
+    /// Refuse what the spec forbids even where real clients do it.
+    pub strict: bool,
+    /// Unsent output a session may queue before it stops producing.
+    pub max_queued_bytes: usize,
+    /// Unparsed input a session may hold before it is closed.
+    pub max_input_bytes: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        let c = Config::default();
+        Self {
+            listen: SocketAddr::from(([0, 0, 0, 0], 1755)),
+            root: None,
+            threads: 0,
+            paced: c.paced,
+            access_log: None,
+            max_sessions: 10_000,
+            keepalive_secs: c.keepalive.0 / 1_000_000,
+            idle_timeout_secs: c.idle_timeout.0 / 1_000_000,
+            linger_secs: c.linger.map_or(0.0, |d| d.0 as f64 / 1e6),
+            strict: c.strict,
+            max_queued_bytes: 1 << 20,
+            max_input_bytes: 128 * 1024,
+        }
+    }
+}
+
+/// Why settings could not be read.
+#[derive(Debug)]
+pub enum SettingsError {
+    /// The file could not be read.
+    Io(PathBuf, std::io::Error),
+    /// The file is not valid TOML for [`Settings`].
+    Toml(PathBuf, toml::de::Error),
+    /// A value is out of range.
+    Invalid(&'static str),
+}
+
+impl std::fmt::Display for SettingsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Io(p, e) => write!(f, "cannot read {}: {e}", p.display()),
+            Self::Toml(p, e) => write!(f, "{}: {e}", p.display()),
+            Self::Invalid(why) => f.write_str(why),
+        }
+    }
+}
+
+impl std::error::Error for SettingsError {}
+
+impl Settings {
+    /// Reads a TOML file over the defaults.
+    pub fn from_file(path: &Path) -> Result<Self, SettingsError> {
+        let text = std::fs::read_to_string(path).map_err(|e| SettingsError::Io(path.into(), e))?;
+        let s: Settings = toml::from_str(&text).map_err(|e| SettingsError::Toml(path.into(), e))?;
+        s.check()?;
+        Ok(s)
+    }
+
+    /// Checks ranges.
+    pub fn check(&self) -> Result<(), SettingsError> {
+        if !(0.0..=3600.0).contains(&self.linger_secs) {
+            return Err(SettingsError::Invalid("linger_secs must be 0..=3600"));
+        }
+        if self.keepalive_secs == 0 || self.idle_timeout_secs == 0 {
+            return Err(SettingsError::Invalid(
+                "keepalive_secs and idle_timeout_secs must be > 0",
+            ));
+        }
+        if self.max_sessions == 0 {
+            return Err(SettingsError::Invalid("max_sessions must be > 0"));
+        }
+        if self.max_queued_bytes < 128 * 1024 || self.max_input_bytes < 64 * 1024 {
+            return Err(SettingsError::Invalid(
+                "max_queued_bytes must be ≥ 131072 and max_input_bytes ≥ 65536 (a packet and a message)",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The session machine's settings.
+    pub fn session(&self) -> Config {
+        Config {
+            keepalive: Duration::from_secs(self.keepalive_secs),
+            idle_timeout: Duration::from_secs(self.idle_timeout_secs),
+            linger: (self.linger_secs > 0.0).then_some(Duration((self.linger_secs * 1e6) as u64)),
+            paced: self.paced,
+            strict: self.strict,
+            ..Config::default()
+        }
+    }
+
+    /// Event loops to run: `threads`, or one per core.
+    pub fn loops(&self) -> usize {
+        match self.threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_documented_example_parses() {
+        let doc = include_str!("config.rs");
+        let example: String = doc
+            .lines()
+            .skip_while(|l| !l.starts_with("//! ```toml"))
+            .skip(1)
+            .take_while(|l| !l.starts_with("//! ```"))
+            .map(|l| format!("{}\n", l.trim_start_matches("//!").trim_start()))
+            .collect();
+        let s: Settings = toml::from_str(&example).unwrap();
+        s.check().unwrap();
+        assert_eq!(s.root, Some(PathBuf::from("/srv/media")));
+        assert_eq!(s.access_log, Some(PathBuf::from("access.log")));
+        assert_eq!(s.session().linger, Some(Duration::from_secs(3)));
+        // The example shows the defaults (but for root and the log).
+        assert_eq!(
+            Settings {
+                root: None,
+                access_log: None,
+                ..s
+            },
+            Settings::default()
+        );
+    }
+
+    #[test]
+    fn typos_and_bad_values_are_errors() {
+        assert!(toml::from_str::<Settings>("pacde = false").is_err());
+        assert!(toml::from_str::<Settings>("threads = -1").is_err());
+        let s: Settings = toml::from_str("linger_secs = -1.0").unwrap();
+        assert!(s.check().is_err());
+        let s: Settings = toml::from_str("linger_secs = 0.0").unwrap();
+        assert_eq!(s.session().linger, None);
+    }
+}
