@@ -34,13 +34,9 @@
 //!     Output::ReadPacket { number } => read packet `number`, then
 //!         match session.data_packet(now, number, &bytes, &mut buf)? {
 //!             Data::Send(n) => write buf[..n],
-//!             Data::NotBefore(t) => keep the bytes, offer them again at t,
-//!             Data::Skipped => {} },
-//!     Output::ReadPacket { number } => read packet `number`, then
-//!         match session.data_packet(now, number, &bytes, &mut buf)? {
-//!             Data::Send(n) => write buf[..n],
-//!             Data::NotBefore(t) => keep the bytes, offer them again at t,
-//!             Data::Skipped => {} },
+//!             Data::NotBefore(t) => keep the bytes, offer them again at t
+//!                 (handling input and timers meanwhile),
+//!             Data::Skipped | Data::Cancelled => {} },
 //!     Output::Timeout(t) => arm a timer for t; break,
 //!     Output::Wait => break,
 //!     Output::Close => close the connection; break } }
@@ -204,6 +200,9 @@ pub enum Data {
     NotBefore(Instant),
     /// Nothing of it is selected: it is not sent ([3.2.5.11.1]).
     Skipped,
+    /// The read was superseded while the packet waited (a StopPlaying or a
+    /// seek came in between): drop the bytes and poll again.
+    Cancelled,
 }
 
 /// Why a session ended.
@@ -341,6 +340,9 @@ pub struct Session {
     /// The next packet to send, and the one a read is outstanding for.
     next_packet: u64,
     packet_read_pending: bool,
+    /// The packet of a read that a stop or seek superseded: its late
+    /// answer is dropped ([`Data::Cancelled`]), not a contract breach.
+    cancelled_read: Option<u64>,
     /// Sequence ([3.2.1]): of the next data packet (AFFlags = low byte).
     sequence: u32,
     /// Pacing origin: when the first packet since StartPlaying was due, and
@@ -380,6 +382,7 @@ impl Session {
             switched: false,
             next_packet: 0,
             packet_read_pending: false,
+            cancelled_read: None,
             sequence: 0,
             pace_origin: None,
             play_incarnation: 0,
@@ -590,7 +593,7 @@ impl Session {
                     && p.position != POSITION_UNSPECIFIED
                 {
                     self.state = State::SeekPending;
-                    self.packet_read_pending = false;
+                    self.cancel_read();
                     return Ok(Some(Event::SeekRequest {
                         position_ms: (p.position * 1000.0) as u64,
                     }));
@@ -603,7 +606,7 @@ impl Session {
             // [3.2.5.14] StopPlaying: READY, EndOfStream with its incarnation.
             (State::Streaming | State::SeekPending | State::Ready, Message::StopPlaying(p)) => {
                 self.state = State::Ready;
-                self.packet_read_pending = false;
+                self.cancel_read();
                 self.start_idle(now);
                 self.reply(Reply::EndOfStream {
                     hr: HResult::S_OK,
@@ -690,8 +693,8 @@ impl Session {
             StreamSet(selected.0 & !media.without_key_frames.0)
         };
         self.incarnation = self.play_incarnation;
+        self.cancel_read();
         self.next_packet = start;
-        self.packet_read_pending = false;
         self.pace_origin = None;
         self.idle_deadline = None;
         self.linger_deadline = None;
@@ -722,7 +725,7 @@ impl Session {
 
     fn finish(&mut self, now: Instant) -> Result<(), ServerError> {
         self.state = State::Ready;
-        self.packet_read_pending = false;
+        self.cancel_read();
         self.start_idle(now);
         self.linger_deadline = self.config.linger.map(|l| now + l);
         self.reply(Reply::EndOfStream {
@@ -746,8 +749,14 @@ impl Session {
         let media = self
             .media
             .ok_or(ServerError::Misuse("data_packet without media"))?;
-        if self.state != State::Streaming || !self.packet_read_pending || number != self.next_packet
-        {
+        let matching = self.state == State::Streaming
+            && self.packet_read_pending
+            && number == self.next_packet;
+        if !matching && self.cancelled_read == Some(number) {
+            self.cancelled_read = None;
+            return Ok(Data::Cancelled);
+        }
+        if !matching {
             return Err(ServerError::Misuse(
                 "data_packet without a matching ReadPacket",
             ));
@@ -771,6 +780,7 @@ impl Session {
         }
         self.next_packet += 1;
         self.packet_read_pending = false;
+        self.cancelled_read = None;
         crate::wire::error::room(buf, DATA_HEADER_LEN)?;
         let (head, body) = buf.split_at_mut(DATA_HEADER_LEN);
         match rewrite(
@@ -794,6 +804,15 @@ impl Session {
                 Ok(Data::Send(DATA_HEADER_LEN + n))
             }
         }
+    }
+
+    /// Forgets the outstanding packet read, remembering it so its late
+    /// answer can be told from a misuse.
+    fn cancel_read(&mut self) {
+        if self.packet_read_pending {
+            self.cancelled_read = Some(self.next_packet);
+        }
+        self.packet_read_pending = false;
     }
 
     /// The application's answer to [`Event::OpenRequest`]: serve `media`.

@@ -97,7 +97,7 @@ impl Sim {
                                 assert!(t > self.now);
                                 self.now = t; // the runtime's timer fires
                             }
-                            Data::Skipped => break,
+                            Data::Skipped | Data::Cancelled => break,
                         }
                     }
                 }
@@ -655,6 +655,44 @@ fn vlc_stop_then_seek_by_location_id_and_time_seek() {
     assert!(matches!(m[0], Message::ReportStartedPlaying(r) if r.play_incarnation == 5));
     let p = media_packets(&data);
     assert_eq!((p[0].location_id, p[0].play_incarnation), (4, 5));
+}
+
+#[test]
+fn a_packet_held_for_pacing_across_a_stop_and_seek_is_dropped_not_an_error() {
+    // VLC's --start-time: paced play, StopPlaying while the runtime holds a
+    // packet that is not due yet, then StartPlaying elsewhere. The late
+    // answer for the held packet is Cancelled; the new play goes on.
+    let mut sim = Sim::ready(Config::default());
+    sim.send(stream_switch(&[(0xFFFF, 1, 0), (0xFFFF, 2, 0)]))
+        .unwrap();
+    sim.send(start_playing(0.0, !0, 4)).unwrap();
+    let mut buf = vec![0u8; 64 * 1024];
+    let held = loop {
+        match sim.s.poll_output(sim.now, &mut buf) {
+            Output::Send(_) => {}
+            Output::ReadPacket { number } => {
+                let bytes = sim.packet(number).to_vec();
+                let answer = sim.s.data_packet(sim.now, number, &bytes, &mut buf);
+                if let Ok(Data::NotBefore(_)) = answer {
+                    break number;
+                }
+            }
+            other => panic!("{other:?}"),
+        }
+    };
+    assert!(held > 0, "the first packets are due at once");
+    sim.send(message(0x0003_0009, &[U32(1), U32(0x001F_FFFF)]))
+        .unwrap();
+    sim.send(start_playing(0.0, 6, 4)).unwrap();
+    let bytes = sim.packet(held).to_vec();
+    assert_eq!(
+        sim.s.data_packet(sim.now, held, &bytes, &mut buf),
+        Ok(Data::Cancelled)
+    );
+    // A second late answer is a misuse again.
+    assert!(sim.s.data_packet(sim.now, held, &bytes, &mut buf).is_err());
+    let (_, data, _) = sim.drain();
+    assert_eq!(media_packets(&data)[0].location_id, 6);
 }
 
 #[test]

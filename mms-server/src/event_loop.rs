@@ -175,8 +175,8 @@ struct Conn {
     content: Option<Content>,
     /// The path of the open file, as the client sent it.
     uri: String,
-    /// A packet the machine said is not due yet: (number, bytes, when).
-    held: Option<(u64, Vec<u8>, Instant)>,
+    /// A packet the machine said is not due yet: (number, bytes).
+    held: Option<(u64, Vec<u8>)>,
     deadline: Option<Instant>,
     /// Where the last seek went, ms (the next play starts there).
     seek_ms: u64,
@@ -489,12 +489,9 @@ impl Conn {
     /// Runs the machine until it waits, queueing its output.
     fn drive(&mut self, now: Instant, shared: &Shared, scratch: &mut Scratch) {
         let Scratch { out: buf, packet } = scratch;
-        if let Some((n, bytes, t)) = self.held.take() {
-            if t > now {
-                self.held = Some((n, bytes, t));
-                self.deadline = Some(t);
-                return;
-            }
+        // A held packet is offered again on every turn: the machine says
+        // whether it is due, still early, or cancelled by a stop or seek.
+        if let Some((n, bytes)) = self.held.take() {
             if !self.offer(now, n, &bytes, buf) {
                 return;
             }
@@ -553,9 +550,9 @@ impl Conn {
                     p.packets_sent += 1;
                 }
             }
-            Ok(Data::Skipped) => {}
+            Ok(Data::Skipped | Data::Cancelled) => {}
             Ok(Data::NotBefore(t)) => {
-                self.held = Some((n, bytes.to_vec(), t));
+                self.held = Some((n, bytes.to_vec()));
                 self.deadline = Some(t);
                 return false;
             }
