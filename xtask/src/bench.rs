@@ -190,6 +190,10 @@ pub(crate) fn run() -> Result {
     }
     let _ = writeln!(md);
     let path = root.join("docs/benchmarks.md");
+    // `cargo xtask load` owns its section; keep it.
+    if let Some(load) = crate::load::existing_section(&path) {
+        let _ = writeln!(md, "{load}");
+    }
     fs::write(&path, md).map_err(|e| format!("{}: {e}", path.display()))?;
     eprintln!("wrote {}", path.display());
     eprintln!(

@@ -7,11 +7,14 @@
 //! * `fuzz` — runs every fuzz target for a while, seeded from the golden
 //!   vectors, and reports executions.
 //! * `bench` — runs the criterion benches and writes `docs/benchmarks.md`.
+//! * `load` — the release server under concurrent sessions vs raw loopback
+//!   TCP, into the "Server load" section of `docs/benchmarks.md`.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod bench;
 mod fuzz;
+mod load;
 mod media;
 
 use std::path::{Path, PathBuf};
@@ -52,6 +55,15 @@ enum Task {
     },
     /// Run the criterion benches and write docs/benchmarks.md.
     Bench,
+    /// Load the release server on loopback (handshakes/s, Mbit/s vs raw TCP).
+    Load {
+        /// Concurrent client sessions.
+        #[arg(long, default_value_t = 16)]
+        sessions: usize,
+        /// Seconds per measurement.
+        #[arg(long, default_value_t = 5.0)]
+        seconds: f64,
+    },
     /// Generate the ASF test media with FFmpeg and GStreamer into target/media.
     Media {
         /// Also copy the committed subset into testdata/.
@@ -68,6 +80,7 @@ fn main() -> ExitCode {
         Task::NoStd => no_std(),
         Task::Fuzz { seconds, targets } => fuzz::run(seconds, &targets, None).map(|_| ()),
         Task::Bench => bench::run(),
+        Task::Load { sessions, seconds } => load::run(sessions, seconds),
         Task::Media { update_testdata } => media::run(update_testdata),
     };
     match result {

@@ -53,9 +53,14 @@ pub type Received = (u32, Vec<u8>);
 
 pub struct Client {
     stream: TcpStream,
+    /// Received bytes: `input[used..end]` is not yet consumed.
     input: Vec<u8>,
+    used: usize,
+    end: usize,
     seq: u16,
-    /// Every unit received, in order.
+    /// Keep every unit received in `log` (off for load runs).
+    pub keep_log: bool,
+    /// Every unit received, in order (when `keep_log`).
     pub log: Vec<Incoming>,
 }
 
@@ -67,8 +72,12 @@ impl Client {
         stream.set_nodelay(true)?;
         let mut c = Client {
             stream,
-            input: Vec::new(),
+            // Room for the largest unit (a 64 KiB message) and more.
+            input: vec![0; 256 * 1024],
+            used: 0,
+            end: 0,
             seq: 0,
+            keep_log: true,
             log: Vec::new(),
         };
         c.send(&Message::Connect(ConnectRepr::new(
@@ -108,16 +117,14 @@ impl Client {
     /// The next unit from the server (None when it closed the connection).
     pub fn recv(&mut self) -> io::Result<Option<Incoming>> {
         loop {
-            match frame(&self.input, &Limits::default()).map_err(io::Error::other)? {
+            let rest = &self.input[self.used..self.end];
+            let unit = match frame(rest, &Limits::default()).map_err(io::Error::other)? {
                 Status::Complete(Frame::Command(n)) => {
-                    let bytes: Vec<u8> = self.input.drain(..n).collect();
-                    let unit = Incoming::Command(bytes);
-                    self.log.push(unit.clone());
-                    return Ok(Some(unit));
+                    self.used += n;
+                    Incoming::Command(rest[..n].to_vec())
                 }
                 Status::Complete(Frame::Data(n)) => {
-                    let bytes: Vec<u8> = self.input.drain(..n).collect();
-                    let view = DataPacket::new_checked(&bytes[..]).map_err(io::Error::other)?;
+                    let view = DataPacket::new_checked(&rest[..n]).map_err(io::Error::other)?;
                     let d = DataPacketRepr::parse(&view).map_err(io::Error::other)?;
                     let unit = Incoming::Data {
                         location_id: d.location_id,
@@ -125,17 +132,25 @@ impl Client {
                         af_flags: d.af_flags,
                         payload: d.payload.to_vec(),
                     };
-                    self.log.push(unit.clone());
-                    return Ok(Some(unit));
+                    self.used += n;
+                    unit
                 }
                 Status::Partial(_) => {
-                    let mut buf = [0u8; 64 * 1024];
-                    match self.stream.read(&mut buf)? {
+                    // Move the unconsumed tail to the front, then read more.
+                    self.input.copy_within(self.used..self.end, 0);
+                    self.end -= self.used;
+                    self.used = 0;
+                    match self.stream.read(&mut self.input[self.end..])? {
                         0 => return Ok(None),
-                        n => self.input.extend_from_slice(&buf[..n]),
+                        n => self.end += n,
                     }
+                    continue;
                 }
+            };
+            if self.keep_log {
+                self.log.push(unit.clone());
             }
+            return Ok(Some(unit));
         }
     }
 
@@ -231,16 +246,16 @@ impl Client {
     pub fn until_end(&mut self) -> io::Result<(Vec<Received>, HResult)> {
         let mut packets = Vec::new();
         loop {
-            let u = self
+            match self
                 .recv()?
-                .ok_or_else(|| io::Error::other("closed before the end"))?;
-            match &u {
+                .ok_or_else(|| io::Error::other("closed before the end"))?
+            {
                 Incoming::Data {
                     location_id,
                     payload,
                     ..
-                } => packets.push((*location_id, payload.clone())),
-                Incoming::Command(_) => {
+                } => packets.push((location_id, payload)),
+                u @ Incoming::Command(_) => {
                     if let Some(Message::ReportEndOfStream(e)) = u.message() {
                         return Ok((packets, e.hr));
                     }
