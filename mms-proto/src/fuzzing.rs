@@ -428,7 +428,10 @@ pub fn server(data: &[u8]) {
         bit_rate: 80_000,
         file_header_len: 2500,
         without_key_frames: crate::asf::StreamSet::EMPTY.with(1),
+        // A three-entry playlist: hr 1, ReportStreamChange, headers again.
+        continues: true,
     };
+    let mut entries = 1;
     let mut s = Session::new(
         Config {
             idle_timeout: Duration::from_secs(10),
@@ -496,6 +499,15 @@ pub fn server(data: &[u8]) {
                         Ok(Data::NotBefore(_)) => held = Some(number),
                         Ok(Data::Skipped | Data::Cancelled) | Err(_) => {}
                     }
+                }
+                Output::NextEntry => {
+                    entries += 1;
+                    let next = Media {
+                        continues: entries < 3,
+                        ..media
+                    };
+                    s.next_entry(now, next)
+                        .expect("next_entry answers NextEntry"); // oracle assertion: failing here is the finding
                 }
                 Output::Timeout(t) => {
                     now = t;

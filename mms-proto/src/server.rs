@@ -90,7 +90,7 @@ impl Default for Config {
 
 /// What the application knows of the content it accepts to serve: the
 /// numbers ReportOpenFile needs ([2.2.4.7]) and the header's length.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Media {
     /// fileAttributes.
     pub attributes: u32,
@@ -108,6 +108,10 @@ pub struct Media {
     /// is a cleanpoint, asf-facts §5.2). They start anywhere and are never
     /// thinned.
     pub without_key_frames: StreamSet,
+    /// Another server-side playlist entry follows this one ([3.2.4.2]):
+    /// at its end the machine sends ReportEndOfStream with hr 1 and asks
+    /// for the next entry ([`Output::NextEntry`]).
+    pub continues: bool,
 }
 
 impl Media {
@@ -132,6 +136,7 @@ impl Media {
                 .iter()
                 .filter(|st| st.kind != StreamKind::Video)
                 .fold(StreamSet::EMPTY, |a, st| a.with(st.number)),
+            continues: false,
         }
     }
 }
@@ -183,6 +188,10 @@ pub enum Output {
         /// The packet number (LocationId).
         number: u64,
     },
+    /// The playlist entry ended and [`Media::continues`] said another
+    /// follows: open it and call [`Session::next_entry`] (or
+    /// [`Session::end_of_content`] if it cannot be opened).
+    NextEntry,
     /// Nothing before this time: call [`Session::handle_timeout`] then.
     Timeout(Instant),
     /// Nothing until input arrives.
@@ -301,6 +310,7 @@ enum Reply {
         hr: HResult,
         incarnation: u32,
     },
+    StreamChange(Media),
     Ping,
 }
 
@@ -325,6 +335,8 @@ pub struct Session {
     header_sent: u32,
     header_started: Instant,
     header_read_pending: bool,
+    /// The entry's last packet went out and the next entry is awaited.
+    awaiting_entry: bool,
     /// Idle-Timeout deadline ([3.2.2]), when running.
     idle_deadline: Option<Instant>,
     /// KeepAlive deadline ([3.2.2]), armed once playing.
@@ -374,6 +386,7 @@ impl Session {
             header_sent: 0,
             header_started: Instant(0),
             header_read_pending: false,
+            awaiting_entry: false,
             idle_deadline: None,
             keepalive_deadline: None,
             linger_deadline: None,
@@ -606,6 +619,7 @@ impl Session {
             // [3.2.5.14] StopPlaying: READY, EndOfStream with its incarnation.
             (State::Streaming | State::SeekPending | State::Ready, Message::StopPlaying(p)) => {
                 self.state = State::Ready;
+                self.awaiting_entry = false;
                 self.cancel_read();
                 self.start_idle(now);
                 self.reply(Reply::EndOfStream {
@@ -699,6 +713,7 @@ impl Session {
         self.idle_deadline = None;
         self.linger_deadline = None;
         self.keepalive_deadline = Some(now + self.config.keepalive);
+        self.awaiting_entry = false;
         self.state = State::Streaming;
         self.reply(Reply::StartedPlaying {
             incarnation: self.play_incarnation,
@@ -723,7 +738,37 @@ impl Session {
         self.finish(now)
     }
 
+    /// The application's answer to [`Output::NextEntry`]: the next
+    /// playlist entry ([3.2.4.2]). Sends ReportStreamChange, then the
+    /// entry's ASF file header with incarnation 0xFF, then waits in READY
+    /// for the client's StreamSwitch and StartPlaying (interop-notes:
+    /// libmms sends them and fails on Data packets it did not ask for;
+    /// the spec would stream on at once).
+    pub fn next_entry(&mut self, now: Instant, media: Media) -> Result<(), ServerError> {
+        if !self.awaiting_entry || self.state != State::Streaming {
+            return Err(ServerError::Misuse("next_entry without NextEntry"));
+        }
+        if media.packet_size == 0 || media.file_header_len == 0 {
+            return Err(ServerError::Misuse("next_entry with empty media"));
+        }
+        self.awaiting_entry = false;
+        self.media = Some(media);
+        self.reply(Reply::StreamChange(media))?;
+        self.incarnation = TCP_HDR_INCARNATION;
+        self.selection = Selection::EVERYTHING;
+        self.awaiting_key_frame = StreamSet::EMPTY;
+        self.cancel_read();
+        self.next_packet = 0;
+        self.pace_origin = None;
+        self.state = State::SendingHeader;
+        self.header_sent = 0;
+        self.header_started = now;
+        self.header_read_pending = false;
+        Ok(())
+    }
+
     fn finish(&mut self, now: Instant) -> Result<(), ServerError> {
+        self.awaiting_entry = false;
         self.state = State::Ready;
         self.cancel_read();
         self.start_idle(now);
@@ -915,7 +960,22 @@ impl Session {
         }
         if self.state == State::Streaming && !self.packet_read_pending {
             let count = self.media.map_or(0, |m| m.packet_count);
+            if self.awaiting_entry {
+                return Output::NextEntry;
+            }
             if count > 0 && self.next_packet >= count {
+                if self.media.is_some_and(|m| m.continues) {
+                    // [3.2.4.1] hr 1: a ReportStreamChange follows.
+                    self.awaiting_entry = true;
+                    let end = Reply::EndOfStream {
+                        hr: HResult(1),
+                        incarnation: self.incarnation,
+                    };
+                    if self.reply(end).is_err() {
+                        return Output::Close;
+                    }
+                    return self.poll_output(now, buf);
+                }
                 // [3.2.4.1] The last packet was sent.
                 return match self.finish(now) {
                     Ok(()) => self.poll_output(now, buf),
@@ -967,6 +1027,11 @@ impl Session {
         self.header_sent += want as u32;
         self.header_read_pending = false;
         if last {
+            // After a playlist entry's header [3.2.4.2] says TCP streams
+            // on from the entry's start; libmms (the one open client that
+            // follows playlists) answers the header with StreamSwitch and
+            // StartPlaying and fails on a Data packet before its
+            // ReportStreamSwitch. So both headers end in READY.
             // [3.2.5.8.1] After the last piece, INIT becomes READY.
             self.state = State::Ready;
             self.start_idle(now);
@@ -1007,6 +1072,15 @@ impl Session {
             }
             .into(),
             // dwParam1 must be 0: FFmpeg treats non-zero at offset 40 as an error.
+            Reply::StreamChange(m) => ReportStreamChangeRepr {
+                hr: HResult::S_OK,
+                tcp_hdr_incarnation: TCP_HDR_INCARNATION,
+                packet_size: m.packet_size,
+                header_size: m.file_header_len,
+                bit_rate: m.bit_rate,
+                stream_id: 0,
+            }
+            .into(),
             Reply::Ping => PingRepr {
                 dw_param1: 0,
                 dw_param2: 0,
@@ -1017,15 +1091,7 @@ impl Session {
                 incarnation,
                 media,
             } => {
-                let m = media.unwrap_or(Media {
-                    attributes: 0,
-                    duration_ms: 0,
-                    packet_size: 0,
-                    packet_count: 0,
-                    bit_rate: 0,
-                    file_header_len: 0,
-                    without_key_frames: StreamSet::EMPTY,
-                });
+                let m = media.unwrap_or_default();
                 ReportOpenFileRepr {
                     hr,
                     play_incarnation: incarnation,

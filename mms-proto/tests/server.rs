@@ -696,6 +696,72 @@ fn a_packet_held_for_pacing_across_a_stop_and_seek_is_dropped_not_an_error() {
 }
 
 #[test]
+fn a_server_side_playlist_changes_entries_as_libmms_expects() {
+    // [3.2.4.2] over TCP, with libmms's answers (interop-notes): the first
+    // entry plays out, EndOfStream hr 1, the runtime gives the next entry,
+    // ReportStreamChange + its header (incarnation 0xFF, 0x04..0x0C), then
+    // READY until StreamSwitch + StartPlaying; the last entry ends with hr 0.
+    let mut sim = Sim::new(Config {
+        paced: false,
+        ..Config::default()
+    });
+    sim.send(connect(FFMPEG, 0)).unwrap();
+    sim.send(connect_funnel("\\\\1.2.3.4\\TCP\\1")).unwrap();
+    sim.send(open_file("list.m3u", 1)).unwrap();
+    let first = Media {
+        continues: true,
+        ..sim.media()
+    };
+    sim.s.accept_open(sim.now, first).unwrap();
+    sim.send(read_block(1, 2)).unwrap();
+    sim.drain();
+    sim.send(stream_switch(&[(0xFFFF, 1, 0), (0xFFFF, 2, 0)]))
+        .unwrap();
+    sim.send(start_playing(0.0, !0, 4)).unwrap();
+    let (m, data, out) = sim.drain();
+    assert_eq!(media_packets(&data).len(), 11, "the first entry plays out");
+    assert!(
+        matches!(m.last(), Some(Message::ReportEndOfStream(e)) if e.hr == HResult(1) && e.play_incarnation == 4),
+        "{m:?}"
+    );
+    assert_eq!(out, Output::NextEntry);
+    // Asked again until answered.
+    let mut buf = vec![0u8; 1024];
+    assert_eq!(sim.s.poll_output(sim.now, &mut buf), Output::NextEntry);
+    let second = sim.media();
+    sim.s.next_entry(sim.now, second).unwrap();
+    assert!(sim.s.next_entry(sim.now, second).is_err(), "only once");
+    let (m, data, _) = sim.drain();
+    let Some(Message::ReportStreamChange(c)) = m.first() else {
+        panic!("{m:?}")
+    };
+    assert_eq!(
+        (c.tcp_hdr_incarnation, c.header_size, c.packet_size),
+        (0xFF, second.file_header_len, second.packet_size)
+    );
+    let header: Vec<u8> = data
+        .iter()
+        .flat_map(|d| {
+            let v = DataPacket::new_checked(&d[..]).unwrap();
+            let r = DataPacketRepr::parse(&v).unwrap();
+            assert_eq!(r.play_incarnation, 0xFF);
+            r.payload.to_vec()
+        })
+        .collect();
+    assert_eq!(header, sim.file[..second.file_header_len as usize]);
+    assert_eq!(sim.s.state(), State::Ready, "waits for the client");
+    sim.send(stream_switch(&[(0xFFFF, 1, 0), (0xFFFF, 2, 0)]))
+        .unwrap();
+    sim.send(start_playing(0.0, !0, 4)).unwrap();
+    let (m, data, _) = sim.drain();
+    assert_eq!(media_packets(&data).len(), 11);
+    assert!(
+        matches!(m.last(), Some(Message::ReportEndOfStream(e)) if e.hr == HResult::S_OK),
+        "the last entry ends the stream: {m:?}"
+    );
+}
+
+#[test]
 fn libmms_seeks_with_a_new_start_playing_while_streaming() {
     let mut sim = Sim::ready(Config::default());
     sim.send(stream_switch(&[(0xFFFF, 1, 0), (0xFFFF, 2, 0)]))

@@ -41,6 +41,15 @@ impl std::fmt::Display for ContentError {
     }
 }
 
+/// Entries a playlist may hold.
+pub const MAX_PLAYLIST_ENTRIES: usize = 1000;
+
+/// True for a server-side playlist's name (`.m3u`, `.m3u8`).
+pub fn is_playlist(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower.ends_with(".m3u") || lower.ends_with(".m3u8")
+}
+
 /// Headers are small; this bounds what a hostile file can make us read.
 const MAX_HEADER: u64 = 1 << 20;
 /// Parsed files kept in the cache (the oldest entry goes first).
@@ -124,7 +133,46 @@ impl ContentRoot {
         self.open_path(self.resolve(name)?)
     }
 
-    fn open_path(&self, path: PathBuf) -> Result<Content, ContentError> {
+    /// The entries of the playlist `name` ([`is_playlist`]): a UTF-8 text
+    /// file, one media path per line, relative to the playlist's folder;
+    /// blank lines and lines starting with `#` are skipped. Every entry
+    /// resolves inside the root by the same rules as a path from the wire;
+    /// entries that do not are skipped (and logged). No nested playlists,
+    /// no URLs, at most [`MAX_PLAYLIST_ENTRIES`].
+    pub fn playlist(&self, name: &str) -> Result<Vec<PathBuf>, ContentError> {
+        let path = self.resolve(name)?;
+        let meta = std::fs::metadata(&path).map_err(|_| ContentError::NotFound)?;
+        if meta.len() > MAX_HEADER {
+            return Err(invalid("playlist larger than 1 MiB"));
+        }
+        let text = std::fs::read_to_string(&path).map_err(invalid)?;
+        let base = path
+            .parent()
+            .and_then(|p| p.strip_prefix(&self.root).ok())
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let mut entries = Vec::new();
+        for line in text.lines().map(str::trim) {
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            if entries.len() == MAX_PLAYLIST_ENTRIES {
+                return Err(invalid("more than 1000 playlist entries"));
+            }
+            let rel = base.join(line);
+            match rel.to_str().map(|r| self.resolve(r)) {
+                Some(Ok(p)) if !is_playlist(line) => entries.push(p),
+                _ => tracing::warn!(playlist = name, entry = line, "playlist entry skipped"),
+            }
+        }
+        if entries.is_empty() {
+            return Err(invalid("a playlist without a servable entry"));
+        }
+        Ok(entries)
+    }
+
+    /// Opens a resolved path (a playlist entry).
+    pub fn open_path(&self, path: PathBuf) -> Result<Content, ContentError> {
         let file = File::open(&path).map_err(|_| ContentError::NotFound)?;
         let meta = file
             .metadata()

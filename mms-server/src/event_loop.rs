@@ -17,7 +17,7 @@ use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
 use mms_proto::server::{Config, Data, Event, Output, Session};
 use mms_proto::time::Instant;
-use mms_proto::wire::{Frame, HResult, Limits, Status, frame};
+use mms_proto::wire::{FILE_ATTRIBUTE_MMS_PLAYLIST, Frame, HResult, Limits, Status, frame};
 use slab::Slab;
 
 use crate::access_log::{AccessLog, Play};
@@ -175,6 +175,8 @@ struct Conn {
     content: Option<Content>,
     /// The path of the open file, as the client sent it.
     uri: String,
+    /// Server-side playlist entries still to play ([3.2.4.2]).
+    playlist: VecDeque<std::path::PathBuf>,
     /// A packet the machine said is not due yet: (number, bytes).
     held: Option<(u64, Vec<u8>)>,
     deadline: Option<Instant>,
@@ -319,6 +321,7 @@ impl EventLoop {
                         output: VecDeque::new(),
                         content: None,
                         uri: String::new(),
+                        playlist: VecDeque::new(),
                         held: None,
                         deadline: None,
                         seek_ms: 0,
@@ -397,9 +400,22 @@ impl Conn {
                 Event::OpenRequest { file_name, .. } => {
                     let name = file_name.to_string_lossy();
                     self.end_play(shared, None);
-                    let r = match shared.root.open(&name) {
+                    let opened = if crate::content::is_playlist(&name) {
+                        shared.root.playlist(&name).and_then(|entries| {
+                            self.playlist = entries.into();
+                            self.next_content(shared)
+                        })
+                    } else {
+                        self.playlist.clear();
+                        shared.root.open(&name)
+                    };
+                    let r = match opened {
                         Ok(c) => {
-                            let media = c.media();
+                            let mut media = c.media();
+                            if crate::content::is_playlist(&name) {
+                                media.attributes |= FILE_ATTRIBUTE_MMS_PLAYLIST;
+                                media.continues = !self.playlist.is_empty();
+                            }
                             tracing::info!(peer = %self.peer, file = %name, packets = media.packet_count, "open");
                             self.content = Some(c);
                             self.uri = format!("/{}", name.trim_start_matches('/'));
@@ -447,6 +463,41 @@ impl Conn {
                 }
                 Event::CloseRequested => tracing::debug!(peer = %self.peer, "CloseFile"),
             }
+        }
+    }
+
+    /// Opens the next playable playlist entry (skipping broken ones).
+    fn next_content(&mut self, shared: &Shared) -> Result<Content, ContentError> {
+        let mut last = ContentError::NotFound;
+        while let Some(path) = self.playlist.pop_front() {
+            match shared.root.open_path(path.clone()) {
+                Ok(c) => return Ok(c),
+                Err(e) => {
+                    tracing::warn!(peer = %self.peer, entry = %path.display(), %e, "playlist entry skipped");
+                    last = e;
+                }
+            }
+        }
+        Err(last)
+    }
+
+    /// [3.2.4.2] The entry ended: the next one, or the end.
+    fn next_entry(&mut self, now: Instant, shared: &Shared) {
+        self.end_play(shared, None);
+        let r = match self.next_content(shared) {
+            Ok(c) => {
+                let mut media = c.media();
+                media.attributes |= FILE_ATTRIBUTE_MMS_PLAYLIST;
+                media.continues = !self.playlist.is_empty();
+                tracing::info!(peer = %self.peer, entry = %c.path.display(), "next playlist entry");
+                self.content = Some(c);
+                self.start_play();
+                self.session.next_entry(now, media)
+            }
+            Err(_) => self.session.end_of_content(now),
+        };
+        if let Err(e) = r {
+            self.fail(&e.to_string());
         }
     }
 
@@ -524,6 +575,7 @@ impl Conn {
                         return;
                     }
                 }
+                Output::NextEntry => self.next_entry(now, shared),
                 Output::Timeout(t) => {
                     self.deadline = Some(t);
                     return;
