@@ -430,6 +430,7 @@ pub fn server(data: &[u8]) {
         without_key_frames: crate::asf::StreamSet::EMPTY.with(1),
         // A three-entry playlist: hr 1, ReportStreamChange, headers again.
         continues: true,
+        send_time_origin: 0,
     };
     let mut entries = 1;
     let mut s = Session::new(

@@ -2,7 +2,7 @@
 //!
 //! **Status.** Implemented: initialization and Client-ID ([3.2.3]);
 //! Connect → ReportConnectedEX ([3.2.5.3]); FunnelInfo → ReportFunnelInfo
-//! ([3.2.5.4], no packet-pair yet); ConnectFunnel → ReportConnectedFunnel
+//! ([3.2.5.4], with the three-message TCP packet-pair); ConnectFunnel → ReportConnectedFunnel
 //! for TCP, ReportDisconnectedFunnel for UDP until UDP delivery lands
 //! ([3.2.5.5]); OpenFile → [`Event::OpenRequest`], answered with
 //! [`Session::accept_open`] / [`Session::reject_open`] → ReportOpenFile
@@ -17,9 +17,12 @@
 //! content → ReportEndOfStream ([3.2.5.14], [3.2.4.1]); Logging
 //! ([3.2.5.15]); Pong ([3.2.5.16]); CloseFile ([3.2.5.17]); KeepAlive Ping
 //! once playing, Idle-Timeout, and a linger after EndOfStream ([3.2.2],
-//! interop-notes). Not yet: StartStriding, the frameOffset stop, replaced
-//! streams continuing until the new one's key frame, playlists,
-//! packet-pair, UDP delivery and authentication ([`ServerError::Unsupported`]
+//! interop-notes); StartStriding at rates −5..5, key frames only, reverse
+//! with decreasing LocationId ([3.2.5.12]); the frameOffset stop
+//! ([2.2.4.25], against Send Times); server-side playlists ([3.2.4.2]).
+//! Not yet: replaced
+//! streams continuing until the new one's key frame, UDP packet-pair,
+//! UDP delivery and authentication ([`ServerError::Unsupported`]
 //! for the messages).
 //!
 //! # Run loop
@@ -112,6 +115,10 @@ pub struct Media {
     /// at its end the machine sends ReportEndOfStream with hr 1 and asks
     /// for the next entry ([`Output::NextEntry`]).
     pub continues: bool,
+    /// Send Time of the first data packet, ms: where content time 0 is
+    /// for an absolute frameOffset stop ([2.2.4.25]). Muxers do not all
+    /// start at 0 (GStreamer's do not).
+    pub send_time_origin: u32,
 }
 
 impl Media {
@@ -137,6 +144,7 @@ impl Media {
                 .filter(|st| st.kind != StreamKind::Video)
                 .fold(StreamSet::EMPTY, |a, st| a.with(st.number)),
             continues: false,
+            send_time_origin: 0,
         }
     }
 }
@@ -290,8 +298,14 @@ const FILE_ID: u32 = 1;
 /// A reply waiting to be serialized: small values, no borrowed data.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Reply {
-    ConnectedEx,
-    FunnelInfo,
+    ConnectedEx {
+        packet_pair: bool,
+    },
+    /// ReportFunnelInfo; with packet-pair, the TcpMessageHeader packet's
+    /// total size (512, 512, 1056) and which of the three it is.
+    FunnelInfo {
+        pair: Option<(usize, u32)>,
+    },
     ConnectedFunnel,
     DisconnectedFunnel(HResult),
     OpenFile {
@@ -306,6 +320,9 @@ enum Reply {
     StartedPlaying {
         incarnation: u32,
     },
+    StartStriding {
+        incarnation: u32,
+    },
     EndOfStream {
         hr: HResult,
         incarnation: u32,
@@ -313,6 +330,44 @@ enum Reply {
     StreamChange(Media),
     Ping,
 }
+
+/// A Send Time step larger than this (or backwards) is a discontinuity,
+/// not elapsed time: GStreamer writes jumps of days between packets, and
+/// the 32-bit ms clock wraps (asf-facts §6.3).
+const MAX_SEND_TIME_STEP_MS: u32 = 60_000;
+
+/// A play's content clock: when its first packet was due, the last packet's
+/// Send Time, the content time since the first, and where the first is in
+/// the content.
+#[derive(Debug, Clone, Copy)]
+struct PlayClock {
+    t0: Instant,
+    last_send: u32,
+    elapsed_ms: u64,
+    start_ms: u64,
+}
+
+impl PlayClock {
+    /// Content time from the last packet to one sent at `send` (reverse
+    /// striding walks backwards); 0 across a discontinuity.
+    fn step(&self, send: u32, reverse: bool) -> u64 {
+        let d = if reverse {
+            self.last_send.wrapping_sub(send)
+        } else {
+            send.wrapping_sub(self.last_send)
+        };
+        if d > MAX_SEND_TIME_STEP_MS {
+            0
+        } else {
+            u64::from(d)
+        }
+    }
+}
+
+/// Fixed part of ReportFunnelInfo (chunkLen … cubddDatagramSize).
+const REPORT_FUNNEL_INFO_FIXED: usize = 48;
+/// The largest packet-pair filler: a 1056-byte third message.
+const PACKET_PAIR_MAX: usize = 1056 - TCP_HEADER_LEN - REPORT_FUNNEL_INFO_FIXED;
 
 /// One server session ([3.2]).
 #[derive(Debug, Clone)]
@@ -357,9 +412,15 @@ pub struct Session {
     cancelled_read: Option<u64>,
     /// Sequence ([3.2.1]): of the next data packet (AFFlags = low byte).
     sequence: u32,
-    /// Pacing origin: when the first packet since StartPlaying was due, and
-    /// its Send Time.
-    pace_origin: Option<(Instant, u32)>,
+    /// The play's content clock (pacing and the frameOffset stop); set by
+    /// its first packet.
+    clock: Option<PlayClock>,
+    /// [2.2.4.25] frameOffset of the play: where it stops.
+    stop_at: StopAt,
+    /// [3.2.5.12] The striding rate (−5..5, not 0), None when playing.
+    stride: Option<f64>,
+    /// Reverse striding sent packet 0: the end.
+    stride_done: bool,
     /// The StartPlaying waiting for a seek answer: its incarnation.
     play_incarnation: u32,
     /// TcpMessageHeader seq of the next packet sent.
@@ -397,7 +458,10 @@ impl Session {
             packet_read_pending: false,
             cancelled_read: None,
             sequence: 0,
-            pace_origin: None,
+            clock: None,
+            stop_at: StopAt::End,
+            stride: None,
+            stride_done: false,
             play_incarnation: 0,
             seq: 0,
             first_sent: None,
@@ -517,12 +581,30 @@ impl Session {
                 };
                 self.state = State::Init;
                 self.start_idle(now);
-                self.reply(Reply::ConnectedEx)?;
+                // [3.2.5.3] TCP packet-pair is supported.
+                self.reply(Reply::ConnectedEx {
+                    packet_pair: c.play_incarnation == MMS_USE_PACKET_PAIR,
+                })?;
                 Ok(None)
             }
-            // [3.2.5.4] FunnelInfo: give the Client-ID. No packet-pair yet.
-            (State::Init, Message::FunnelInfo(_)) => {
-                self.reply(Reply::FunnelInfo)?;
+            // [3.2.5.4] FunnelInfo: give the Client-ID; with the TCP
+            // packet-pair asked for, three ReportFunnelInfo of 512, 512 and
+            // 1056 bytes with random filler. (FFmpeg's 0x00F0F0F0 is no
+            // packet-pair value, interop-notes; UDP packet-pair is not
+            // offered: UDP delivery is not implemented.)
+            (State::Init, Message::FunnelInfo(f)) => {
+                if matches!(
+                    f.play_incarnation,
+                    MMS_USE_PACKET_PAIR | MMS_PACKET_PAIR_TCP_HIGH_ENTROPY
+                ) {
+                    for (i, total) in [(0, 512), (1, 512), (2, 1056)] {
+                        self.reply(Reply::FunnelInfo {
+                            pair: Some((total, i)),
+                        })?;
+                    }
+                } else {
+                    self.reply(Reply::FunnelInfo { pair: None })?;
+                }
                 Ok(None)
             }
             // [3.2.5.5] ConnectFunnel: TCP is accepted; UDP is not yet.
@@ -594,27 +676,47 @@ impl Session {
                 if p.open_file_id != FILE_ID {
                     return Err(ServerError::WrongOpenFileId(p.open_file_id));
                 }
+                self.stop_at = p.stop_at();
+                self.stride = None;
+                self.begin(
+                    now,
+                    p.position,
+                    p.asf_offset,
+                    p.location_id,
+                    p.play_incarnation,
+                )
+            }
+            // [3.2.5.12] StartStriding: key frames at `rate`; from READY it
+            // seeks like StartPlaying, while streaming it keeps the place.
+            (State::Ready | State::Streaming, Message::StartStriding(p)) => {
+                if p.open_file_id != FILE_ID {
+                    return Err(ServerError::WrongOpenFileId(p.open_file_id));
+                }
+                if !(-5.0..=5.0).contains(&p.rate) || p.rate == 0.0 || p.rate.is_nan() {
+                    return Err(ServerError::Wire(Error::invalid(
+                        "rate",
+                        "outside -5..=5 or zero",
+                    )));
+                }
                 let media = self.media.ok_or(ServerError::Misuse("no media in READY"))?;
-                self.play_incarnation = p.play_incarnation;
-                // A valid locationId wins over position 0.0 (VLC seeks so).
-                let start = if p.location_id != u32::MAX && p.location_id != 0 {
-                    p.location_id as u64
-                } else if p.asf_offset != u32::MAX && p.asf_offset != 0 {
-                    (p.asf_offset.saturating_sub(media.file_header_len) / media.packet_size) as u64
-                } else if p.position.is_finite()
-                    && p.position > 0.0
-                    && p.position != POSITION_UNSPECIFIED
-                {
-                    self.state = State::SeekPending;
-                    self.cancel_read();
-                    return Ok(Some(Event::SeekRequest {
-                        position_ms: (p.position * 1000.0) as u64,
-                    }));
-                } else {
-                    0
-                };
-                self.start_playing(now, start)?;
-                Ok(Some(Event::PlayStarted { from_packet: start }))
+                if media.attributes & FILE_ATTRIBUTE_MMS_CANSTRIDE == 0 {
+                    return Err(ServerError::Unsupported(MessageId::StartStriding));
+                }
+                self.stop_at = StopAt::End;
+                self.stride = Some(p.rate);
+                if self.state == State::Streaming {
+                    let from = self.next_packet;
+                    self.play_incarnation = p.play_incarnation;
+                    self.start_playing(now, from)?;
+                    return Ok(Some(Event::PlayStarted { from_packet: from }));
+                }
+                self.begin(
+                    now,
+                    p.position,
+                    p.asf_offset,
+                    p.location_id,
+                    p.play_incarnation,
+                )
             }
             // [3.2.5.14] StopPlaying: READY, EndOfStream with its incarnation.
             (State::Streaming | State::SeekPending | State::Ready, Message::StopPlaying(p)) => {
@@ -628,7 +730,7 @@ impl Session {
                 })?;
                 Ok(None)
             }
-            (_, m @ (Message::StartStriding(_) | Message::SecurityResponse(_)))
+            (_, m @ Message::SecurityResponse(_))
                 if matches!(self.state, State::Ready | State::Opened | State::Streaming) =>
             {
                 Err(ServerError::Unsupported(m.id()))
@@ -709,15 +811,56 @@ impl Session {
         self.incarnation = self.play_incarnation;
         self.cancel_read();
         self.next_packet = start;
-        self.pace_origin = None;
+        self.clock = None;
         self.idle_deadline = None;
         self.linger_deadline = None;
         self.keepalive_deadline = Some(now + self.config.keepalive);
         self.awaiting_entry = false;
+        self.stride_done = false;
         self.state = State::Streaming;
+        if self.stride.is_some() {
+            // Reverse striding from "the end" starts at the last packet.
+            let count = self.media.map_or(0, |m| m.packet_count);
+            if self.stride.is_some_and(|r| r < 0.0) && count > 0 && self.next_packet >= count {
+                self.next_packet = count - 1;
+            }
+            return self.reply(Reply::StartStriding {
+                incarnation: self.play_incarnation,
+            });
+        }
         self.reply(Reply::StartedPlaying {
             incarnation: self.play_incarnation,
         })
+    }
+
+    /// Where a StartPlaying or StartStriding starts ([2.2.4.25]): a valid
+    /// locationId wins over position 0.0 (VLC seeks so), then asfOffset,
+    /// then a time (the application maps it: [`Event::SeekRequest`]).
+    fn begin(
+        &mut self,
+        now: Instant,
+        position: f64,
+        asf_offset: u32,
+        location_id: u32,
+        incarnation: u32,
+    ) -> Result<Option<Event<'static>>, ServerError> {
+        let media = self.media.ok_or(ServerError::Misuse("no media in READY"))?;
+        self.play_incarnation = incarnation;
+        let start = if location_id != u32::MAX && location_id != 0 {
+            location_id as u64
+        } else if asf_offset != u32::MAX && asf_offset != 0 {
+            (asf_offset.saturating_sub(media.file_header_len) / media.packet_size) as u64
+        } else if position.is_finite() && position > 0.0 && position != POSITION_UNSPECIFIED {
+            self.state = State::SeekPending;
+            self.cancel_read();
+            return Ok(Some(Event::SeekRequest {
+                position_ms: (position * 1000.0) as u64,
+            }));
+        } else {
+            0
+        };
+        self.start_playing(now, start)?;
+        Ok(Some(Event::PlayStarted { from_packet: start }))
     }
 
     /// The application's answer to [`Event::SeekRequest`]: play from packet
@@ -759,7 +902,7 @@ impl Session {
         self.awaiting_key_frame = StreamSet::EMPTY;
         self.cancel_read();
         self.next_packet = 0;
-        self.pace_origin = None;
+        self.clock = None;
         self.state = State::SendingHeader;
         self.header_sent = 0;
         self.header_started = now;
@@ -769,6 +912,7 @@ impl Session {
 
     fn finish(&mut self, now: Instant) -> Result<(), ServerError> {
         self.awaiting_entry = false;
+        self.stride_done = false;
         self.state = State::Ready;
         self.cancel_read();
         self.start_idle(now);
@@ -807,23 +951,68 @@ impl Session {
             ));
         }
         let info = PacketInfo::parse(bytes)?;
+        // Content time of this packet on the play's clock.
+        let reverse = self.stride.is_some_and(|r| r < 0.0);
+        let clock = *self.clock.get_or_insert(PlayClock {
+            t0: now,
+            last_send: info.send_time,
+            elapsed_ms: 0,
+            start_ms: match info.send_time.wrapping_sub(media.send_time_origin) {
+                ms if ms <= MAX_SEND_TIME_STEP_MS => u64::from(ms),
+                _ => 0,
+            },
+        });
+        let elapsed = clock.elapsed_ms + clock.step(info.send_time, reverse);
+        // [2.2.4.25] frameOffset: the play ends at this content time.
+        let past = match self.stop_at {
+            StopAt::End => false,
+            StopAt::Absolute(ms) => clock.start_ms + elapsed > u64::from(ms),
+            StopAt::Relative(ms) => elapsed > u64::from(ms),
+        };
+        if past {
+            self.finish(now)?;
+            // Consumed, not superseded: no late answer is expected.
+            self.cancelled_read = None;
+            return Ok(Data::Skipped);
+        }
         if self.config.paced {
-            let (t0, s0) = *self.pace_origin.get_or_insert((now, info.send_time));
-            // Send Time is a 32-bit ms clock that wraps (asf-facts §6.3).
-            let due = t0 + Duration::from_millis(info.send_time.wrapping_sub(s0) as u64);
+            // Striding divides content time by the rate.
+            let rate = self.stride.map_or(1.0, f64::abs);
+            let due = clock.t0 + Duration::from_millis((elapsed as f64 / rate) as u64);
             if due > now {
                 return Ok(Data::NotBefore(due));
             }
         }
+        self.clock = Some(PlayClock {
+            last_send: info.send_time,
+            elapsed_ms: elapsed,
+            ..clock
+        });
         // Streams still waiting for their first key frame start at it.
         let mut sel = self.selection;
         sel.from_key_frame = self.awaiting_key_frame;
+        if self.stride.is_some() {
+            // [3.2.5.12] Striding sends key frames only: video streams
+            // thinned to key frames, streams without key frames off.
+            let selected = StreamSet(sel.all.0 | sel.key_only.0);
+            sel.key_only = StreamSet(selected.0 & !media.without_key_frames.0);
+            sel.all = StreamSet::EMPTY;
+            sel.from_key_frame = StreamSet::EMPTY;
+        }
         for s in self.awaiting_key_frame.iter() {
             if crate::asf::starts_key_frame(bytes, s)? {
                 self.awaiting_key_frame.remove(s);
             }
         }
-        self.next_packet += 1;
+        if self.stride.is_some_and(|r| r < 0.0) {
+            // Reverse: decreasing LocationId down to packet 0.
+            match self.next_packet.checked_sub(1) {
+                Some(n) => self.next_packet = n,
+                None => self.stride_done = true,
+            }
+        } else {
+            self.next_packet += 1;
+        }
         self.packet_read_pending = false;
         self.cancelled_read = None;
         crate::wire::error::room(buf, DATA_HEADER_LEN)?;
@@ -963,8 +1152,8 @@ impl Session {
             if self.awaiting_entry {
                 return Output::NextEntry;
             }
-            if count > 0 && self.next_packet >= count {
-                if self.media.is_some_and(|m| m.continues) {
+            if self.stride_done || (count > 0 && self.next_packet >= count) {
+                if self.media.is_some_and(|m| m.continues) && !self.stride_done {
                     // [3.2.4.1] hr 1: a ReportStreamChange follows.
                     self.awaiting_entry = true;
                     let end = Reply::EndOfStream {
@@ -1041,11 +1230,41 @@ impl Session {
 
     fn emit_reply(&mut self, now: Instant, r: Reply, buf: &mut [u8]) -> Result<usize, Error> {
         let version = Utf16Str::Str(self.config.server_version);
+        let mut filler = [0u8; PACKET_PAIR_MAX];
         let msg: Message<'_> = match r {
-            Reply::ConnectedEx => {
-                ReportConnectedExRepr::new(MMS_DISABLE_PACKET_PAIR, version).into()
+            Reply::ConnectedEx { packet_pair } => {
+                let pi = if packet_pair {
+                    MMS_USE_PACKET_PAIR
+                } else {
+                    MMS_DISABLE_PACKET_PAIR
+                };
+                ReportConnectedExRepr::new(pi, version).into()
             }
-            Reply::FunnelInfo => ReportFunnelInfoRepr::new(self.client_id).into(),
+            Reply::FunnelInfo { pair: None } => ReportFunnelInfoRepr::new(self.client_id).into(),
+            Reply::FunnelInfo {
+                pair: Some((total, index)),
+            } => {
+                // The packet-pair filler: high-entropy bytes so that no
+                // link compresses them away. No RNG in a sans-IO core: a
+                // xorshift64* stream seeded from the Client-ID and the
+                // message index is as incompressible as the spec needs.
+                let len = total - TCP_HEADER_LEN - REPORT_FUNNEL_INFO_FIXED;
+                let mut x =
+                    (u64::from(self.client_id) << 32 | u64::from(index)) ^ 0x9E37_79B9_7F4A_7C15;
+                for chunk in filler[..len].chunks_mut(8) {
+                    x ^= x >> 12;
+                    x ^= x << 25;
+                    x ^= x >> 27;
+                    let v = x.wrapping_mul(0x2545_F491_4F6C_DD1D).to_le_bytes();
+                    chunk.copy_from_slice(&v[..chunk.len()]);
+                }
+                ReportFunnelInfoRepr {
+                    play_incarnation: MMS_PACKET_PAIR_TCP_HIGH_ENTROPY,
+                    packet_pair: &filler[..len],
+                    ..ReportFunnelInfoRepr::new(self.client_id)
+                }
+                .into()
+            }
             Reply::ConnectedFunnel => ReportConnectedFunnelRepr::default().into(),
             Reply::DisconnectedFunnel(hr) => ReportDisconnectedFunnelRepr {
                 hr,
@@ -1072,6 +1291,12 @@ impl Session {
             }
             .into(),
             // dwParam1 must be 0: FFmpeg treats non-zero at offset 40 as an error.
+            Reply::StartStriding { incarnation } => ReportStartStridingRepr {
+                hr: HResult::S_OK,
+                play_incarnation: incarnation,
+                spare: 0,
+            }
+            .into(),
             Reply::StreamChange(m) => ReportStreamChangeRepr {
                 hr: HResult::S_OK,
                 tcp_hdr_incarnation: TCP_HDR_INCARNATION,

@@ -4,7 +4,7 @@
 
 mod common;
 use common::{F::*, connect, connect_funnel, message, packet, read_block, seed};
-use mms_proto::asf::HeaderSummary;
+use mms_proto::asf::{HeaderSummary, PacketInfo};
 use mms_proto::server::*;
 use mms_proto::time::{Duration, Instant};
 use mms_proto::wire::*;
@@ -116,7 +116,13 @@ impl Sim {
 
     /// Connect, ConnectFunnel, OpenFile (accepted), ReadBlock: READY.
     fn ready(config: Config) -> Self {
+        Self::ready_with(config, media_file())
+    }
+
+    /// [`Sim::ready`] serving `file`.
+    fn ready_with(config: Config, file: Vec<u8>) -> Self {
         let mut sim = Sim::new(config);
+        sim.file = file;
         sim.send(connect(FFMPEG, 0)).unwrap();
         sim.send(connect_funnel("\\\\1.2.3.4\\TCP\\1")).unwrap();
         sim.send(open_file("ff_av.wmv", 1)).unwrap();
@@ -693,6 +699,227 @@ fn a_packet_held_for_pacing_across_a_stop_and_seek_is_dropped_not_an_error() {
     assert!(sim.s.data_packet(sim.now, held, &bytes, &mut buf).is_err());
     let (_, data, _) = sim.drain();
     assert_eq!(media_packets(&data)[0].location_id, 6);
+}
+
+fn start_playing_until(location_id: u32, frame_offset: u32, incarnation: u32) -> Vec<u8> {
+    message(
+        0x0003_0007,
+        &[
+            U32(1),
+            U32(0x0001_FFFF),
+            F64(0.0),
+            U32(!0),
+            U32(location_id),
+            U32(frame_offset),
+            U32(incarnation),
+        ],
+    )
+}
+
+fn start_striding(location_id: u32, rate: f64, incarnation: u32) -> Vec<u8> {
+    message(
+        0x0003_0028,
+        &[
+            U32(1),
+            U32(0),
+            F64(0.0),
+            U32(!0),
+            U32(location_id),
+            U32(0),
+            U32(incarnation),
+            F64(rate),
+        ],
+    )
+}
+
+/// The Send Time of each media Data packet's ASF packet.
+fn send_times(data: &[Vec<u8>]) -> Vec<u32> {
+    media_packets(data)
+        .iter()
+        .map(|d| PacketInfo::parse(d.payload).unwrap().send_time)
+        .collect()
+}
+
+#[test]
+fn frame_offset_stops_the_play_at_a_time_absolute_or_relative() {
+    // [2.2.4.25] frameOffset: ms from the content start (MSB 0) or from
+    // the play's start (MSB 1); EndOfStream hr 0 follows the last packet.
+    let mut sim = Sim::ready(Config {
+        paced: false,
+        ..Config::default()
+    });
+    let all: Vec<u32> = (0..11)
+        .map(|n| PacketInfo::parse(sim.packet(n)).unwrap().send_time)
+        .collect();
+    sim.send(stream_switch(&[(0xFFFF, 1, 0), (0xFFFF, 2, 0)]))
+        .unwrap();
+    sim.send(start_playing_until(0, 1000, 4)).unwrap();
+    let (m, data, _) = sim.drain();
+    let sent = send_times(&data);
+    assert_eq!(
+        sent,
+        all.iter()
+            .copied()
+            .filter(|&t| t <= 1000)
+            .collect::<Vec<_>>()
+    );
+    assert!(sent.len() < all.len());
+    assert!(matches!(m.last(), Some(Message::ReportEndOfStream(e)) if e.hr == HResult::S_OK));
+    // Relative: 500 ms from packet 5's Send Time.
+    sim.send(start_playing_until(5, 0x8000_0000 | 500, 5))
+        .unwrap();
+    let (m, data, _) = sim.drain();
+    let sent = send_times(&data);
+    let t5 = all[5];
+    assert_eq!(
+        sent,
+        all[5..]
+            .iter()
+            .copied()
+            .filter(|&t| t <= t5 + 500)
+            .collect::<Vec<_>>()
+    );
+    assert!(matches!(m.last(), Some(Message::ReportEndOfStream(e)) if e.play_incarnation == 5));
+}
+
+#[test]
+fn striding_sends_key_frames_forward_and_backward() {
+    // [3.2.5.12]: ReportStartStriding, then key frames only (video thinned
+    // to key frames, audio off); reverse goes down to packet 0.
+    let mut sim = Sim::ready(Config {
+        paced: false,
+        ..Config::default()
+    });
+    sim.send(stream_switch(&[(0xFFFF, 1, 0), (0xFFFF, 2, 0)]))
+        .unwrap();
+    sim.drain();
+    sim.send(start_striding(0, 2.0, 6)).unwrap();
+    let (m, data, _) = sim.drain();
+    assert!(
+        matches!(m[0], Message::ReportStartStriding(r) if r.play_incarnation == 6),
+        "{m:?}"
+    );
+    let forward = media_packets(&data);
+    assert!(!forward.is_empty());
+    let ids: Vec<u32> = forward.iter().map(|d| d.location_id).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+    for d in &forward {
+        for p in payload_list(d.payload) {
+            assert!(
+                p.0 == 1 && p.1,
+                "only video key-frame payloads: {:?}",
+                (p.0, p.1)
+            );
+        }
+    }
+    assert!(matches!(m.last(), Some(Message::ReportEndOfStream(_))));
+    // Backward from packet 10.
+    sim.send(start_striding(10, -1.0, 7)).unwrap();
+    let (m, data, _) = sim.drain();
+    let ids: Vec<u32> = media_packets(&data).iter().map(|d| d.location_id).collect();
+    assert!(ids.windows(2).all(|w| w[0] > w[1]), "{ids:?}");
+    assert_eq!(
+        ids.first().copied(),
+        forward
+            .iter()
+            .map(|d| d.location_id)
+            .filter(|&l| l <= 10)
+            .max()
+    );
+    assert_eq!(ids.last().copied(), Some(0), "down to the first key frame");
+    assert!(matches!(m.last(), Some(Message::ReportEndOfStream(e)) if e.play_incarnation == 7));
+    // A rate out of range ends the session with an error.
+    assert!(sim.send(start_striding(0, 6.0, 8)).is_err());
+}
+
+#[test]
+fn send_time_jumps_are_discontinuities_not_waits() {
+    // GStreamer's gst_av.wmv jumps from 2182 ms to 3600000100 ms between
+    // packets 2 and 3. Paced, that must not mean a wait of 41 days, and
+    // libmms's frameOffset 0x00FFFFFF (4.6 h) must not cut the file.
+    let file = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../testdata/gst_av.wmv"
+    ))
+    .unwrap();
+    let mut sim = Sim::ready_with(Config::default(), file);
+    sim.send(stream_switch(&[(0xFFFF, 1, 0), (0xFFFF, 2, 0)]))
+        .unwrap();
+    let t0 = sim.now;
+    sim.send(start_playing(0.0, !0, 4)).unwrap();
+    let (m, data, _) = sim.drain();
+    assert_eq!(media_packets(&data).len(), 5, "every packet");
+    assert!(matches!(m.last(), Some(Message::ReportEndOfStream(_))));
+    let took = (sim.now - t0).0 / 1000;
+    assert!(took < 10_000, "took {took} ms of a ~5 s file");
+}
+
+#[test]
+fn striding_is_paced_at_the_rate() {
+    let mut sim = Sim::ready(Config::default());
+    sim.send(stream_switch(&[(0xFFFF, 1, 0), (0xFFFF, 2, 0)]))
+        .unwrap();
+    let t0 = sim.now;
+    sim.send(start_striding(0, 4.0, 6)).unwrap();
+    let (_, data, _) = sim.drain();
+    let sent = send_times(&data);
+    let (first, last) = (sent[0], *sent.last().unwrap());
+    let end = PacketInfo::parse(sim.packet(10)).unwrap().send_time;
+    let took = (sim.now - t0).0 / 1000;
+    // 4× faster than the content's own clock: the last key frame went out
+    // at a quarter of its time; packets without one are skipped when due,
+    // the last at a quarter of its time.
+    assert!(
+        u64::from(last - first) / 4 <= took && took <= u64::from(end - first) / 4 + 1,
+        "{} ms of content ({} to the end) in {took} ms",
+        last - first,
+        end - first
+    );
+}
+
+#[test]
+fn tcp_packet_pair_sends_three_funnel_infos_of_512_512_and_1056_bytes() {
+    // [3.2.5.3], [3.2.5.4], [4.4.2].
+    let mut sim = Sim::new(Config::default());
+    sim.send(connect(FFMPEG, 0xF0F0_F0F0)).unwrap();
+    let (m, _, _) = sim.drain();
+    assert!(
+        matches!(m[0], Message::ReportConnectedEx(r) if r.play_incarnation == 0xF0F0_F0F0),
+        "{m:?}"
+    );
+    sim.send(message(0x0003_0018, &[U32(0xF0F0_F0F1), U32(0)]))
+        .unwrap();
+    let mut buf = vec![0u8; 4096];
+    let mut sizes = Vec::new();
+    let mut fillers = Vec::new();
+    while let Output::Send(n) = sim.s.poll_output(sim.now, &mut buf) {
+        let (_, mut it) = parse_packet(&buf[..n]).unwrap();
+        let Ok(Message::ReportFunnelInfo(r)) = it.next().unwrap() else {
+            panic!("not a ReportFunnelInfo")
+        };
+        assert_eq!((r.play_incarnation, r.n_cubs), (0xF0F0_F0F1, 0xC0FF_EE01));
+        sizes.push(n);
+        fillers.push(r.packet_pair.to_vec());
+    }
+    assert_eq!(sizes, [512, 512, 1056]);
+    assert_ne!(fillers[0], fillers[1], "different random bytes");
+    // High entropy: every byte value shows up in 1.4 KB of filler.
+    let mut seen = [false; 256];
+    fillers
+        .iter()
+        .flatten()
+        .for_each(|&b| seen[b as usize] = true);
+    assert!(seen.iter().filter(|&&x| x).count() > 240);
+    // FFmpeg's 0x00F0F0F0 is no packet-pair: one plain answer.
+    let mut sim = Sim::new(Config::default());
+    sim.send(connect(FFMPEG, 0)).unwrap();
+    sim.drain();
+    sim.send(funnel_info()).unwrap();
+    let (m, _, _) = sim.drain();
+    assert_eq!(m.len(), 1);
+    assert!(
+        matches!(m[0], Message::ReportFunnelInfo(r) if r.play_incarnation == 0xF0F0_F0EF && r.packet_pair.is_empty())
+    );
 }
 
 #[test]

@@ -194,7 +194,7 @@ impl ContentRoot {
         let parsed = match cached {
             Some(p) => p,
             None => {
-                let p = Arc::new(parse(&file, meta.len())?);
+                let p = Arc::new(parse_file(&file, meta.len())?);
                 let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
                 if cache
                     .entries
@@ -217,6 +217,37 @@ impl ContentRoot {
 
 fn invalid(e: impl std::fmt::Display) -> ContentError {
     ContentError::Invalid(e.to_string())
+}
+
+/// Parses a file and notes its first packet's Send Time (content time 0
+/// for a frameOffset stop).
+fn parse_file(file: &File, len: u64) -> Result<Parsed, ContentError> {
+    let mut parsed = parse(file, len)?;
+    let mut first = vec![0u8; parsed.media.packet_size as usize];
+    if parsed.media.packet_count > 0 && read_at(file, &parsed.layout, 0, &mut first).is_ok() {
+        if let Ok(info) = mms_proto::asf::PacketInfo::parse(&first) {
+            parsed.media.send_time_origin = info.send_time;
+        }
+    }
+    Ok(parsed)
+}
+
+/// Reads packet `n` into `dst` (the packet size long); a chunk that
+/// carried the packet without its padding is zero-filled, as an MMSH
+/// client does.
+fn read_at(file: &File, layout: &Layout, n: u64, dst: &mut [u8]) -> std::io::Result<()> {
+    match layout {
+        Layout::Plain { data_start } => file.read_exact_at(dst, data_start + n * dst.len() as u64),
+        Layout::Chunked { packets } => {
+            let &(at, len) = usize::try_from(n)
+                .ok()
+                .and_then(|i| packets.get(i))
+                .ok_or_else(|| std::io::Error::other("no such packet"))?;
+            let (data, fill) = dst.split_at_mut(len as usize);
+            fill.fill(0);
+            file.read_exact_at(data, at)
+        }
+    }
 }
 
 /// Parses a file's header, finds its packets and its Simple Index.
@@ -367,7 +398,7 @@ impl Content {
         &self.parsed.header
     }
 
-    /// What ReportOpenFile needs.
+    /// What ReportOpenFile needs (and the first packet's Send Time).
     pub fn media(&self) -> Media {
         self.parsed.media
     }
@@ -402,23 +433,8 @@ impl Content {
         self.read_into(n, buf)
     }
 
-    /// Reads packet `n` into `dst` (the packet size long); a chunk that
-    /// carried the packet without its padding is zero-filled, as an MMSH
-    /// client does.
+    /// Reads packet `n` into `dst` (the packet size long).
     fn read_into(&self, n: u64, dst: &mut [u8]) -> std::io::Result<()> {
-        match &self.parsed.layout {
-            Layout::Plain { data_start } => self
-                .file
-                .read_exact_at(dst, data_start + n * dst.len() as u64),
-            Layout::Chunked { packets } => {
-                let &(at, len) = usize::try_from(n)
-                    .ok()
-                    .and_then(|i| packets.get(i))
-                    .ok_or_else(|| std::io::Error::other("no such packet"))?;
-                let (data, fill) = dst.split_at_mut(len as usize);
-                fill.fill(0);
-                self.file.read_exact_at(data, at)
-            }
-        }
+        read_at(&self.file, &self.parsed.layout, n, dst)
     }
 }
