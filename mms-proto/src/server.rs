@@ -20,8 +20,8 @@
 //! interop-notes); StartStriding at rates −5..5, key frames only, reverse
 //! with decreasing LocationId ([3.2.5.12]); the frameOffset stop
 //! ([2.2.4.25], against Send Times); server-side playlists ([3.2.4.2]).
-//! Not yet: replaced
-//! streams continuing until the new one's key frame, UDP packet-pair,
+//! A replaced stream goes on until its replacement's first key frame
+//! ([3.2.5.10]). Not yet: UDP packet-pair,
 //! UDP delivery and authentication ([`ServerError::Unsupported`]
 //! for the messages).
 //!
@@ -417,6 +417,9 @@ pub struct Session {
     clock: Option<PlayClock>,
     /// [2.2.4.25] frameOffset of the play: where it stops.
     stop_at: StopAt,
+    /// Replaced streams still sent until their replacement's first key
+    /// frame: (old, new) ([3.2.5.10]).
+    replacing: heapless::Vec<(u8, u8), 8>,
     /// [3.2.5.12] The striding rate (−5..5, not 0), None when playing.
     stride: Option<f64>,
     /// Reverse striding sent packet 0: the end.
@@ -459,6 +462,7 @@ impl Session {
             cancelled_read: None,
             sequence: 0,
             clock: None,
+            replacing: heapless::Vec::new(),
             stop_at: StopAt::End,
             stride: None,
             stride_done: false,
@@ -757,7 +761,24 @@ impl Session {
             .media
             .map_or(StreamSet::EMPTY, |m| m.without_key_frames);
         for e in sw.entries.iter() {
-            if e.src_stream_number != NO_STREAM && e.src_stream_number < 128 {
+            // [3.2.5.10] While streaming, a stream replaced by another that
+            // must start at a key frame goes on until that key frame.
+            let replaced = (e.src_stream_number != NO_STREAM
+                && e.src_stream_number < 128
+                && e.src_stream_number != e.dst_stream_number)
+                .then_some(e.src_stream_number as u8);
+            let continues = replaced.filter(|&src| {
+                self.state == State::Streaming
+                    && (self.selection.all.contains(src) || self.selection.key_only.contains(src))
+                    && (1..128).contains(&e.dst_stream_number)
+                    && e.thinning_level < 2
+                    && !key_less.contains(e.dst_stream_number as u8)
+                    && !self.replacing.is_full()
+            });
+            if let Some(src) = continues {
+                // Dropped when the new stream's first key frame goes out.
+                let _ = self.replacing.push((src, e.dst_stream_number as u8));
+            } else if e.src_stream_number != NO_STREAM && e.src_stream_number < 128 {
                 let src = e.src_stream_number as u8;
                 self.selection.all.remove(src);
                 self.selection.key_only.remove(src);
@@ -812,6 +833,7 @@ impl Session {
         self.cancel_read();
         self.next_packet = start;
         self.clock = None;
+        self.replacing.clear();
         self.idle_deadline = None;
         self.linger_deadline = None;
         self.keepalive_deadline = Some(now + self.config.keepalive);
@@ -1002,6 +1024,14 @@ impl Session {
         for s in self.awaiting_key_frame.iter() {
             if crate::asf::starts_key_frame(bytes, s)? {
                 self.awaiting_key_frame.remove(s);
+                // The stream it replaces stops here.
+                for &(old, _) in self.replacing.iter().filter(|&&(_, new)| new == s) {
+                    self.selection.all.remove(old);
+                    self.selection.key_only.remove(old);
+                    sel.all.remove(old);
+                    sel.key_only.remove(old);
+                }
+                self.replacing.retain(|&(_, new)| new != s);
             }
         }
         if self.stride.is_some_and(|r| r < 0.0) {

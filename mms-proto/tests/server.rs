@@ -4,7 +4,7 @@
 
 mod common;
 use common::{F::*, connect, connect_funnel, message, packet, read_block, seed};
-use mms_proto::asf::{HeaderSummary, PacketInfo};
+use mms_proto::asf::{HeaderSummary, PacketInfo, starts_key_frame};
 use mms_proto::server::*;
 use mms_proto::time::{Duration, Instant};
 use mms_proto::wire::*;
@@ -830,6 +830,64 @@ fn striding_sends_key_frames_forward_and_backward() {
     assert!(matches!(m.last(), Some(Message::ReportEndOfStream(e)) if e.play_incarnation == 7));
     // A rate out of range ends the session with an error.
     assert!(sim.send(start_striding(0, 6.0, 8)).is_err());
+}
+
+#[test]
+fn a_replaced_stream_goes_on_until_the_new_ones_first_key_frame() {
+    // [3.2.5.10] While streaming, StreamSwitch (src 2 → dst 1): stream 2
+    // keeps flowing until stream 1's first key frame, then only stream 1.
+    let mut sim = Sim::ready(Config {
+        paced: false,
+        ..Config::default()
+    });
+    sim.send(stream_switch(&[(0xFFFF, 2, 0)])).unwrap();
+    sim.drain();
+    sim.send(start_playing(0.0, !0, 4)).unwrap();
+    let mut buf = vec![0u8; 64 * 1024];
+    // Play packets 0..=1 (the runtime's turn), then switch.
+    let mut sent = Vec::new();
+    while sent.len() < 2 {
+        match sim.s.poll_output(sim.now, &mut buf) {
+            Output::Send(_) => {} // ReportStartedPlaying
+            Output::ReadPacket { number } => {
+                let bytes = sim.packet(number).to_vec();
+                if let Data::Send(n) = sim
+                    .s
+                    .data_packet(sim.now, number, &bytes, &mut buf)
+                    .unwrap()
+                {
+                    sent.push(buf[..n].to_vec());
+                }
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    sim.send(stream_switch(&[(2, 1, 0)])).unwrap();
+    let (_, data, _) = sim.drain();
+    let mut streams_per_packet = Vec::new();
+    for d in media_packets(&data) {
+        let mut st: Vec<u8> = payload_list(d.payload).iter().map(|p| p.0).collect();
+        st.dedup();
+        streams_per_packet.push((d.location_id, st));
+    }
+    // Find the first packet carrying stream 1: it starts a key frame, and
+    // stream 2 flowed in every packet before it, and in none after it.
+    let first_video = streams_per_packet
+        .iter()
+        .position(|(_, st)| st.contains(&1))
+        .expect("video starts");
+    let (n, _) = streams_per_packet[first_video];
+    assert!(starts_key_frame(sim.packet(u64::from(n)), 1).unwrap());
+    assert!(
+        first_video > 0,
+        "stream 1's first key frame is not at once: {streams_per_packet:?}"
+    );
+    for (_, st) in &streams_per_packet[..first_video] {
+        assert_eq!(st, &[2], "{streams_per_packet:?}");
+    }
+    for (_, st) in &streams_per_packet[first_video + 1..] {
+        assert!(!st.contains(&2), "{streams_per_packet:?}");
+    }
 }
 
 #[test]
