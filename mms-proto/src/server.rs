@@ -328,6 +328,9 @@ enum Reply {
         incarnation: u32,
     },
     StreamChange(Media),
+    Redirect {
+        redirect_type: u16,
+    },
     Ping,
 }
 
@@ -420,6 +423,8 @@ pub struct Session {
     /// Replaced streams still sent until their replacement's first key
     /// frame: (old, new) ([3.2.5.10]).
     replacing: heapless::Vec<(u8, u8), 8>,
+    /// Where [`Session::redirect_open`] sends the client.
+    redirect: heapless::String<512>,
     /// [3.2.5.12] The striding rate (−5..5, not 0), None when playing.
     stride: Option<f64>,
     /// Reverse striding sent packet 0: the end.
@@ -463,6 +468,7 @@ impl Session {
             sequence: 0,
             clock: None,
             replacing: heapless::Vec::new(),
+            redirect: heapless::String::new(),
             stop_at: StopAt::End,
             stride: None,
             stride_done: false,
@@ -1096,6 +1102,29 @@ impl Session {
         })
     }
 
+    /// The application's other answer to [`Event::OpenRequest`]: send the
+    /// client elsewhere ([3.2.5.6], [2.2.4.9]) — `proxy` false: another
+    /// URL; true: another proxy (empty: none). The session then closes.
+    pub fn redirect_open(
+        &mut self,
+        _now: Instant,
+        location: &str,
+        proxy: bool,
+    ) -> Result<(), ServerError> {
+        if self.state != State::OpenPending {
+            return Err(ServerError::Misuse("redirect_open without an OpenRequest"));
+        }
+        self.redirect.clear();
+        self.redirect
+            .push_str(location)
+            .map_err(|()| ServerError::Misuse("redirect location longer than 512 bytes"))?;
+        self.state = State::Closed;
+        self.close = true;
+        self.reply(Reply::Redirect {
+            redirect_type: if proxy { REDIRECT_PROXY } else { REDIRECT_URL },
+        })
+    }
+
     /// The application's answer to [`Event::OpenRequest`]: refuse with
     /// `hr` (e.g. [`HResult::NS_E_FILE_NOT_FOUND`]). The session then ends:
     /// FFmpeg and libmms abort on the error but VLC and MPlayer ignore it
@@ -1321,6 +1350,12 @@ impl Session {
             }
             .into(),
             // dwParam1 must be 0: FFmpeg treats non-zero at offset 40 as an error.
+            Reply::Redirect { redirect_type } => ReportRedirectRepr {
+                hr: HResult::S_OK,
+                redirect_type,
+                location: Utf16Str::Str(&self.redirect),
+            }
+            .into(),
             Reply::StartStriding { incarnation } => ReportStartStridingRepr {
                 hr: HResult::S_OK,
                 play_incarnation: incarnation,

@@ -15,6 +15,9 @@
 //! strict = false               # true: refuse what real clients get wrong
 //! max_queued_bytes = 1048576   # unsent output per session (backpressure)
 //! max_input_bytes = 131072     # unparsed input per session
+//!
+//! [redirects]                  # path → where the client is sent ([2.2.4.9])
+//! "old/show.wmv" = "mms://media.example.org/show.wmv"
 //! ```
 
 use std::net::SocketAddr;
@@ -52,6 +55,9 @@ pub struct Settings {
     pub max_queued_bytes: usize,
     /// Unparsed input a session may hold before it is closed.
     pub max_input_bytes: usize,
+    /// Paths (as clients send them, without the leading `/`) answered with
+    /// ReportRedirect to the URL given.
+    pub redirects: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for Settings {
@@ -70,6 +76,7 @@ impl Default for Settings {
             strict: c.strict,
             max_queued_bytes: 1 << 20,
             max_input_bytes: 128 * 1024,
+            redirects: Default::default(),
         }
     }
 }
@@ -124,6 +131,11 @@ impl Settings {
                 "max_queued_bytes must be ≥ 131072 and max_input_bytes ≥ 65536 (a packet and a message)",
             ));
         }
+        if self.redirects.values().any(|url| url.len() >= 512) {
+            return Err(SettingsError::Invalid(
+                "a redirect URL must be shorter than 512 bytes",
+            ));
+        }
         Ok(())
     }
 
@@ -167,11 +179,17 @@ mod tests {
         assert_eq!(s.root, Some(PathBuf::from("/srv/media")));
         assert_eq!(s.access_log, Some(PathBuf::from("access.log")));
         assert_eq!(s.session().linger, Some(Duration::from_secs(3)));
-        // The example shows the defaults (but for root and the log).
+        assert_eq!(
+            s.redirects.get("old/show.wmv").map(String::as_str),
+            Some("mms://media.example.org/show.wmv")
+        );
+        // The example shows the defaults (but for root, the log and the
+        // redirect).
         assert_eq!(
             Settings {
                 root: None,
                 access_log: None,
+                redirects: Default::default(),
                 ..s
             },
             Settings::default()

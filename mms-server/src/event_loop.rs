@@ -42,6 +42,8 @@ pub struct Options {
     pub max_input: usize,
     /// Where finished plays are logged.
     pub access_log: Option<Arc<AccessLog>>,
+    /// Paths (without the leading `/`) whose clients are redirected to a URL.
+    pub redirects: Arc<std::collections::BTreeMap<String, String>>,
 }
 
 impl Options {
@@ -54,6 +56,7 @@ impl Options {
             max_queued: 1 << 20,
             max_input: 128 * 1024,
             access_log: None,
+            redirects: Arc::default(),
         }
     }
 }
@@ -400,6 +403,13 @@ impl Conn {
                 Event::OpenRequest { file_name, .. } => {
                     let name = file_name.to_string_lossy();
                     self.end_play(shared, None);
+                    if let Some(url) = shared.options.redirects.get(name.trim_start_matches('/')) {
+                        tracing::info!(peer = %self.peer, file = %name, %url, "redirect");
+                        if let Err(e) = self.session.redirect_open(now, url, false) {
+                            self.fail(&e.to_string());
+                        }
+                        continue;
+                    }
                     let opened = if crate::content::is_playlist(&name) {
                         shared.root.playlist(&name).and_then(|entries| {
                             self.playlist = entries.into();

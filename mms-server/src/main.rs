@@ -111,6 +111,7 @@ fn main() -> ExitCode {
         max_queued: s.max_queued_bytes,
         max_input: s.max_input_bytes,
         access_log,
+        redirects: Arc::new(s.redirects.clone()),
     };
     let loops = options.loops;
     let server = match Server::bind(s.listen, root.clone(), options) {

@@ -163,3 +163,32 @@ fn several_loops_serve_concurrent_sessions_and_the_limit_holds() {
         assert_eq!(h.join().unwrap(), want);
     }
 }
+
+#[test]
+fn a_redirected_path_gets_report_redirect_and_the_connection_closes() {
+    let mut options = Options::new(Config::default());
+    options.redirects = Arc::new(
+        [(
+            "old/show.wmv".to_string(),
+            "mms://127.0.0.1/demo.wmv".to_string(),
+        )]
+        .into_iter()
+        .collect(),
+    );
+    let server = common::serve_with(&common::testdata_dir(), options);
+    let mut c = Client::connect(server.addr).unwrap();
+    let answer = c.open("/old/show.wmv").unwrap_err();
+    assert_eq!(answer.to_string(), "closed", "no ReportOpenFile");
+    let redirect = c
+        .log
+        .iter()
+        .find_map(|u| match u.message() {
+            Some(Message::ReportRedirect(r)) => {
+                Some((r.redirect_type, r.location.to_string_lossy().to_string()))
+            }
+            _ => None,
+        })
+        .expect("a ReportRedirect");
+    assert_eq!(redirect, (1, "mms://127.0.0.1/demo.wmv".to_string()));
+    assert!(c.recv().unwrap().is_none(), "then the server closes");
+}
