@@ -21,7 +21,8 @@
 //! with decreasing LocationId ([3.2.5.12]); the frameOffset stop
 //! ([2.2.4.25], against Send Times); server-side playlists ([3.2.4.2]).
 //! A replaced stream goes on until its replacement's first key frame
-//! ([3.2.5.10]). Not yet: UDP packet-pair,
+//! ([3.2.5.10]); fast start from StartPlaying's acceleration fields;
+//! redirects ([`Session::redirect_open`]). Not yet: UDP packet-pair,
 //! UDP delivery and authentication ([`ServerError::Unsupported`]
 //! for the messages).
 //!
@@ -420,6 +421,9 @@ pub struct Session {
     clock: Option<PlayClock>,
     /// [2.2.4.25] frameOffset of the play: where it stops.
     stop_at: StopAt,
+    /// [2.2.4.25] Fast start: the first `1` ms of content go `0` times
+    /// faster than real time (dwAccelBandwidth / the content bit rate).
+    accel: Option<(f64, u64)>,
     /// Replaced streams still sent until their replacement's first key
     /// frame: (old, new) ([3.2.5.10]).
     replacing: heapless::Vec<(u8, u8), 8>,
@@ -470,6 +474,7 @@ impl Session {
             replacing: heapless::Vec::new(),
             redirect: heapless::String::new(),
             stop_at: StopAt::End,
+            accel: None,
             stride: None,
             stride_done: false,
             play_incarnation: 0,
@@ -688,6 +693,16 @@ impl Session {
                 }
                 self.stop_at = p.stop_at();
                 self.stride = None;
+                let rate = self.media.map_or(0, |m| m.bit_rate);
+                self.accel = p
+                    .acceleration
+                    .filter(|a| rate > 0 && a.bandwidth > rate && a.duration > 0)
+                    .map(|a| {
+                        (
+                            f64::from(a.bandwidth) / f64::from(rate),
+                            u64::from(a.duration),
+                        )
+                    });
                 self.begin(
                     now,
                     p.position,
@@ -713,6 +728,7 @@ impl Session {
                     return Err(ServerError::Unsupported(MessageId::StartStriding));
                 }
                 self.stop_at = StopAt::End;
+                self.accel = None;
                 self.stride = Some(p.rate);
                 if self.state == State::Streaming {
                     let from = self.next_packet;
@@ -1004,9 +1020,15 @@ impl Session {
             return Ok(Data::Skipped);
         }
         if self.config.paced {
-            // Striding divides content time by the rate.
+            // Striding divides content time by the rate; fast start
+            // divides its first part by the acceleration.
             let rate = self.stride.map_or(1.0, f64::abs);
-            let due = clock.t0 + Duration::from_millis((elapsed as f64 / rate) as u64);
+            let wall_ms = match self.accel {
+                Some((factor, span)) if elapsed <= span => elapsed as f64 / factor,
+                Some((factor, span)) => span as f64 / factor + (elapsed - span) as f64,
+                None => elapsed as f64 / rate,
+            };
+            let due = clock.t0 + Duration::from_millis(wall_ms as u64);
             if due > now {
                 return Ok(Data::NotBefore(due));
             }

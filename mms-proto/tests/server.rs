@@ -913,6 +913,50 @@ fn send_time_jumps_are_discontinuities_not_waits() {
 }
 
 #[test]
+fn fast_start_sends_the_first_part_faster() {
+    // [2.2.4.25] dwAccelBandwidth / dwAccelDuration: the first 1000 ms of
+    // content at 4× the content's bit rate, then real time.
+    let mut sim = Sim::ready(Config::default());
+    let rate = sim.media().bit_rate;
+    sim.send(stream_switch(&[(0xFFFF, 1, 0), (0xFFFF, 2, 0)]))
+        .unwrap();
+    sim.drain();
+    let t0 = sim.now;
+    sim.send(message(
+        0x0003_0007,
+        &[
+            U32(1),
+            U32(0x0001_FFFF),
+            F64(0.0),
+            U32(!0),
+            U32(!0),
+            U32(0x00FF_FFFF),
+            U32(4),
+            U32(rate * 4),
+            U32(1000),
+        ],
+    ))
+    .unwrap();
+    let (_, data, _) = sim.drain();
+    let times = send_times(&data);
+    let first = times[0];
+    for (t, at) in times.iter().zip(&sim.sent_at) {
+        let elapsed = u64::from(t - first);
+        let want = if elapsed <= 1000 {
+            elapsed / 4
+        } else {
+            250 + elapsed - 1000
+        };
+        let got = (*at - t0).0 / 1000;
+        assert!(
+            got.abs_diff(want) <= 1,
+            "content {elapsed} ms sent at {got} ms, not {want}"
+        );
+    }
+    assert!(times.iter().any(|&t| t - first > 1000), "both parts seen");
+}
+
+#[test]
 fn striding_is_paced_at_the_rate() {
     let mut sim = Sim::ready(Config::default());
     sim.send(stream_switch(&[(0xFFFF, 1, 0), (0xFFFF, 2, 0)]))
