@@ -24,6 +24,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use mms_proto::server::Config;
+
+use crate::Options;
 use mms_proto::time::Duration;
 use serde::Deserialize;
 
@@ -63,19 +65,20 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         let c = Config::default();
+        let o = Options::new(c);
         Self {
             listen: SocketAddr::from(([0, 0, 0, 0], 1755)),
             root: None,
             threads: 0,
             paced: c.paced,
             access_log: None,
-            max_sessions: 10_000,
+            max_sessions: o.max_sessions,
             keepalive_secs: c.keepalive.0 / 1_000_000,
             idle_timeout_secs: c.idle_timeout.0 / 1_000_000,
             linger_secs: c.linger.map_or(0.0, |d| d.0 as f64 / 1e6),
             strict: c.strict,
-            max_queued_bytes: 1 << 20,
-            max_input_bytes: 128 * 1024,
+            max_queued_bytes: o.max_queued,
+            max_input_bytes: o.max_input,
             redirects: Default::default(),
         }
     }
@@ -148,6 +151,19 @@ impl Settings {
             paced: self.paced,
             strict: self.strict,
             ..Config::default()
+        }
+    }
+
+    /// The runtime's options (no access log: the caller opens it).
+    pub fn options(&self) -> Options {
+        Options {
+            session: self.session(),
+            loops: self.loops(),
+            max_sessions: self.max_sessions,
+            max_queued: self.max_queued_bytes,
+            max_input: self.max_input_bytes,
+            access_log: None,
+            redirects: std::sync::Arc::new(self.redirects.clone()),
         }
     }
 

@@ -421,11 +421,11 @@ impl Conn {
                     };
                     let r = match opened {
                         Ok(c) => {
-                            let mut media = c.media();
-                            if crate::content::is_playlist(&name) {
-                                media.attributes |= FILE_ATTRIBUTE_MMS_PLAYLIST;
-                                media.continues = !self.playlist.is_empty();
-                            }
+                            let media = if crate::content::is_playlist(&name) {
+                                self.entry_media(&c)
+                            } else {
+                                c.media()
+                            };
                             tracing::info!(peer = %self.peer, file = %name, packets = media.packet_count, "open");
                             self.content = Some(c);
                             self.uri = format!("/{}", name.trim_start_matches('/'));
@@ -491,14 +491,21 @@ impl Conn {
         Err(last)
     }
 
+    /// What the machine needs of a playlist entry: marked a playlist, and
+    /// continuing when more entries wait.
+    fn entry_media(&self, c: &Content) -> mms_proto::server::Media {
+        let mut media = c.media();
+        media.attributes |= FILE_ATTRIBUTE_MMS_PLAYLIST;
+        media.continues = !self.playlist.is_empty();
+        media
+    }
+
     /// [3.2.4.2] The entry ended: the next one, or the end.
     fn next_entry(&mut self, now: Instant, shared: &Shared) {
         self.end_play(shared, None);
         let r = match self.next_content(shared) {
             Ok(c) => {
-                let mut media = c.media();
-                media.attributes |= FILE_ATTRIBUTE_MMS_PLAYLIST;
-                media.continues = !self.playlist.is_empty();
+                let media = self.entry_media(&c);
                 tracing::info!(peer = %self.peer, entry = %c.path.display(), "next playlist entry");
                 self.content = Some(c);
                 self.start_play();

@@ -105,13 +105,8 @@ fn main() -> ExitCode {
         None => None,
     };
     let options = Options {
-        session: s.session(),
-        loops: s.loops(),
-        max_sessions: s.max_sessions,
-        max_queued: s.max_queued_bytes,
-        max_input: s.max_input_bytes,
         access_log,
-        redirects: Arc::new(s.redirects.clone()),
+        ..s.options()
     };
     let loops = options.loops;
     let server = match Server::bind(s.listen, root.clone(), options) {

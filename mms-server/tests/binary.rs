@@ -95,38 +95,15 @@ fn the_binary_serves_the_demo_and_vlc_plays_it_from_15_s() {
     );
     server.wait_listening(addr);
 
-    let out_dir = tmp.join("vlc-seek");
-    std::fs::create_dir_all(&out_dir).unwrap();
-    // A folder `nobody` (VLC's user here) may write to.
-    std::fs::set_permissions(
-        &out_dir,
-        std::os::unix::fs::PermissionsExt::from_mode(0o777),
-    )
-    .unwrap();
+    let out_dir = common::vlc_dir("vlc-seek");
     let out = out_dir.join("seek.asf");
     let _ = std::fs::remove_file(&out);
-    let mut cmd = Command::new("setpriv");
-    cmd.args([
-        "--reuid=65534",
-        "--regid=65534",
-        "--clear-groups",
-        "cvlc",
-        "-I",
-        "dummy",
-        "--aout",
-        "dummy",
-        "--vout",
-        "dummy",
-        "--start-time",
-        "15",
-    ])
-    .arg(format!("mmst://{addr}/demo.wmv"))
-    .arg(format!(
-        "--sout=#std{{access=file,mux=asf,dst={}}}",
-        out.display()
-    ))
-    .arg("--play-and-exit")
-    .env("HOME", &out_dir);
+    let sout = format!("--sout=#std{{access=file,mux=asf,dst={}}}", out.display());
+    let url = format!("mmst://{addr}/demo.wmv");
+    let mut cmd = common::cvlc(
+        &out_dir,
+        &["--start-time", "15", &url, &sout, "--play-and-exit"],
+    );
     let started = Instant::now();
     let (ok, log) = common::run_with_timeout(&mut cmd, Duration::from_secs(60), "cvlc");
     let took = started.elapsed();

@@ -351,3 +351,34 @@ pub fn ffmpeg_pull(addr: SocketAddr, name: &str, out: &Path) -> (bool, String) {
         "ffmpeg",
     )
 }
+
+/// A folder under the test scratch space that `nobody` may write to (VLC
+/// refuses to run as root, interop-notes.md, so it runs as `nobody`).
+pub fn vlc_dir(name: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    dir
+}
+
+/// `cvlc` as `nobody` with HOME in `home`, no audio or video output, then
+/// `args`.
+pub fn cvlc(home: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new("setpriv");
+    cmd.args([
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        "cvlc",
+        "-I",
+        "dummy",
+        "--aout",
+        "dummy",
+        "--vout",
+        "dummy",
+    ])
+    .args(args)
+    .env("HOME", home);
+    cmd
+}
