@@ -1,8 +1,37 @@
 //! # mms-client
 //!
-//! The async client of mms-rs: it will bind `mms_proto`'s sans-IO client
-//! machine to tokio and provide the `mms` command. This crate is a
-//! placeholder until the client issue lands; the protocol codec it will
-//! drive is [`mms_proto::wire`].
+//! The async client of mms-rs: [`mms_proto::client`]'s sans-IO machine
+//! bound to tokio, and the `mms` command (`probe`, `dump`).
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), mms_client::Error> {
+//! use futures_util::StreamExt;
+//! use mms_client::{Client, Options, Start};
+//!
+//! let mut session = Client::connect("mms://127.0.0.1/demo.wmv", Options::default()).await?;
+//! println!("{} streams, {:.1} s", session.streams()?.len(), session.file().duration);
+//! session.play_from(Start::Time(5_000)).await?;
+//! let mut packets = session.packets();
+//! while let Some(p) = packets.next().await {
+//!     let p = p?;
+//!     println!("packet {} ({} bytes)", p.location_id, p.data.len());
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! The machine makes every protocol decision; this crate connects (with
+//! a timeout, following redirects), moves bytes, keeps the one timer and
+//! turns the machine's events into owned values. Dropping a session or a
+//! pending future cancels it.
 
-pub use mms_proto::wire;
+mod asf_file;
+mod error;
+mod session;
+mod url;
+
+pub use asf_file::{AsfWriter, Output, patch_header};
+pub use error::Error;
+pub use mms_proto::client::{FileInfo, Play, Start, Stats};
+pub use mms_proto::wire::StopAt;
+pub use session::{Client, Options, Packet, Session, StreamChoice, StreamDesc};
+pub use url::{DEFAULT_PORT, MmsUrl};

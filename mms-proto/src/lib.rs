@@ -30,6 +30,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod asf;
+pub mod client;
 pub mod server;
 pub mod time;
 pub mod wire;

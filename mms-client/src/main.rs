@@ -1,0 +1,460 @@
+//! `mms`: look at (`probe`) and download (`dump`) `mms://` streams.
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use mms_client::{
+    AsfWriter, Client, Error, Options, Output, Play, Session, Start, StopAt, StreamChoice,
+};
+use mms_proto::asf::PacketInfo;
+use mms_proto::wire::{
+    FILE_ATTRIBUTE_MMS_BROADCAST, FILE_ATTRIBUTE_MMS_CANSEEK, FILE_ATTRIBUTE_MMS_CANSTRIDE,
+    FILE_ATTRIBUTE_MMS_LIVE, FILE_ATTRIBUTE_MMS_PLAYLIST,
+};
+
+#[derive(Parser)]
+#[command(
+    version,
+    about = "Probe and download mms:// (MS-MMSP) streams",
+    after_help = "Exit codes: 0 done; 1 output file error; 2 bad arguments or URL; 3 host \
+                  unreachable; 4 timeout; 5 file not found on the server; 6 authentication \
+                  required; 7 malformed or broken server; 8 other server refusal; 9 connection \
+                  lost.\nLogs: RUST_LOG=mms_client=debug."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    /// Seconds to connect and receive the header (also the limit for a
+    /// silent server).
+    #[arg(long, global = true, default_value_t = 10.0)]
+    timeout: f64,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print what the server says about a stream: version, attributes,
+    /// duration, bit rate, packets and streams.
+    Probe {
+        /// mms://host[:port]/path
+        url: String,
+        /// JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Download a stream into a valid, seekable ASF file.
+    Dump {
+        /// mms://host[:port]/path
+        url: String,
+        /// Output file (`-`: standard output, e.g. `| ffplay -`). Further
+        /// playlist entries go to NAME.2.asf, NAME.3.asf, …
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Start at this time (seconds, or [h:]m:s).
+        #[arg(long, value_parser = parse_time)]
+        start: Option<u64>,
+        /// Start at this ASF packet number instead.
+        #[arg(long, conflicts_with = "start")]
+        start_packet: Option<u32>,
+        /// Stop after this much content (seconds, or [h:]m:s).
+        #[arg(long, value_parser = parse_time)]
+        duration: Option<u64>,
+        /// Stream numbers to keep (comma-separated); default: all.
+        #[arg(long, value_delimiter = ',')]
+        streams: Vec<u8>,
+        /// Pick one stream per bit-rate/language group, best under this
+        /// many bit/s (suffixes k, M).
+        #[arg(long, value_parser = parse_rate, conflicts_with = "streams")]
+        max_bitrate: Option<u32>,
+        /// Preferred language for language groups (e.g. `en`, `fr`).
+        #[arg(long, conflicts_with = "streams")]
+        language: Option<String>,
+        /// Stop at the end of the first playlist entry.
+        #[arg(long)]
+        no_playlist: bool,
+        /// No progress bar.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+}
+
+/// `12`, `12.5`, `1:02`, `1:02:03.5` → milliseconds.
+fn parse_time(s: &str) -> Result<u64, String> {
+    let mut ms = 0f64;
+    for part in s.split(':') {
+        let v: f64 = part
+            .parse()
+            .map_err(|_| format!("{s:?} is not a time (seconds or [h:]m:s)"))?;
+        if !(v.is_finite() && v >= 0.0) {
+            return Err(format!("{s:?} is not a time"));
+        }
+        ms = ms * 60.0 + v * 1000.0;
+    }
+    if s.split(':').count() > 3 {
+        return Err(format!("{s:?}: at most h:m:s"));
+    }
+    Ok(ms.round() as u64)
+}
+
+/// `500000`, `500k`, `1.5M` → bit/s.
+fn parse_rate(s: &str) -> Result<u32, String> {
+    let (num, mul) = match s.as_bytes().last() {
+        Some(b'k' | b'K') => (&s[..s.len() - 1], 1e3),
+        Some(b'm' | b'M') => (&s[..s.len() - 1], 1e6),
+        _ => (s, 1.0),
+    };
+    let v: f64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a bit rate"))?;
+    let v = v * mul;
+    if !(1.0..=u32::MAX as f64).contains(&v) {
+        return Err(format!("{s:?} is out of range"));
+    }
+    Ok(v as u32)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .init();
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return fail(&format!("cannot start the runtime: {e}"), 1),
+    };
+    let timeout = Duration::from_secs_f64(cli.timeout.clamp(0.1, 3600.0));
+    match rt.block_on(run(cli.command, timeout)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Mms(e)) => fail(&e.to_string(), e.exit_code()),
+        Err(Failure::Output(path, e)) => fail(&format!("{}: {e}", path.display()), 1),
+    }
+}
+
+fn fail(msg: &str, code: i32) -> ExitCode {
+    let _ = writeln!(io::stderr(), "mms: {msg}");
+    ExitCode::from(code as u8)
+}
+
+enum Failure {
+    Mms(Error),
+    Output(PathBuf, io::Error),
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Failure::Mms(e)
+    }
+}
+
+async fn run(command: Command, timeout: Duration) -> Result<(), Failure> {
+    let mut options = Options {
+        connect_timeout: timeout,
+        read_timeout: timeout.max(Duration::from_secs(5)),
+        ..Options::default()
+    };
+    match command {
+        Command::Probe { url, json } => {
+            let session = Client::connect(&url, options).await?;
+            let r = probe(&session, json);
+            let _ = session.close().await;
+            r.map_err(|e| Failure::Output("stdout".into(), e))
+        }
+        Command::Dump {
+            url,
+            output,
+            start,
+            start_packet,
+            duration,
+            streams,
+            max_bitrate,
+            language,
+            no_playlist,
+            quiet,
+        } => {
+            options.streams = if !streams.is_empty() {
+                StreamChoice::Only(streams)
+            } else if max_bitrate.is_some() || language.is_some() {
+                StreamChoice::Best {
+                    max_bitrate,
+                    language,
+                }
+            } else {
+                StreamChoice::All
+            };
+            options.follow_playlist = !no_playlist;
+            let mut session = Client::connect(&url, options).await?;
+            let play = Play {
+                start: match (start, start_packet) {
+                    (Some(ms), _) => Start::Time(ms),
+                    (None, Some(n)) => Start::Packet(n),
+                    (None, None) => Start::Beginning,
+                },
+                stop: duration.map_or(StopAt::End, |d| StopAt::Relative(d as u32)),
+                ..Play::default()
+            };
+            let r = dump(&mut session, play, &output, duration, quiet).await;
+            let _ = session.close().await;
+            r
+        }
+    }
+}
+
+fn attributes(a: u32) -> String {
+    let names = [
+        (FILE_ATTRIBUTE_MMS_CANSEEK, "seekable"),
+        (FILE_ATTRIBUTE_MMS_CANSTRIDE, "stridable"),
+        (FILE_ATTRIBUTE_MMS_BROADCAST, "broadcast"),
+        (FILE_ATTRIBUTE_MMS_LIVE, "live"),
+        (FILE_ATTRIBUTE_MMS_PLAYLIST, "playlist"),
+    ];
+    let list: Vec<&str> = names
+        .iter()
+        .filter(|(bit, _)| a & bit != 0)
+        .map(|(_, n)| *n)
+        .collect();
+    format!(
+        "{} (0x{a:08X})",
+        if list.is_empty() {
+            "-".into()
+        } else {
+            list.join(", ")
+        }
+    )
+}
+
+fn probe(s: &Session, json: bool) -> io::Result<()> {
+    let f = s.file();
+    let streams = s.streams().map_err(io::Error::other)?;
+    let version = s
+        .server_version()
+        .map_or_else(|| "-".to_string(), |v| v.to_string());
+    let mut out = io::stdout().lock();
+    if json {
+        let v = serde_json::json!({
+            "url": s.url().to_string(),
+            "server_version": version,
+            "attributes": f.attributes,
+            "broadcast": f.is_broadcast(),
+            "seekable": f.can_seek(),
+            "duration": f.duration,
+            "bit_rate": f.bit_rate,
+            "packet_size": f.packet_size,
+            "packet_count": f.packet_count,
+            "header_size": s.header().len(),
+            "streams": streams,
+        });
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&v).map_err(io::Error::other)?
+        )?;
+        return Ok(());
+    }
+    writeln!(out, "URL          {}", s.url())?;
+    writeln!(out, "Server       {version}")?;
+    writeln!(out, "Attributes   {}", attributes(f.attributes))?;
+    writeln!(out, "Duration     {:.3} s", f.duration)?;
+    writeln!(out, "Bit rate     {} bit/s", f.bit_rate)?;
+    writeln!(out, "Packet size  {} bytes", f.packet_size)?;
+    writeln!(out, "Packets      {}", f.packet_count)?;
+    writeln!(out, "Header       {} bytes", s.header().len())?;
+    writeln!(out, "Streams      {}", streams.len())?;
+    writeln!(out, "  #  type      codec         bit rate  language")?;
+    for st in &streams {
+        writeln!(
+            out,
+            "  {:<2} {:<9} {:<12} {:>9}  {}",
+            st.number,
+            st.kind,
+            st.codec,
+            st.bit_rate,
+            st.language.as_deref().unwrap_or("-")
+        )?;
+    }
+    Ok(())
+}
+
+/// Where entry `n` (0-based) of a playlist goes.
+fn entry_path(base: &Path, n: u32) -> PathBuf {
+    if n == 0 {
+        return base.to_path_buf();
+    }
+    let stem = base
+        .file_stem()
+        .map_or_else(Default::default, |s| s.to_string_lossy().into_owned());
+    let ext = base
+        .extension()
+        .map_or_else(|| "asf".to_string(), |e| e.to_string_lossy().into_owned());
+    base.with_file_name(format!("{stem}.{}.{ext}", n + 1))
+}
+
+enum Sink {
+    File(AsfWriter<std::fs::File>),
+    Stdout(AsfWriter<io::Stdout>),
+}
+
+impl Sink {
+    fn open(path: &Path, header: &[u8]) -> io::Result<Self> {
+        if path.as_os_str() == "-" {
+            Ok(Sink::Stdout(AsfWriter::new(io::stdout(), header)?))
+        } else {
+            Ok(Sink::File(AsfWriter::new(
+                std::fs::File::create(path)?,
+                header,
+            )?))
+        }
+    }
+    fn write_packet(&mut self, data: &[u8]) -> io::Result<()> {
+        match self {
+            Sink::File(w) => w.write_packet(data),
+            Sink::Stdout(w) => w.write_packet(data),
+        }
+    }
+    fn bytes(&self) -> u64 {
+        match self {
+            Sink::File(w) => w.bytes(),
+            Sink::Stdout(w) => w.bytes(),
+        }
+    }
+    fn finish(self) -> io::Result<u64> {
+        fn done<W: Output>(w: AsfWriter<W>) -> io::Result<u64> {
+            let n = w.packets();
+            w.finish()?;
+            Ok(n)
+        }
+        match self {
+            Sink::File(w) => done(w),
+            Sink::Stdout(w) => done(w),
+        }
+    }
+}
+
+async fn dump(
+    s: &mut Session,
+    play: Play,
+    output: &Path,
+    duration: Option<u64>,
+    quiet: bool,
+) -> Result<(), Failure> {
+    let out_err = |p: &Path| {
+        let p = p.to_path_buf();
+        move |e| Failure::Output(p, e)
+    };
+    let mut path = entry_path(output, 0);
+    let mut sink = Sink::open(&path, s.header()).map_err(out_err(&path))?;
+    s.play(play).await?;
+    let total_ms = match duration {
+        Some(d) => d,
+        None => {
+            let start = match play.start {
+                Start::Time(ms) => ms,
+                _ => 0,
+            };
+            ((s.file().duration * 1000.0) as u64).saturating_sub(start)
+        }
+    };
+    let bar = if quiet {
+        ProgressBar::hidden()
+    } else {
+        let b = ProgressBar::new(total_ms.max(1));
+        b.set_style(
+            ProgressStyle::with_template(
+                "{spinner} {msg} [{bar:30}] {binary_bytes} {binary_bytes_per_sec}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        b
+    };
+    let mut entry = s.entry();
+    let mut first_send: Option<u32> = None;
+    let mut interrupted = false;
+    loop {
+        let next = tokio::select! {
+            p = s.next_packet() => p,
+            _ = tokio::signal::ctrl_c() => { interrupted = true; break; }
+        };
+        let Some(p) = next? else { break };
+        if p.entry != entry {
+            // A server-side playlist's next entry: its own file.
+            sink.finish().map_err(out_err(&path))?;
+            entry = p.entry;
+            path = if output.as_os_str() == "-" {
+                output.to_path_buf()
+            } else {
+                entry_path(output, entry)
+            };
+            sink = Sink::open(&path, s.header()).map_err(out_err(&path))?;
+            first_send = None;
+        }
+        sink.write_packet(&p.data).map_err(out_err(&path))?;
+        if let Ok(info) = PacketInfo::parse(&p.data) {
+            let t0 = *first_send.get_or_insert(info.send_time);
+            let pos = info.send_time.saturating_sub(t0) as u64;
+            bar.set_position(pos.min(total_ms));
+            bar.set_message(format!("{} / {}", clock(pos), clock(total_ms)));
+        }
+        bar.set_length(total_ms.max(1));
+        let _ = sink.bytes();
+    }
+    if interrupted {
+        let _ = s.stop().await;
+    }
+    bar.finish_and_clear();
+    let packets = sink.finish().map_err(out_err(&path))?;
+    let stats = s.stats();
+    tracing::info!(
+        packets,
+        lost = stats.lost,
+        bytes = stats.bytes,
+        "dump finished"
+    );
+    if !quiet && output.as_os_str() != "-" {
+        let _ = writeln!(
+            io::stderr(),
+            "mms: wrote {packets} packets to {}{}",
+            path.display(),
+            if interrupted { " (interrupted)" } else { "" }
+        );
+    }
+    Ok(())
+}
+
+fn clock(ms: u64) -> String {
+    let s = ms / 1000;
+    format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_and_rates() {
+        assert_eq!(parse_time("12.5"), Ok(12_500));
+        assert_eq!(parse_time("1:02"), Ok(62_000));
+        assert_eq!(parse_time("1:00:01.5"), Ok(3_601_500));
+        assert!(
+            parse_time("x").is_err() && parse_time("-1").is_err() && parse_time("1:2:3:4").is_err()
+        );
+        assert_eq!(parse_rate("500k"), Ok(500_000));
+        assert_eq!(parse_rate("1.5M"), Ok(1_500_000));
+        assert!(parse_rate("0").is_err() && parse_rate("k").is_err());
+    }
+
+    #[test]
+    fn playlist_entries_get_numbered_names() {
+        assert_eq!(entry_path(Path::new("a/b.asf"), 0), Path::new("a/b.asf"));
+        assert_eq!(entry_path(Path::new("a/b.asf"), 1), Path::new("a/b.2.asf"));
+        assert_eq!(entry_path(Path::new("b"), 2), Path::new("b.3.asf"));
+    }
+}

@@ -1,0 +1,694 @@
+//! The tokio binding of [`mms_proto::client`]: it moves bytes between a
+//! `TcpStream` and the machine and keeps the machine's one timer. Every
+//! protocol decision is the machine's.
+
+use std::hash::{BuildHasher, Hasher};
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use futures_core::Stream;
+use mms_proto::asf::{HeaderSummary, Preferences, StreamSet, select_streams};
+use mms_proto::client::{
+    self as machine, ClientError, Config, Event, FileInfo, OUTPUT_BUF_LEN, Output, Play, Start,
+    State, Stats,
+};
+use mms_proto::time::Instant;
+use mms_proto::wire::text::{Guid, RedirectLocation, Version};
+use mms_proto::wire::{Frame, Limits, REDIRECT_PROXY, Status, frame};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::{Error, MmsUrl};
+
+/// Settings of [`Client::connect`].
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// From the TCP connect to the ASF header (READY), redirects included.
+    pub connect_timeout: Duration,
+    /// Longest silence of the server while the client waits for it.
+    pub read_timeout: Duration,
+    /// Redirects followed before giving up.
+    pub max_redirects: u8,
+    /// Ask for the TCP packet-pair bandwidth probe.
+    pub packet_pair: bool,
+    /// Connect through this MMS proxy (`host`, `port`).
+    pub proxy: Option<(String, u16)>,
+    /// Which streams to ask for (again for each playlist entry).
+    pub streams: StreamChoice,
+    /// Go on into the next entry of a server-side playlist.
+    pub follow_playlist: bool,
+    /// The client GUID ([3.1.4.1.1]); random per session when `None`.
+    pub guid: Option<Guid>,
+    /// Largest ASF header accepted, bytes.
+    pub max_header_len: u32,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(10),
+            read_timeout: Duration::from_secs(30),
+            max_redirects: 5,
+            packet_pair: false,
+            proxy: None,
+            streams: StreamChoice::All,
+            follow_playlist: true,
+            guid: None,
+            max_header_len: 16 << 20,
+        }
+    }
+}
+
+/// Which streams to receive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StreamChoice {
+    /// Every stream of the header.
+    All,
+    /// These stream numbers (others off).
+    Only(Vec<u8>),
+    /// One stream per mutual-exclusion group: the best that fits
+    /// `max_bitrate` (all of them fit when `None`), preferring `language`.
+    Best {
+        /// Bandwidth to fit, bit/s.
+        max_bitrate: Option<u32>,
+        /// Preferred language (`en`, `fr-CA`, …).
+        language: Option<String>,
+    },
+}
+
+/// An ASF data packet received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Packet {
+    /// LocationId: its number in the content.
+    pub location_id: u32,
+    /// The 32-bit Data packet sequence.
+    pub sequence: u32,
+    /// Which playlist entry it belongs to (0 for the first).
+    pub entry: u32,
+    /// The packet as sent (padding stripped: [`mms_proto::asf::repad`]
+    /// restores the fixed size).
+    pub data: Bytes,
+}
+
+/// One stream of the header, for display.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct StreamDesc {
+    /// Stream number.
+    pub number: u8,
+    /// `audio`, `video`, `command`, … .
+    pub kind: String,
+    /// Codec: a WAVEFORMATEX tag name or a FOURCC.
+    pub codec: String,
+    /// Bit rate, bit/s.
+    pub bit_rate: u32,
+    /// Language, if the header names one.
+    pub language: Option<String>,
+}
+
+/// Entry point: `Client::connect(url, options)`.
+#[derive(Debug)]
+pub struct Client;
+
+impl Client {
+    /// Connects, sets up and reads the ASF header, following redirects, all
+    /// within `options.connect_timeout`. Dropping the future cancels.
+    pub async fn connect(url: &str, options: Options) -> Result<Session, Error> {
+        let url = MmsUrl::parse(url)?;
+        let limit = options.connect_timeout;
+        match tokio::time::timeout(limit, connect_following(url, options)).await {
+            Ok(r) => r,
+            Err(_) => Err(Error::Timeout {
+                waiting_for: "the server to set up the session",
+                seconds: limit.as_secs_f64(),
+            }),
+        }
+    }
+}
+
+async fn connect_following(mut url: MmsUrl, mut options: Options) -> Result<Session, Error> {
+    let guid = options.guid.unwrap_or_else(random_guid);
+    options.guid = Some(guid);
+    let mut redirects = 0u8;
+    loop {
+        let target = options
+            .proxy
+            .clone()
+            .unwrap_or((url.host.clone(), url.port));
+        tracing::debug!(%url, ?target, "connecting");
+        let io = TcpStream::connect((target.0.as_str(), target.1))
+            .await
+            .map_err(|source| Error::Unreachable {
+                target: if target.0.contains(':') {
+                    format!("[{}]:{}", target.0, target.1)
+                } else {
+                    format!("{}:{}", target.0, target.1)
+                },
+                source,
+            })?;
+        io.set_nodelay(true)?;
+        let local = io.local_addr()?;
+        let config = Config {
+            guid,
+            packet_pair: options.packet_pair,
+            local_addr: local.ip(),
+            local_port: local.port(),
+            max_header_len: options.max_header_len,
+            ..Config::default()
+        };
+        let host_param = options.proxy.is_some().then(|| url.host_port());
+        let m = machine::Client::new(config, &url.path, host_param.as_deref())
+            .map_err(|e| Error::from_machine(e, &url.path))?;
+        let mut s = Session::new(io, m, url.clone(), options.clone());
+        match s.setup().await? {
+            Setup::Ready => return Ok(s),
+            Setup::Redirect(next) => {
+                redirects += 1;
+                if redirects > options.max_redirects {
+                    return Err(Error::TooManyRedirects(options.max_redirects));
+                }
+                match next {
+                    Redirect::Url(u) => url = u,
+                    Redirect::Proxy(p) => options.proxy = p,
+                }
+                tracing::info!(%url, proxy = ?options.proxy, "redirected");
+            }
+        }
+    }
+}
+
+/// A client GUID from the standard library's randomly keyed hasher (no
+/// RNG dependency for 16 bytes that need only be unique).
+fn random_guid() -> Guid {
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    let a = h.finish();
+    h.write_u32(std::process::id());
+    let b = h.finish();
+    Guid {
+        data1: (a >> 32) as u32,
+        data2: (a >> 16) as u16,
+        // Version 4 (random) GUID.
+        data3: (a as u16 & 0x0FFF) | 0x4000,
+        data4: ((b & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000).to_be_bytes(),
+    }
+}
+
+enum Setup {
+    Ready,
+    Redirect(Redirect),
+}
+
+enum Redirect {
+    Url(MmsUrl),
+    Proxy(Option<(String, u16)>),
+}
+
+/// What the machine said, owned.
+enum Happened {
+    Packet(Packet),
+    HeaderDone,
+    Playing,
+    EndOfStream { ready: bool, stopped: bool },
+    EntryChange,
+    Redirect(Redirect),
+    Challenge,
+    Nothing,
+}
+
+/// An open MMS session: the header is in; play, seek, stride, select,
+/// read packets, stop, close. Dropping it closes the connection.
+#[derive(Debug)]
+pub struct Session {
+    io: TcpStream,
+    machine: machine::Client,
+    epoch: std::time::Instant,
+    input: BytesMut,
+    out: Vec<u8>,
+    url: MmsUrl,
+    options: Options,
+    header: Bytes,
+    building: Vec<u8>,
+    entry: u32,
+    /// The play ended (READY) and no packets are coming.
+    ended: bool,
+}
+
+impl Session {
+    fn new(io: TcpStream, machine: machine::Client, url: MmsUrl, options: Options) -> Self {
+        Self {
+            io,
+            machine,
+            epoch: std::time::Instant::now(),
+            input: BytesMut::with_capacity(128 * 1024),
+            out: vec![0; OUTPUT_BUF_LEN],
+            url,
+            options,
+            header: Bytes::new(),
+            building: Vec::new(),
+            entry: 0,
+            ended: true,
+        }
+    }
+
+    fn now(&self) -> Instant {
+        Instant(self.epoch.elapsed().as_micros() as u64)
+    }
+
+    fn machine_error(&self, e: ClientError) -> Error {
+        Error::from_machine(e, &self.url.path)
+    }
+
+    /// Writes what the machine has to send; returns its timer.
+    async fn flush(&mut self) -> Result<Option<Instant>, Error> {
+        loop {
+            let now = self.now();
+            match self.machine.poll_output(now, &mut self.out) {
+                Ok(Output::Send(n)) => self.io.write_all(&self.out[..n]).await?,
+                Ok(Output::Timeout(t)) => return Ok(Some(t)),
+                Ok(Output::Wait) => return Ok(None),
+                Ok(Output::Close) => {
+                    let _ = self.io.shutdown().await;
+                    return Ok(None);
+                }
+                Err(e) => return Err(self.machine_error(e)),
+            }
+        }
+    }
+
+    /// Runs the machine until it has something to say.
+    async fn next(&mut self) -> Result<Happened, Error> {
+        let limits = Limits::default();
+        loop {
+            let timer = self.flush().await?;
+            if self.machine.state() == State::Closed && self.input.is_empty() {
+                return Err(Error::Protocol(ClientError::ConnectionClosed));
+            }
+            let n = match frame(&self.input, &limits) {
+                Ok(Status::Complete(Frame::Command(n) | Frame::Data(n))) => Some(n),
+                Ok(Status::Partial(_)) => None,
+                Err(e) => {
+                    let e = ClientError::Malformed(e);
+                    return Err(self.machine_error(e));
+                }
+            };
+            if let Some(n) = n {
+                let unit = self.input.split_to(n).freeze();
+                let now = self.now();
+                let ev = self
+                    .machine
+                    .handle(now, &unit)
+                    .map_err(|e| Error::from_machine(e, &self.url.path))?;
+                let happened = match ev {
+                    None => Happened::Nothing,
+                    Some(ev) => self.own(&unit, ev)?,
+                };
+                match happened {
+                    Happened::Nothing => continue,
+                    h => return Ok(h),
+                }
+            }
+            self.read_more(timer).await?;
+        }
+    }
+
+    fn own(&mut self, unit: &Bytes, ev: Event<'_>) -> Result<Happened, Error> {
+        Ok(match ev {
+            Event::Packet {
+                location_id,
+                sequence,
+                data,
+            } => Happened::Packet(Packet {
+                location_id,
+                sequence,
+                entry: self.entry,
+                data: unit.slice_ref(data),
+            }),
+            Event::HeaderPiece { data, first, last } => {
+                if first {
+                    self.building.clear();
+                }
+                self.building.extend_from_slice(data);
+                if last {
+                    self.header = Bytes::from(std::mem::take(&mut self.building));
+                    let all = self.summary()?.all_streams();
+                    self.machine.set_streams(all);
+                    Happened::HeaderDone
+                } else {
+                    Happened::Nothing
+                }
+            }
+            Event::Playing => Happened::Playing,
+            Event::EndOfStream { ready, stopped, .. } => Happened::EndOfStream { ready, stopped },
+            Event::EntryChange { .. } => Happened::EntryChange,
+            Event::Redirect {
+                redirect_type,
+                location,
+            } => {
+                let to_string = |s: &mms_proto::wire::Utf16Str<'_>| s.chars().collect::<String>();
+                Happened::Redirect(match (redirect_type, location) {
+                    (REDIRECT_PROXY, RedirectLocation::Empty) => Redirect::Proxy(None),
+                    (REDIRECT_PROXY, RedirectLocation::Url { host, port, .. }) => {
+                        Redirect::Proxy(Some((unbracket(&to_string(&host)), port)))
+                    }
+                    (
+                        _,
+                        RedirectLocation::Url {
+                            scheme,
+                            host,
+                            port,
+                            path,
+                        },
+                    ) => {
+                        use mms_proto::wire::text::Scheme;
+                        let scheme = match scheme {
+                            Scheme::Mms => "mms",
+                            Scheme::Mmsu => "mmsu",
+                            Scheme::Mmst => "mmst",
+                        };
+                        let text =
+                            format!("{scheme}://{}:{port}{}", to_string(&host), to_string(&path));
+                        Redirect::Url(MmsUrl::parse(&text)?)
+                    }
+                    (_, RedirectLocation::Empty) => {
+                        return Err(Error::Protocol(ClientError::Unsupported(
+                            "an empty URL redirect",
+                        )));
+                    }
+                })
+            }
+            Event::SecurityChallenge { .. } => Happened::Challenge,
+            Event::Connected { .. }
+            | Event::Bandwidth(_)
+            | Event::FellBackToTcp
+            | Event::Opened(_)
+            | Event::StreamsSwitched => Happened::Nothing,
+        })
+    }
+
+    async fn read_more(&mut self, timer: Option<Instant>) -> Result<(), Error> {
+        let read_limit = self.options.read_timeout;
+        let wait = match timer {
+            Some(t) => Duration::from_micros(t.0.saturating_sub(self.now().0)).min(read_limit),
+            None => read_limit,
+        };
+        self.input.reserve(64 * 1024);
+        match tokio::time::timeout(wait, self.io.read_buf(&mut self.input)).await {
+            Ok(Ok(0)) => {
+                let e = self.machine.connection_closed();
+                Err(Error::Protocol(e))
+            }
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(Error::Io(e)),
+            Err(_) if timer.is_some_and(|t| self.now() >= t) => {
+                let now = self.now();
+                self.machine
+                    .handle_timeout(now)
+                    .map_err(|e| Error::from_machine(e, &self.url.path))
+            }
+            Err(_) => Err(Error::Timeout {
+                waiting_for: "the server",
+                seconds: read_limit.as_secs_f64(),
+            }),
+        }
+    }
+
+    async fn setup(&mut self) -> Result<Setup, Error> {
+        loop {
+            match self.next().await? {
+                Happened::HeaderDone => {
+                    self.apply_choice()?;
+                    return Ok(Setup::Ready);
+                }
+                Happened::Redirect(r) => return Ok(Setup::Redirect(r)),
+                Happened::Challenge => return Err(Error::AuthRequired),
+                _ => {}
+            }
+        }
+    }
+
+    /// Applies `options.streams` to the current header.
+    fn apply_choice(&mut self) -> Result<(), Error> {
+        let set = self.choose(&self.options.streams.clone())?;
+        self.machine
+            .select(set)
+            .map_err(|e| Error::from_machine(e, &self.url.path))
+    }
+
+    fn choose(&self, choice: &StreamChoice) -> Result<StreamSet, Error> {
+        let h = self.summary()?;
+        Ok(match choice {
+            StreamChoice::All => h.all_streams(),
+            StreamChoice::Only(list) => {
+                let mut s = StreamSet::EMPTY;
+                for &n in list {
+                    if !h.all_streams().contains(n) {
+                        return Err(Error::Misuse("no such stream in the header"));
+                    }
+                    s.insert(n);
+                }
+                s
+            }
+            StreamChoice::Best {
+                max_bitrate,
+                language,
+            } => select_streams(
+                &h,
+                &Preferences {
+                    max_bitrate: *max_bitrate,
+                    language: language.as_deref(),
+                },
+            ),
+        })
+    }
+
+    // ----- what the session knows ---------------------------------------
+
+    /// The ASF file header (Header Object and the Data Object's first 50
+    /// bytes) of the current playlist entry.
+    pub fn header(&self) -> &Bytes {
+        &self.header
+    }
+
+    /// The header, parsed.
+    pub fn summary(&self) -> Result<HeaderSummary<'_>, Error> {
+        HeaderSummary::parse(&self.header).map_err(Error::Header)
+    }
+
+    /// What ReportOpenFile said.
+    pub fn file(&self) -> FileInfo {
+        self.machine.file().unwrap_or_default()
+    }
+
+    /// The server's version (ServerVersionInfo).
+    pub fn server_version(&self) -> Option<Version> {
+        self.machine.server_version()
+    }
+
+    /// The URL finally opened (after redirects).
+    pub fn url(&self) -> &MmsUrl {
+        &self.url
+    }
+
+    /// The playlist entry being played (0 for the first).
+    pub fn entry(&self) -> u32 {
+        self.entry
+    }
+
+    /// Statistics of the current or last play.
+    pub fn stats(&self) -> Stats {
+        self.machine.stats()
+    }
+
+    /// The packet-pair bandwidth, if measured.
+    pub fn bandwidth(&self) -> Option<u64> {
+        self.machine.bandwidth()
+    }
+
+    /// The streams of the header.
+    pub fn streams(&self) -> Result<Vec<StreamDesc>, Error> {
+        let h = self.summary()?;
+        Ok(h.streams
+            .iter()
+            .map(|s| StreamDesc {
+                number: s.number,
+                kind: format!("{:?}", s.kind).to_lowercase(),
+                codec: codec_name(s.codec),
+                bit_rate: s.bitrate,
+                language: s
+                    .language_index
+                    .and_then(|i| h.language(i))
+                    .map(|l| l.chars().collect()),
+            })
+            .collect())
+    }
+
+    // ----- requests -----------------------------------------------------
+
+    /// Chooses streams: for the next play, or at once while streaming
+    /// ([3.1.4.3]).
+    pub fn select_streams(&mut self, choice: StreamChoice) -> Result<(), Error> {
+        let set = self.choose(&choice)?;
+        self.options.streams = choice;
+        self.machine
+            .select(set)
+            .map_err(|e| Error::from_machine(e, &self.url.path))
+    }
+
+    /// Starts streaming (or, while streaming, seeks: stop → switch →
+    /// play) and waits until the server confirms.
+    pub async fn play(&mut self, play: Play) -> Result<(), Error> {
+        let now = self.now();
+        self.machine
+            .play(now, &play)
+            .map_err(|e| Error::from_machine(e, &self.url.path))?;
+        self.ended = false;
+        loop {
+            match self.next().await? {
+                Happened::Playing => return Ok(()),
+                Happened::EndOfStream { stopped: true, .. } | Happened::Packet(_) => {}
+                Happened::EndOfStream { ready: true, .. } => {
+                    self.ended = true;
+                    return Ok(());
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Plays from `start` to the end.
+    pub async fn play_from(&mut self, start: Start) -> Result<(), Error> {
+        self.play(Play {
+            start,
+            ..Play::default()
+        })
+        .await
+    }
+
+    /// Seeks: the same as [`Session::play_from`], also while streaming.
+    pub async fn seek(&mut self, start: Start) -> Result<(), Error> {
+        self.play_from(start).await
+    }
+
+    /// Fast forward (`rate` > 1) or rewind (`rate` < 0) from `start`
+    /// ([3.1.4.2.2]); key frames only.
+    pub async fn stride(&mut self, start: Start, rate: f64) -> Result<(), Error> {
+        self.play(Play {
+            start,
+            rate: Some(rate),
+            ..Play::default()
+        })
+        .await
+    }
+
+    /// The next packet of the play; `None` when it ended. Follows a
+    /// server-side playlist into its next entry when the options say so
+    /// ([`Session::entry`] and [`Session::header`] change).
+    pub async fn next_packet(&mut self) -> Result<Option<Packet>, Error> {
+        if self.ended {
+            return Ok(None);
+        }
+        loop {
+            match self.next().await? {
+                Happened::Packet(p) => return Ok(Some(p)),
+                Happened::EndOfStream { ready: true, .. } => {
+                    self.ended = true;
+                    return Ok(None);
+                }
+                Happened::EntryChange => {}
+                Happened::HeaderDone => {
+                    // A playlist entry's header ([3.1.4.4]).
+                    self.entry += 1;
+                    if !self.options.follow_playlist {
+                        self.ended = true;
+                        return Ok(None);
+                    }
+                    self.apply_choice()?;
+                    let now = self.now();
+                    self.machine
+                        .play(now, &Play::default())
+                        .map_err(|e| Error::from_machine(e, &self.url.path))?;
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// The packets of the play as a stream (ends with the play).
+    pub fn packets(&mut self) -> impl Stream<Item = Result<Packet, Error>> + '_ {
+        futures_util::stream::unfold(self, |s| async move {
+            match s.next_packet().await {
+                Ok(Some(p)) => Some((Ok(p), s)),
+                Ok(None) => None,
+                Err(e) => {
+                    s.ended = true;
+                    Some((Err(e), s))
+                }
+            }
+        })
+    }
+
+    /// Stops the play (StopPlaying + Logging) and waits for the server's
+    /// ReportEndOfStream.
+    pub async fn stop(&mut self) -> Result<(), Error> {
+        if self.machine.state() != State::Streaming {
+            self.ended = true;
+            return Ok(());
+        }
+        let now = self.now();
+        self.machine
+            .stop(now)
+            .map_err(|e| Error::from_machine(e, &self.url.path))?;
+        loop {
+            if let Happened::EndOfStream { ready: true, .. } = self.next().await? {
+                self.ended = true;
+                return Ok(());
+            }
+        }
+    }
+
+    /// Ends the session politely (stop, CloseFile) within a second, then
+    /// closes the connection.
+    pub async fn close(mut self) -> Result<(), Error> {
+        let r = tokio::time::timeout(Duration::from_secs(1), async {
+            let now = self.now();
+            self.machine
+                .close(now)
+                .map_err(|e| Error::from_machine(e, &self.url.path))?;
+            while self.machine.state() != State::Closed {
+                match self.next().await {
+                    Ok(_) => {}
+                    Err(Error::Protocol(ClientError::ConnectionClosed)) => break,
+                    Err(e) => return Err(e),
+                }
+            }
+            self.flush().await.map(drop)
+        })
+        .await;
+        let _ = self.io.shutdown().await;
+        r.unwrap_or(Ok(()))
+    }
+}
+
+fn unbracket(h: &str) -> String {
+    h.trim_start_matches('[').trim_end_matches(']').to_string()
+}
+
+fn codec_name(c: mms_proto::asf::Codec) -> String {
+    use mms_proto::asf::Codec;
+    match c {
+        Codec::Audio(0x0161) => "WMA2".into(),
+        Codec::Audio(0x0160) => "WMA1".into(),
+        Codec::Audio(0x0162) => "WMA Pro".into(),
+        Codec::Audio(0x0163) => "WMA Lossless".into(),
+        Codec::Audio(0x000A) => "WMA Voice".into(),
+        Codec::Audio(0x0055) => "MP3".into(),
+        Codec::Audio(0x0001) => "PCM".into(),
+        Codec::Audio(t) => format!("audio 0x{t:04X}"),
+        Codec::Video(f) => String::from_utf8_lossy(&f).into_owned(),
+        Codec::Unknown => "-".into(),
+    }
+}
