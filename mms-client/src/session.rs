@@ -617,9 +617,10 @@ impl Session {
         }
     }
 
-    /// The packets of the play as a stream (ends with the play).
-    pub fn packets(&mut self) -> impl Stream<Item = Result<Packet, Error>> + '_ {
-        futures_util::stream::unfold(self, |s| async move {
+    /// The packets of the play as a stream (ends with the play; boxed so
+    /// it is `Unpin`).
+    pub fn packets(&mut self) -> impl Stream<Item = Result<Packet, Error>> + Unpin + '_ {
+        Box::pin(futures_util::stream::unfold(self, |s| async move {
             match s.next_packet().await {
                 Ok(Some(p)) => Some((Ok(p), s)),
                 Ok(None) => None,
@@ -628,7 +629,7 @@ impl Session {
                     Some((Err(e), s))
                 }
             }
-        })
+        }))
     }
 
     /// Stops the play (StopPlaying + Logging) and waits for the server's

@@ -498,6 +498,8 @@ pub struct Client {
     close_requested: bool,
     /// TcpMessageHeader seq of the next message.
     out_seq: u16,
+    /// One more ReportEndOfStream may come (see on_message).
+    stray_end_of_stream: bool,
 }
 
 impl Client {
@@ -560,6 +562,7 @@ impl Client {
             rate: 1.0,
             close_requested: false,
             out_seq: 0,
+            stray_end_of_stream: false,
         };
         c.push(Pending::Connect)?;
         Ok(c)
@@ -1008,6 +1011,7 @@ impl Client {
                 fail(r.hr)?;
                 self.play_sent = false;
                 self.phase = Phase::Streaming;
+                self.stray_end_of_stream = false;
                 Ok(Some(Event::Playing))
             }
             // [3.1.5.16]
@@ -1015,6 +1019,7 @@ impl Client {
                 fail(r.hr)?;
                 self.striding_sent = false;
                 self.phase = Phase::Streaming;
+                self.stray_end_of_stream = false;
                 Ok(Some(Event::Playing))
             }
             // [3.1.5.18]
@@ -1032,6 +1037,9 @@ impl Client {
                         r.hr.0 != 0 || !broadcast
                     };
                 }
+                // A StopPlaying sent after the server's own end may be
+                // answered once more.
+                self.stray_end_of_stream = stopped;
                 self.stop_sent = false;
                 if ready {
                     self.phase = Phase::Ready;
@@ -1048,6 +1056,14 @@ impl Client {
                     ready,
                     stopped,
                 }))
+            }
+            // The server's answer to a StopPlaying that crossed its own
+            // end of stream (it answers a StopPlaying in READY too): the
+            // play is already over.
+            (Phase::Ready, M::ReportEndOfStream(r)) if self.stray_end_of_stream => {
+                fail(r.hr)?;
+                self.stray_end_of_stream = false;
+                Ok(None)
             }
             // [3.1.5.19]
             (Phase::Streaming, M::ReportStreamChange(r)) if !self.stop_sent => {
