@@ -534,3 +534,117 @@ fn fuzz_packet(number: u64) -> [u8; 1000] {
     p[23..27].copy_from_slice(&send.wrapping_add(3000).to_le_bytes());
     p
 }
+
+/// Target `client`: arbitrary bytes as a server's TCP stream into a client
+/// session. The application reacts as one would: it names the streams
+/// after a header, plays, seeks, changes streams, stops, answers a
+/// challenge, and time advances to the Header timer. Nothing may panic,
+/// everything sent must be one well-formed client message per packet, and
+/// handed-out data must lie inside the unit it came in.
+pub fn client(data: &[u8]) {
+    use crate::asf::StreamSet;
+    use crate::client::*;
+    use crate::time::{Duration, Instant};
+    let Some((&knobs, mut rest)) = data.split_first() else {
+        return;
+    };
+    let config = Config {
+        packet_pair: knobs & 1 != 0,
+        udp_port: (knobs & 2 != 0).then_some(7000),
+        strict: knobs & 4 != 0,
+        max_header_len: 64 * 1024,
+        ..Config::default()
+    };
+    let Ok(mut c) = Client::new(config, "a/b.wmv", (knobs & 8 != 0).then_some("h:1755")) else {
+        return;
+    };
+    let mut now = Instant(0);
+    let mut out = [0u8; OUTPUT_BUF_LEN];
+    for step in 0..96u32 {
+        for _ in 0..16 {
+            match c.poll_output(now, &mut out) {
+                Ok(Output::Send(n)) => {
+                    let (_, mut msgs) =
+                        parse_packet(&out[..n]).expect("the client sends well-formed packets"); // oracle assertion: failing here is the finding
+                    let m = msgs.next().expect("one message").expect("that parses"); // oracle assertion: failing here is the finding
+                    assert!(!m.id().is_to_client() && msgs.next().is_none());
+                }
+                Ok(Output::Timeout(t)) => {
+                    if step % 7 == 6 {
+                        now = t;
+                        let _ = c.handle_timeout(now);
+                    }
+                    break;
+                }
+                Ok(Output::Wait | Output::Close) => break,
+                Err(_) => return,
+            }
+        }
+        let Ok(Status::Complete(f)) = frame(rest, &Limits::default()) else {
+            return;
+        };
+        let (unit, tail) = rest.split_at(f.len());
+        rest = tail;
+        now = now + Duration::from_millis(1 + unit.len() as u64);
+        let range = unit.as_ptr_range();
+        let inside = |d: &[u8]| {
+            d.is_empty() || (range.contains(&d.as_ptr()) && d.as_ptr_range().end <= range.end)
+        };
+        match c.handle(now, unit) {
+            Ok(Some(Event::HeaderPiece { data, last, .. })) => {
+                assert!(inside(data));
+                if last {
+                    let all = StreamSet(u128::from(knobs) << 1 | 0b110);
+                    c.set_streams(all);
+                    let _ = c.select(StreamSet(all.0 & !(u128::from(step) << 2)));
+                    let rate = (knobs & 0x10 != 0).then_some(2.0);
+                    let _ = c.play(
+                        now,
+                        &Play {
+                            rate,
+                            ..Play::default()
+                        },
+                    );
+                }
+            }
+            Ok(Some(Event::Packet {
+                data, location_id, ..
+            })) => {
+                assert!(inside(data));
+                match location_id % 11 {
+                    3 => {
+                        let _ = c.play(
+                            now,
+                            &Play {
+                                start: Start::Packet(5),
+                                ..Play::default()
+                            },
+                        );
+                    }
+                    5 => {
+                        let _ = c.select(StreamSet(0b10));
+                    }
+                    7 => {
+                        let _ = c.stop(now);
+                    }
+                    9 => {
+                        let _ = c.close(now);
+                    }
+                    _ => {}
+                }
+            }
+            Ok(Some(Event::SecurityChallenge { token, .. })) => {
+                assert!(inside(token));
+                let _ = c.respond(b"Basic eDp5");
+            }
+            Ok(Some(Event::EndOfStream { ready: true, .. })) if knobs & 0x20 != 0 => {
+                let _ = c.play(now, &Play::default());
+            }
+            Ok(_) => {}
+            Err(_) => {
+                assert_eq!(c.state(), State::Closed, "an error ends the session"); // oracle assertion: failing here is the finding
+                return;
+            }
+        }
+    }
+}

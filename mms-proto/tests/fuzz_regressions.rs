@@ -24,6 +24,7 @@ fn oracle(target: &str) -> Option<Oracle> {
         "asf_packet" => asf_packet,
         "asf_rewrite" => asf_rewrite,
         "server" => server,
+        "client" => client,
         _ => return None,
     })
 }

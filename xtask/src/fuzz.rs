@@ -23,6 +23,7 @@ pub(crate) const TARGETS: &[&str] = &[
     "asf_packet",
     "asf_rewrite",
     "server",
+    "client",
 ];
 
 /// Runs the targets; returns `(target, executions)`. With `seed`, libFuzzer
@@ -47,7 +48,8 @@ pub(crate) fn run(seconds: u64, only: &[String], seed: Option<u32>) -> Result<Ve
     let root = root();
     let seeds = root.join("target/fuzz-seeds");
     let _ = fs::remove_dir_all(&seeds);
-    // The golden, session, ASF and server tests write their inputs as seeds.
+    // The golden, session, ASF, server and client tests write their inputs
+    // as seeds.
     sh(cargo()
         .args([
             "test",
@@ -62,6 +64,8 @@ pub(crate) fn run(seconds: u64, only: &[String], seed: Option<u32>) -> Result<Ve
             "asf",
             "--test",
             "server",
+            "--test",
+            "client",
         ])
         .env("MMS_FUZZ_SEEDS", &seeds))?;
     sh(Command::new("cargo").args(["+nightly", "fuzz", "build", "-O", "--fuzz-dir", "mms-fuzz"]))?;
