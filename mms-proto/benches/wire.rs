@@ -1,4 +1,4 @@
-//! Wire codec benchmarks. Results and the memcpy baseline measured by this
+//! Wire codec and client receive-path benchmarks. Results and the memcpy baseline measured by this
 //! same binary go to docs/benchmarks.md via `cargo xtask bench`.
 
 #![allow(missing_docs)]
@@ -7,6 +7,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use mms_proto::time::Instant;
 use mms_proto::wire::*;
 
 /// One representative message of each kind, as a server or client sends it.
@@ -223,7 +224,7 @@ fn stream() -> Vec<u8> {
         } else {
             let d = DataPacketRepr {
                 location_id: n,
-                play_incarnation: 4,
+                play_incarnation: 10,
                 af_flags: n as u8,
                 payload: &payload,
             };
@@ -259,6 +260,34 @@ fn bench_stream(c: &mut Criterion) {
             acc
         })
     });
+    // The client machine's receive path over the same stream (play
+    // incarnation 10): framing, classification, sequence tracking, events,
+    // and the Pongs it owes.
+    let client = streaming_client();
+    g.bench_function("client_receive_64MiB", |b| {
+        let mut out = [0u8; mms_proto::client::OUTPUT_BUF_LEN];
+        b.iter(|| {
+            let mut c = client.clone();
+            let mut acc = 0u64;
+            let limits = Limits::default();
+            for_each_frame(black_box(&s), &limits, |_, unit| {
+                if let Some(mms_proto::client::Event::Packet {
+                    location_id, data, ..
+                }) = c.handle(Instant(1), unit).unwrap()
+                {
+                    acc = acc.wrapping_add(location_id as u64 + data.len() as u64);
+                } else {
+                    while let Ok(mms_proto::client::Output::Send(n)) =
+                        c.poll_output(Instant(1), &mut out)
+                    {
+                        acc = acc.wrapping_add(n as u64);
+                    }
+                }
+            })
+            .unwrap();
+            acc
+        })
+    });
     let mut dst = vec![0u8; s.len()];
     g.bench_function("memcpy_64MiB", |b| {
         b.iter(|| {
@@ -267,6 +296,63 @@ fn bench_stream(c: &mut Criterion) {
         })
     });
     g.finish();
+}
+
+/// A client machine set up and streaming play incarnation 10 (the bench
+/// stream's): the server's answers scripted, as in tests/client.rs.
+fn streaming_client() -> mms_proto::client::Client {
+    use mms_proto::client::*;
+    let mut c = Client::new(Config::default(), "bench.wmv", None).unwrap();
+    let mut out = [0u8; OUTPUT_BUF_LEN];
+    let unit = |c: &mut Client, m: Message<'_>| {
+        let mut out = [0u8; OUTPUT_BUF_LEN];
+        let mut buf = vec![0; TcpMessageHeaderRepr::packet_len(&m)];
+        TcpMessageHeaderRepr {
+            seq: 0,
+            time_sent: 0,
+        }
+        .emit_packet(&m, &mut buf)
+        .unwrap();
+        c.handle(Instant(0), &buf).unwrap();
+        while let Ok(Output::Send(_)) = c.poll_output(Instant(0), &mut out) {}
+    };
+    unit(
+        &mut c,
+        ReportConnectedExRepr::new(MMS_DISABLE_PACKET_PAIR, Utf16Str::Str("9.1.1.3862")).into(),
+    );
+    unit(&mut c, ReportFunnelInfoRepr::new(1).into());
+    unit(&mut c, ReportConnectedFunnelRepr::default().into());
+    unit(
+        &mut c,
+        ReportOpenFileRepr {
+            open_file_id: 1,
+            file_header_size: 100,
+            ..Default::default()
+        }
+        .into(),
+    );
+    let header = DataPacketRepr {
+        location_id: 0,
+        play_incarnation: 1,
+        af_flags: 0x0C,
+        payload: &[0; 100],
+    };
+    let mut buf = vec![0; header.buffer_len()];
+    header.emit(&mut buf).unwrap();
+    c.handle(Instant(0), &buf).unwrap();
+    // OpenFile took PlayIncarnation 9; this play is 10, as in the stream.
+    c.play(Instant(0), &Play::default()).unwrap();
+    while let Ok(Output::Send(_)) = c.poll_output(Instant(0), &mut out) {}
+    unit(
+        &mut c,
+        ReportStartedPlayingRepr {
+            play_incarnation: 10,
+            ..Default::default()
+        }
+        .into(),
+    );
+    assert_eq!(c.state(), State::Streaming);
+    c
 }
 
 /// ASF packets: a real multiple-payload packet from the test set, and a

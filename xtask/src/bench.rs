@@ -135,6 +135,29 @@ pub(crate) fn run() -> Result {
          runs faster than a copy of the same bytes; the ratio is how many times faster.\n"
     );
 
+    let client = find("stream", "client_receive_64MiB").ok_or("client receive bench missing")?;
+    // 3208-byte Data packets, one 32-byte Ping packet per 1000 units.
+    let packets = client.bytes.unwrap_or(0) as f64 / (3208.0 * 0.999 + 32.0 * 0.001) * 0.999;
+    let _ = writeln!(
+        md,
+        "## Client machine: the receive path (issue 5)\n\n\
+         The same 64 MiB through `mms_proto::client::Client::handle` in STREAMING (framing, \
+         classification by incarnation, the 32-bit sequence, statistics, the `Packet` event; \
+         the Pongs it owes drained from `poll_output`), against memcpy of the same run.\n"
+    );
+    let _ = writeln!(
+        md,
+        "| bench | time / 64 MiB | packets/s | throughput | vs memcpy |"
+    );
+    let _ = writeln!(md, "|---|---:|---:|---:|---:|");
+    let _ = writeln!(
+        md,
+        "| client_receive_64MiB | {:.2} ms | {:.1} M | {:.2} GiB/s | **{:.1}×** |\n",
+        client.ns / 1e6,
+        packets / client.ns * 1e3,
+        gib_s(client.bytes.unwrap_or(0), client.ns),
+        memcpy.ns / client.ns
+    );
     let _ = writeln!(
         md,
         "## Wire codec: one message (issue 2 target: a control message parses in < 50 ns)\n"
@@ -190,9 +213,9 @@ pub(crate) fn run() -> Result {
     }
     let _ = writeln!(md);
     let path = root.join("docs/benchmarks.md");
-    // `cargo xtask load` owns its section; keep it.
-    if let Some(load) = crate::load::existing_section(&path) {
-        let _ = writeln!(md, "{load}");
+    // `cargo xtask load` and `pull` own their sections; keep them.
+    for section in crate::load::existing_sections(&path) {
+        let _ = writeln!(md, "{section}\n");
     }
     fs::write(&path, md).map_err(|e| format!("{}: {e}", path.display()))?;
     eprintln!("wrote {}", path.display());

@@ -93,23 +93,32 @@ fn mbit(bytes: u64, secs: f64) -> f64 {
     bytes as f64 * 8.0 / secs / 1e6
 }
 
-/// Replaces (or appends) the load section of docs/benchmarks.md.
-fn write_section(section: &str) -> Result {
+/// Replaces (or appends) the section between `start` and `end` of
+/// docs/benchmarks.md.
+pub(crate) fn write_marked(start: &str, end: &str, section: &str) -> Result {
     let path = root().join("docs/benchmarks.md");
     let old = std::fs::read_to_string(&path).unwrap_or_else(|_| "# Benchmarks\n\n".into());
-    let new = match (old.find(START), old.find(END)) {
-        (Some(a), Some(b)) if a < b => format!("{}{section}{}", &old[..a], &old[b + END.len()..]),
-        _ => format!("{}\n{section}\n", old.trim_end()),
+    let new = match (old.find(start), old.find(end)) {
+        (Some(a), Some(b)) if a < b => format!("{}{section}{}", &old[..a], &old[b + end.len()..]),
+        _ => format!("{}\n\n{section}\n", old.trim_end()),
     };
     std::fs::write(&path, new).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-/// The load section of an existing docs/benchmarks.md (to keep it when
-/// `cargo xtask bench` rewrites the rest).
-pub(crate) fn existing_section(path: &Path) -> Option<String> {
-    let old = std::fs::read_to_string(path).ok()?;
-    let (a, b) = (old.find(START)?, old.find(END)?);
-    (a < b).then(|| old[a..b + END.len()].to_string())
+/// The sections other tasks own in an existing docs/benchmarks.md (the
+/// load and pull sections), to keep them when `cargo xtask bench`
+/// rewrites the rest.
+pub(crate) fn existing_sections(path: &Path) -> Vec<String> {
+    let Ok(old) = std::fs::read_to_string(path) else {
+        return Vec::new();
+    };
+    [(START, END), (crate::pull::START, crate::pull::END)]
+        .iter()
+        .filter_map(|(s, e)| {
+            let (a, b) = (old.find(s)?, old.find(e)?);
+            (a < b).then(|| old[a..b + e.len()].to_string())
+        })
+        .collect()
 }
 
 pub(crate) fn run(sessions: usize, seconds: f64) -> Result {
@@ -172,7 +181,7 @@ pub(crate) fn run(sessions: usize, seconds: f64) -> Result {
          between two threads that do nothing else."
     );
     let _ = write!(md, "{END}");
-    write_section(&md)?;
+    write_marked(START, END, &md)?;
     eprintln!(
         "load: {rate:.0} handshakes/s; {mms:.0} Mbit/s streaming vs {tcp:.0} Mbit/s raw TCP ({:.2}×)",
         mms / tcp

@@ -16,6 +16,7 @@ mod bench;
 mod fuzz;
 mod load;
 mod media;
+mod pull;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -55,6 +56,13 @@ enum Task {
     },
     /// Run the criterion benches and write docs/benchmarks.md.
     Bench,
+    /// `mms dump` vs `ffmpeg -c copy` pulling the same file from the release
+    /// server (docs/benchmarks.md).
+    Pull {
+        /// Pulls per client.
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+    },
     /// Load the release server on loopback (handshakes/s, Mbit/s vs raw TCP).
     Load {
         /// Concurrent client sessions.
@@ -81,6 +89,7 @@ fn main() -> ExitCode {
         Task::Fuzz { seconds, targets } => fuzz::run(seconds, &targets, None).map(|_| ()),
         Task::Bench => bench::run(),
         Task::Load { sessions, seconds } => load::run(sessions, seconds),
+        Task::Pull { rounds } => pull::run(rounds.max(1)),
         Task::Media { update_testdata } => media::run(update_testdata),
     };
     match result {
