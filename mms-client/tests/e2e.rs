@@ -429,3 +429,57 @@ fn packets_come_as_a_stream() {
         assert_eq!(n as u64, s.file().packet_count);
     });
 }
+
+/// `--start` and `--duration`: a valid file of that part, FFmpeg-clean;
+/// and `-o -` streams the same bytes to stdout.
+#[test]
+fn dump_a_part_and_to_stdout() {
+    use mms_proto::asf::PacketInfo;
+    let (dir, _) = long_source();
+    let server = common::serve_unpaced(&dir);
+    let url = format!("mms://{}/long.wmv", server.addr);
+    let out = common::fresh_path("part.asf");
+    let (ok, log) = common::run_with_timeout(
+        mms()
+            .args(["dump", "-q", &url, "--start", "10", "--duration", "3", "-o"])
+            .arg(&out),
+        Duration::from_secs(30),
+        "mms",
+    );
+    assert!(ok, "{log}");
+    let got = std::fs::read(&out).unwrap();
+    let (header, packets) = common::packets(&got);
+    let h = HeaderSummary::parse(header).unwrap();
+    assert_eq!(h.packet_count, packets.len() as u64);
+    let times: Vec<u32> = packets
+        .iter()
+        .map(|p| PacketInfo::parse(p).unwrap().send_time)
+        .collect();
+    let (first, last) = (times[0], *times.last().unwrap());
+    // The server starts at the index entry at or before 10 s (key frames
+    // every second) and stops 3 s of content later.
+    assert!((8_500..=10_100).contains(&first), "starts at {first} ms");
+    assert!(
+        last >= first + 2_500 && last <= first + 4_500,
+        "{first}..{last} ms"
+    );
+    ffmpeg_decodes_silently(&out);
+    // To stdout: the same packets (the header's counts stay unpatched).
+    let piped = mms()
+        .args([
+            "dump",
+            "-q",
+            &url,
+            "--start",
+            "10",
+            "--duration",
+            "3",
+            "-o",
+            "-",
+        ])
+        .output()
+        .unwrap();
+    assert!(piped.status.success());
+    let (_, piped_packets) = common::packets(&piped.stdout);
+    assert_eq!(piped_packets, packets);
+}
