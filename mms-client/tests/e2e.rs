@@ -483,3 +483,33 @@ fn dump_a_part_and_to_stdout() {
     let (_, piped_packets) = common::packets(&piped.stdout);
     assert_eq!(piped_packets, packets);
 }
+
+/// IPv6: a server on [::1], the client by an IPv6 literal URL.
+#[test]
+fn works_over_ipv6_loopback() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let root = mms_server::content::ContentRoot::new(&common::testdata_dir()).unwrap();
+    let options = mms_server::Options::new(Config {
+        paced: false,
+        ..Config::default()
+    });
+    let server = mms_server::Server::bind("[::1]:0".parse().unwrap(), root, options)
+        .expect("IPv6 loopback ([::1]) is needed for this test");
+    let addr = server.local_addr().unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    let t = std::thread::spawn(move || server.run(&flag));
+    let url = format!("mms://[::1]:{}/ff_av.wmv", addr.port());
+    rt().block_on(async {
+        let mut s = Client::connect(&url, Options::default()).await.unwrap();
+        s.play_from(Start::Beginning).await.unwrap();
+        let got = collect(&mut s).await;
+        assert_whole(
+            &std::fs::read(common::testdata_dir().join("ff_av.wmv")).unwrap(),
+            &got,
+        );
+        s.close().await.unwrap();
+    });
+    stop.store(true, Ordering::Relaxed);
+    t.join().unwrap().unwrap();
+}
