@@ -39,7 +39,7 @@ enum Command {
     /// Print what the server says about a stream: version, attributes,
     /// duration, bit rate, packets and streams.
     Probe {
-        /// mms://host[:port]/path
+        /// The stream, `mms://host[:port]/path`.
         url: String,
         /// JSON instead of a table.
         #[arg(long)]
@@ -47,19 +47,19 @@ enum Command {
     },
     /// Download a stream into a valid, seekable ASF file.
     Dump {
-        /// mms://host[:port]/path
+        /// The stream, `mms://host[:port]/path`.
         url: String,
         /// Output file (`-`: standard output, e.g. `| ffplay -`). Further
         /// playlist entries go to NAME.2.asf, NAME.3.asf, …
         #[arg(short, long)]
         output: PathBuf,
-        /// Start at this time (seconds, or [h:]m:s).
+        /// Start at this time (seconds, or `[h:]m:s`).
         #[arg(long, value_parser = parse_time)]
         start: Option<u64>,
         /// Start at this ASF packet number instead.
         #[arg(long, conflicts_with = "start")]
         start_packet: Option<u32>,
-        /// Stop after this much content (seconds, or [h:]m:s).
+        /// Stop after this much content (seconds, or `[h:]m:s`).
         #[arg(long, value_parser = parse_time)]
         duration: Option<u64>,
         /// Stream numbers to keep (comma-separated); default: all.
