@@ -266,8 +266,24 @@ impl EventLoop {
             return;
         };
         let before = c.deadline;
-        c.drive(now, &self.shared, &mut self.scratch);
-        c.flush();
+        // Produce and write in turns: a turn stops at `max_queued`; when the
+        // socket took all of it, the session has more to say at once (a
+        // few turns here, then the next loop iteration, so one fast
+        // client cannot starve the others).
+        let mut more = false;
+        for _ in 0..4 {
+            more = c.drive(now, &self.shared, &mut self.scratch);
+            c.flush();
+            if !more || !c.output.is_empty() || c.closing {
+                break;
+            }
+        }
+        if more && c.output.is_empty() && !c.closing {
+            // Serviced again on the next iteration (the poll then does not
+            // block: this timer is due).
+            self.timers.push(Reverse((now, k)));
+            c.deadline = Some(now);
+        }
         if c.closing && c.output.is_empty() {
             self.remove(k, "closed");
             return;
@@ -554,14 +570,15 @@ impl Conn {
         }
     }
 
-    /// Runs the machine until it waits, queueing its output.
-    fn drive(&mut self, now: Instant, shared: &Shared, scratch: &mut Scratch) {
+    /// Runs the machine until it waits, queueing its output; true when it
+    /// stopped only because `max_queued` bytes are queued.
+    fn drive(&mut self, now: Instant, shared: &Shared, scratch: &mut Scratch) -> bool {
         let Scratch { out: buf, packet } = scratch;
         // A held packet is offered again on every turn: the machine says
         // whether it is due, still early, or cancelled by a stop or seek.
         if let Some((n, bytes)) = self.held.take() {
             if !self.offer(now, n, &bytes, buf) {
-                return;
+                return false;
             }
         }
         while self.output.len() < shared.options.max_queued {
@@ -569,44 +586,45 @@ impl Conn {
                 Output::Send(n) => self.output.extend(&buf[..n]),
                 Output::ReadHeader { offset, len } => {
                     let Some(c) = &self.content else {
-                        return self.fail("header without content");
+                        return self.failed("header without content");
                     };
                     // The machine asks only inside the header it was given.
                     let Some(bytes) = c.header().get(offset as usize..(offset + len) as usize)
                     else {
-                        return self.fail("header read out of range");
+                        return self.failed("header read out of range");
                     };
                     match self.session.header_piece(now, bytes, buf) {
                         Ok(n) => self.output.extend(&buf[..n]),
-                        Err(e) => return self.fail(&e.to_string()),
+                        Err(e) => return self.failed(&e.to_string()),
                     }
                 }
                 Output::ReadPacket { number } => {
                     let Some(c) = &self.content else {
-                        return self.fail("packet without content");
+                        return self.failed("packet without content");
                     };
                     if let Err(e) = c.read_packet(number, packet) {
-                        return self.fail(&e.to_string());
+                        return self.failed(&e.to_string());
                     }
                     if !self.offer(now, number, packet, buf) {
-                        return;
+                        return false;
                     }
                 }
                 Output::NextEntry => self.next_entry(now, shared),
                 Output::Timeout(t) => {
                     self.deadline = Some(t);
-                    return;
+                    return false;
                 }
                 Output::Wait => {
                     self.deadline = None;
-                    return;
+                    return false;
                 }
                 Output::Close => {
                     self.closing = true;
-                    return;
+                    return false;
                 }
             }
         }
+        true
     }
 
     /// Offers packet `n` to the machine; false when it is held for later.
@@ -631,6 +649,11 @@ impl Conn {
             }
         }
         true
+    }
+
+    fn failed(&mut self, why: &str) -> bool {
+        self.fail(why);
+        false
     }
 
     fn fail(&mut self, why: &str) {

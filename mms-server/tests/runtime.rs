@@ -192,3 +192,25 @@ fn a_redirected_path_gets_report_redirect_and_the_connection_closes() {
     assert_eq!(redirect, (1, "mms://127.0.0.1/demo.wmv".to_string()));
     assert!(c.recv().unwrap().is_none(), "then the server closes");
 }
+
+/// A play longer than the output queue: a turn stops at `max_queued`, the
+/// socket takes it all, and the session must go on by itself (it stalled
+/// once the file outgrew the socket buffers and the queue: found by `mms
+/// dump` of a 11 MB file).
+#[test]
+fn a_play_larger_than_the_output_queue_goes_on() {
+    let server = common::serve_with(
+        &common::testdata_dir(),
+        Options {
+            max_queued: 4096,
+            ..Options::new(Config {
+                paced: false,
+                ..Config::default()
+            })
+        },
+    );
+    let mut c = Client::connect(server.addr).unwrap();
+    let packets = play_whole(&mut c, "ff_lang.wmv", &[1, 2, 3]);
+    let file = std::fs::read(common::testdata_dir().join("ff_lang.wmv")).unwrap();
+    assert_eq!(packets.len(), common::packets(&file).1.len());
+}
