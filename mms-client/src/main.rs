@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{HumanBytes, ProgressBar, ProgressStyle};
 use mms_client::{
     AsfWriter, Client, Error, Options, Output, Play, Session, Start, StopAt, StreamChoice,
 };
@@ -367,21 +367,21 @@ async fn dump(
     } else {
         let b = ProgressBar::new(total_ms.max(1));
         b.set_style(
-            ProgressStyle::with_template(
-                "{spinner} {msg} [{bar:30}] {binary_bytes} {binary_bytes_per_sec}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
+            ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {prefix}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
         );
         b
     };
     let mut entry = s.entry();
     let mut first_send: Option<u32> = None;
     let mut interrupted = false;
+    let began = std::time::Instant::now();
+    let mut ctrl_c = std::pin::pin!(tokio::signal::ctrl_c());
     loop {
         let next = tokio::select! {
             p = s.next_packet() => p,
-            _ = tokio::signal::ctrl_c() => { interrupted = true; break; }
+            _ = &mut ctrl_c => { interrupted = true; break; }
         };
         let Some(p) = next? else { break };
         if p.entry != entry {
@@ -403,8 +403,13 @@ async fn dump(
             bar.set_position(pos.min(total_ms));
             bar.set_message(format!("{} / {}", clock(pos), clock(total_ms)));
         }
-        bar.set_length(total_ms.max(1));
-        let _ = sink.bytes();
+        let bytes = sink.bytes();
+        let secs = began.elapsed().as_secs_f64().max(1e-3);
+        bar.set_prefix(format!(
+            "{} {}/s",
+            HumanBytes(bytes),
+            HumanBytes((bytes as f64 / secs) as u64)
+        ));
     }
     if interrupted {
         let _ = s.stop().await;
