@@ -114,6 +114,22 @@ impl Sim {
         self.unit(buf)
     }
 
+    /// Connect … ReportConnectedFunnel with a server of `version`; the
+    /// OpenFile sent is dropped.
+    fn funneled(&mut self, version: &str) {
+        self.sent();
+        self.msg(ReportConnectedExRepr::new(
+            MMS_DISABLE_PACKET_PAIR,
+            Utf16Str::Str(version),
+        ))
+        .unwrap();
+        self.sent();
+        self.msg(ReportFunnelInfoRepr::new(5)).unwrap();
+        self.sent();
+        self.msg(ReportConnectedFunnelRepr::default()).unwrap();
+        self.sent();
+    }
+
     /// Connect … ReportOpenFile with a v`major` server; returns the sent
     /// ReadBlock.
     fn open(&mut self, major: u8) -> Sent {
@@ -447,17 +463,7 @@ fn redirects_of_both_types_end_the_session() {
         (REDIRECT_PROXY, "", "Empty"),
     ] {
         let mut sim = Sim::new(Sim::config());
-        sim.sent();
-        sim.msg(ReportConnectedExRepr::new(
-            MMS_DISABLE_PACKET_PAIR,
-            Utf16Str::Str("9.1.1.3862"),
-        ))
-        .unwrap();
-        sim.sent();
-        sim.msg(ReportFunnelInfoRepr::new(5)).unwrap();
-        sim.sent();
-        sim.msg(ReportConnectedFunnelRepr::default()).unwrap();
-        sim.sent();
+        sim.funneled("9.1.1.3862");
         let ev = sim
             .msg(ReportRedirectRepr {
                 hr: HResult::S_OK,
@@ -476,17 +482,7 @@ fn redirects_of_both_types_end_the_session() {
 #[test]
 fn a_security_challenge_goes_to_the_application() {
     let mut sim = Sim::new(Sim::config());
-    sim.sent();
-    sim.msg(ReportConnectedExRepr::new(
-        MMS_DISABLE_PACKET_PAIR,
-        Utf16Str::Str("9.1.1.3862"),
-    ))
-    .unwrap();
-    sim.sent();
-    sim.msg(ReportFunnelInfoRepr::new(5)).unwrap();
-    sim.sent();
-    sim.msg(ReportConnectedFunnelRepr::default()).unwrap();
-    sim.sent();
+    sim.funneled("9.1.1.3862");
     let token = b"r\0e\0a\0l\0m\0=\0\"\0x\0\"\0\0\0";
     let ev = sim
         .msg(SecurityChallengeRepr {
@@ -680,17 +676,7 @@ fn end_of_stream_by_server_version_and_playlists() {
         (FILE_ATTRIBUTE_MMS_BROADCAST, false),
     ] {
         let mut sim = Sim::new(Sim::config());
-        sim.sent();
-        sim.msg(ReportConnectedExRepr::new(
-            MMS_DISABLE_PACKET_PAIR,
-            Utf16Str::Str("8.0.0.1"),
-        ))
-        .unwrap();
-        sim.sent();
-        sim.msg(ReportFunnelInfoRepr::new(5)).unwrap();
-        sim.sent();
-        sim.msg(ReportConnectedFunnelRepr::default()).unwrap();
-        sim.sent();
+        sim.funneled("8.0.0.1");
         sim.msg(opened(HResult::S_OK, attributes)).unwrap();
         sim.sent();
         sim.data(0, 1, 0x0C, &[1; 1000]).unwrap();
@@ -771,17 +757,7 @@ fn data_in_ready_and_pieces_out_of_order_are_errors() {
 #[test]
 fn failure_hresults_and_malformed_messages_end_the_session() {
     let mut sim = Sim::new(Sim::config());
-    sim.sent();
-    sim.msg(ReportConnectedExRepr::new(
-        MMS_DISABLE_PACKET_PAIR,
-        Utf16Str::Str("9.1.1.3862"),
-    ))
-    .unwrap();
-    sim.sent();
-    sim.msg(ReportFunnelInfoRepr::new(5)).unwrap();
-    sim.sent();
-    sim.msg(ReportConnectedFunnelRepr::default()).unwrap();
-    sim.sent();
+    sim.funneled("9.1.1.3862");
     fails(
         sim.msg(opened(HResult::NS_E_FILE_NOT_FOUND, 0)),
         "ReportOpenFile",
