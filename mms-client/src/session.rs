@@ -347,39 +347,39 @@ impl Session {
             Event::Redirect {
                 redirect_type,
                 location,
-            } => {
-                let to_string = |s: &mms_proto::wire::Utf16Str<'_>| s.chars().collect::<String>();
-                Happened::Redirect(match (redirect_type, location) {
-                    (REDIRECT_PROXY, RedirectLocation::Empty) => Redirect::Proxy(None),
-                    (REDIRECT_PROXY, RedirectLocation::Url { host, port, .. }) => {
-                        Redirect::Proxy(Some((unbracket(&to_string(&host)), port)))
-                    }
-                    (
-                        _,
-                        RedirectLocation::Url {
-                            scheme,
-                            host,
-                            port,
-                            path,
-                        },
-                    ) => {
-                        use mms_proto::wire::text::Scheme;
-                        let scheme = match scheme {
-                            Scheme::Mms => "mms",
-                            Scheme::Mmsu => "mmsu",
-                            Scheme::Mmst => "mmst",
-                        };
-                        let text =
-                            format!("{scheme}://{}:{port}{}", to_string(&host), to_string(&path));
-                        Redirect::Url(MmsUrl::parse(&text)?)
-                    }
-                    (_, RedirectLocation::Empty) => {
-                        return Err(Error::Protocol(ClientError::Unsupported(
-                            "an empty URL redirect",
-                        )));
-                    }
-                })
-            }
+            } => Happened::Redirect(match (redirect_type, location) {
+                (REDIRECT_PROXY, RedirectLocation::Empty) => Redirect::Proxy(None),
+                (REDIRECT_PROXY, RedirectLocation::Url { host, port, .. }) => {
+                    Redirect::Proxy(Some((unbracket(&host.to_string_lossy()), port)))
+                }
+                (
+                    _,
+                    RedirectLocation::Url {
+                        scheme,
+                        host,
+                        port,
+                        path,
+                    },
+                ) => {
+                    use mms_proto::wire::text::Scheme;
+                    let scheme = match scheme {
+                        Scheme::Mms => "mms",
+                        Scheme::Mmsu => "mmsu",
+                        Scheme::Mmst => "mmst",
+                    };
+                    let text = format!(
+                        "{scheme}://{}:{port}{}",
+                        host.to_string_lossy(),
+                        path.to_string_lossy()
+                    );
+                    Redirect::Url(MmsUrl::parse(&text)?)
+                }
+                (_, RedirectLocation::Empty) => {
+                    return Err(Error::Protocol(ClientError::Unsupported(
+                        "an empty URL redirect",
+                    )));
+                }
+            }),
             Event::SecurityChallenge { .. } => Happened::Challenge,
             Event::Connected { .. }
             | Event::Bandwidth(_)
@@ -521,7 +521,7 @@ impl Session {
                 language: s
                     .language_index
                     .and_then(|i| h.language(i))
-                    .map(|l| l.chars().collect()),
+                    .map(|l| l.to_string_lossy()),
             })
             .collect())
     }

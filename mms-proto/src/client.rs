@@ -605,6 +605,11 @@ impl Client {
     pub fn bandwidth(&self) -> Option<u64> {
         self.bandwidth
     }
+    /// Trick-Mode-Rate: the current or last play is a stride
+    /// ([3.1.4.4], [3.1.4.6] make it available to the higher layer).
+    pub fn trick_mode(&self) -> bool {
+        self.trick_mode
+    }
     /// Whether Data goes over UDP (UDP-Selected).
     pub fn udp_selected(&self) -> bool {
         self.udp_selected

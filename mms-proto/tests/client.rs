@@ -623,6 +623,7 @@ fn striding_sends_start_striding() {
         panic!()
     };
     assert_eq!((s.rate, s.location_id), (-2.0, 29));
+    assert!(sim.c.trick_mode());
     assert_eq!(
         sim.c.play(
             sim.now,
