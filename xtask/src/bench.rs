@@ -7,7 +7,7 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
-use crate::{Result, cargo, output, root, sh};
+use crate::{Result, cargo, output, report, root, sh};
 
 struct Row {
     group: String,
@@ -212,9 +212,9 @@ pub(crate) fn run() -> Result {
         );
     }
     let _ = writeln!(md);
-    let path = root.join("docs/benchmarks.md");
+    let path = report::path();
     // `cargo xtask load` and `pull` own their sections; keep them.
-    for section in crate::load::existing_sections(&path) {
+    for section in report::existing_sections(&path) {
         let _ = writeln!(md, "{section}\n");
     }
     fs::write(&path, md).map_err(|e| format!("{}: {e}", path.display()))?;

@@ -16,15 +16,11 @@
 
 use std::fmt::Write as _;
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::report::LOAD;
 use crate::{Result, cargo, output, root, sh};
-
-/// Start and end markers of the section in docs/benchmarks.md.
-pub(crate) const START: &str = "<!-- load:start -->";
-pub(crate) const END: &str = "<!-- load:end -->";
 
 /// The demo file every streaming client plays (see the example).
 const FILE: &str = "demo.wmv";
@@ -93,34 +89,6 @@ fn mbit(bytes: u64, secs: f64) -> f64 {
     bytes as f64 * 8.0 / secs / 1e6
 }
 
-/// Replaces (or appends) the section between `start` and `end` of
-/// docs/benchmarks.md.
-pub(crate) fn write_marked(start: &str, end: &str, section: &str) -> Result {
-    let path = root().join("docs/benchmarks.md");
-    let old = std::fs::read_to_string(&path).unwrap_or_else(|_| "# Benchmarks\n\n".into());
-    let new = match (old.find(start), old.find(end)) {
-        (Some(a), Some(b)) if a < b => format!("{}{section}{}", &old[..a], &old[b + end.len()..]),
-        _ => format!("{}\n\n{section}\n", old.trim_end()),
-    };
-    std::fs::write(&path, new).map_err(|e| format!("{}: {e}", path.display()))
-}
-
-/// The sections other tasks own in an existing docs/benchmarks.md (the
-/// load and pull sections), to keep them when `cargo xtask bench`
-/// rewrites the rest.
-pub(crate) fn existing_sections(path: &Path) -> Vec<String> {
-    let Ok(old) = std::fs::read_to_string(path) else {
-        return Vec::new();
-    };
-    [(START, END), (crate::pull::START, crate::pull::END)]
-        .iter()
-        .filter_map(|(s, e)| {
-            let (a, b) = (old.find(s)?, old.find(e)?);
-            (a < b).then(|| old[a..b + e.len()].to_string())
-        })
-        .collect()
-}
-
 pub(crate) fn run(sessions: usize, seconds: f64) -> Result {
     sh(cargo().args([
         "build",
@@ -148,7 +116,7 @@ pub(crate) fn run(sessions: usize, seconds: f64) -> Result {
     let (mms, tcp) = (mbit(bytes, st_secs), mbit(raw, raw_secs));
     let date = output(Command::new("date").args(["-u", "+%Y-%m-%d %H:%M UTC"])).unwrap_or_default();
     let mut md = String::new();
-    let _ = writeln!(md, "{START}");
+    let _ = writeln!(md, "{}", LOAD.start);
     let _ = writeln!(md, "## Server load (issue 4)\n");
     let _ = writeln!(
         md,
@@ -180,8 +148,8 @@ pub(crate) fn run(sessions: usize, seconds: f64) -> Result {
          the server and framed and parsed by the client, where the baseline moves 64 KiB writes \
          between two threads that do nothing else."
     );
-    let _ = write!(md, "{END}");
-    write_marked(START, END, &md)?;
+    let _ = write!(md, "{}", LOAD.end);
+    LOAD.write(&md)?;
     eprintln!(
         "load: {rate:.0} handshakes/s; {mms:.0} Mbit/s streaming vs {tcp:.0} Mbit/s raw TCP ({:.2}×)",
         mms / tcp

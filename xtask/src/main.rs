@@ -17,6 +17,7 @@ mod fuzz;
 mod load;
 mod media;
 mod pull;
+mod report;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};

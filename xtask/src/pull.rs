@@ -8,10 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::report::PULL;
 use crate::{Result, cargo, output, root, sh};
-
-pub(crate) const START: &str = "<!-- pull:start -->";
-pub(crate) const END: &str = "<!-- pull:end -->";
 
 /// A 2-minute, ~2 Mbit/s WMV made once with FFmpeg.
 fn big_file(dir: &Path) -> Result<PathBuf> {
@@ -121,7 +119,7 @@ pub(crate) fn run(rounds: usize) -> Result {
     let date = output(Command::new("date").args(["-u", "+%Y-%m-%d %H:%M UTC"])).unwrap_or_default();
     let mbit = |s: f64| size as f64 * 8.0 / s / 1e6;
     let mut md = String::new();
-    let _ = writeln!(md, "{START}");
+    let _ = writeln!(md, "{}", PULL.start);
     let _ = writeln!(md, "## Client pull (issue 5)\n");
     let _ = writeln!(
         md,
@@ -148,8 +146,8 @@ pub(crate) fn run(rounds: usize) -> Result {
          FFmpeg remuxes (it rebuilds packets and writes its own index), `mms dump` re-pads the \
          packets it receives as they are."
     );
-    let _ = write!(md, "{END}");
-    crate::load::write_marked(START, END, &md)?;
+    let _ = write!(md, "{}", PULL.end);
+    PULL.write(&md)?;
     eprintln!("pull: mms dump {m:.3} s, ffmpeg {f:.3} s: {:.2}x", f / m);
     Ok(())
 }
