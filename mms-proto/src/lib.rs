@@ -1,8 +1,8 @@
 //! # mms-proto
 //!
 //! The protocol core of mms-rs: a zero-copy codec for every structure of the
-//! Microsoft Media Server protocol ([MS-MMSP] section 2), and (in later
-//! modules) the sans-IO client and server machines.
+//! Microsoft Media Server protocol ([MS-MMSP] section 2), ASF reading and
+//! rewriting, and the sans-IO client and server machines.
 //!
 //! * **No I/O, no clock.** Callers hand in bytes and time; this crate never
 //!   reads a socket or a clock.
@@ -18,7 +18,9 @@
 //! Start with [`wire::frame`] to split a TCP byte stream into units, then
 //! [`wire::TcpMessageHeader`] / [`wire::Message`] for commands and
 //! [`wire::DataPacket`] for media. [`asf`] reads and rewrites the ASF
-//! content those Data packets carry.
+//! content those Data packets carry. [`client`] and [`server`] are the two
+//! ends of [3.1] and [3.2] as sans-IO machines; [`machine`] is the input
+//! and transmit shape they share.
 //!
 //! [MS-MMSP]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-mmsp/
 #![no_std]
@@ -31,6 +33,7 @@ extern crate std;
 
 pub mod asf;
 pub mod client;
+pub mod machine;
 pub mod server;
 pub mod time;
 pub mod wire;
