@@ -4,7 +4,7 @@
 use std::fs;
 use std::process::Command;
 
-use crate::{Result, cargo, have_cargo_fuzz, have_nightly, root, sh};
+use crate::{Result, cargo, have_cargo_fuzz, have_nightly, lock, output, root, sh};
 
 /// Every fuzz target in mms-fuzz (one per oracle in `mms_proto::fuzzing`).
 pub(crate) const TARGETS: &[&str] = &[
@@ -28,8 +28,17 @@ pub(crate) const TARGETS: &[&str] = &[
 
 /// Runs the targets; returns `(target, executions)`. With `seed`, libFuzzer
 /// starts from that seed (CI's smoke is then the same run every time);
-/// without, every campaign explores anew.
-pub(crate) fn run(seconds: u64, only: &[String], seed: Option<u32>) -> Result<Vec<(String, u64)>> {
+/// without, every campaign explores anew. With `locked` (CI), Cargo.lock
+/// and mms-fuzz/Cargo.lock must be up to date: the seed tests run with
+/// `--locked`, and since `cargo fuzz build` has no `--locked` (nor passes
+/// one through to cargo), mms-fuzz's lock file is checked with
+/// `cargo metadata --locked` before it builds.
+pub(crate) fn run(
+    seconds: u64,
+    only: &[String],
+    seed: Option<u32>,
+    locked: bool,
+) -> Result<Vec<(String, u64)>> {
     if !have_nightly() || !have_cargo_fuzz() {
         return Err(
             "fuzzing needs a nightly toolchain and cargo-fuzz: run `cargo xtask deps`".into(),
@@ -50,9 +59,8 @@ pub(crate) fn run(seconds: u64, only: &[String], seed: Option<u32>) -> Result<Ve
     let _ = fs::remove_dir_all(&seeds);
     // The golden, session, ASF, server and client tests write their inputs
     // as seeds.
-    sh(cargo()
+    sh(lock(cargo().args(["test"]), locked)
         .args([
-            "test",
             "-q",
             "-p",
             "mms-proto",
@@ -68,6 +76,19 @@ pub(crate) fn run(seconds: u64, only: &[String], seed: Option<u32>) -> Result<Ve
             "client",
         ])
         .env("MMS_FUZZ_SEEDS", &seeds))?;
+    if locked {
+        eprintln!("$ cargo +nightly metadata --locked --manifest-path mms-fuzz/Cargo.toml");
+        output(Command::new("cargo").args([
+            "+nightly",
+            "metadata",
+            "--locked",
+            "--format-version",
+            "1",
+            "--manifest-path",
+            "mms-fuzz/Cargo.toml",
+        ]))
+        .map_err(|e| format!("mms-fuzz/Cargo.lock is not up to date: {e}"))?;
+    }
     sh(Command::new("cargo").args(["+nightly", "fuzz", "build", "-O", "--fuzz-dir", "mms-fuzz"]))?;
 
     let mut results = Vec::new();

@@ -86,8 +86,8 @@ fn main() -> ExitCode {
     let result = match cli.task {
         Task::Ci { fuzz_seconds } => ci(fuzz_seconds),
         Task::Deps => deps(),
-        Task::NoStd => no_std(),
-        Task::Fuzz { seconds, targets } => fuzz::run(seconds, &targets, None).map(|_| ()),
+        Task::NoStd => no_std(false),
+        Task::Fuzz { seconds, targets } => fuzz::run(seconds, &targets, None, false).map(|_| ()),
         Task::Bench => bench::run(),
         Task::Load { sessions, seconds } => load::run(sessions, seconds),
         Task::Pull { rounds } => pull::run(rounds.max(1)),
@@ -244,15 +244,28 @@ fn deps() -> Result {
     Ok(())
 }
 
-fn no_std() -> Result {
-    sh(cargo().args([
-        "build",
-        "-p",
-        "mms-proto",
-        "--no-default-features",
-        "--target",
-        NO_STD_TARGET,
-    ]))
+/// Adds `--locked` when `locked`: CI's cargo runs must use Cargo.lock as
+/// committed and fail if it is out of date, not rewrite it.
+pub(crate) fn lock(cmd: &mut Command, locked: bool) -> &mut Command {
+    if locked {
+        cmd.arg("--locked");
+    }
+    cmd
+}
+
+/// `locked`: pass `--locked` (CI).
+fn no_std(locked: bool) -> Result {
+    sh(lock(
+        cargo().args([
+            "build",
+            "-p",
+            "mms-proto",
+            "--no-default-features",
+            "--target",
+            NO_STD_TARGET,
+        ]),
+        locked,
+    ))
 }
 
 /// Crates mms-proto may depend on (normal dependencies, any features).
@@ -268,6 +281,7 @@ const PROTO_DEP_ALLOWLIST: &[&str] = &[
 fn dep_check() -> Result {
     let tree = output(cargo().args([
         "tree",
+        "--locked",
         "-p",
         "mms-proto",
         "-e",
@@ -313,6 +327,7 @@ fn ci(fuzz_seconds: u64) -> Result {
     step("clippy", &mut || {
         sh(cargo().args([
             "clippy",
+            "--locked",
             "--workspace",
             "--all-targets",
             "--",
@@ -320,12 +335,14 @@ fn ci(fuzz_seconds: u64) -> Result {
             "warnings",
         ]))
     });
-    step("test", &mut || sh(cargo().args(["test", "--workspace"])));
-    step("no-std", &mut no_std);
+    step("test", &mut || {
+        sh(cargo().args(["test", "--locked", "--workspace"]))
+    });
+    step("no-std", &mut || no_std(true));
     step("dependency check", &mut dep_check);
     step("docs", &mut || {
         sh(cargo()
-            .args(["doc", "--workspace", "--no-deps"])
+            .args(["doc", "--locked", "--workspace", "--no-deps"])
             .env("RUSTDOCFLAGS", "-D warnings"))
     });
     let mut skipped: Vec<&str> = Vec::new();
@@ -341,7 +358,7 @@ fn ci(fuzz_seconds: u64) -> Result {
                 );
             }
             // A fixed seed: CI's smoke is reproducible; campaigns explore.
-            fuzz::run(fuzz_seconds, &[], Some(1)).map(|_| ())
+            fuzz::run(fuzz_seconds, &[], Some(1), true).map(|_| ())
         });
     }
     let failed: Vec<_> = steps
