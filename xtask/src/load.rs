@@ -117,7 +117,10 @@ pub(crate) fn run(sessions: usize, seconds: f64) -> Result {
     let date = output(Command::new("date").args(["-u", "+%Y-%m-%d %H:%M UTC"])).unwrap_or_default();
     let mut md = String::new();
     let _ = writeln!(md, "{}", LOAD.start);
-    let _ = writeln!(md, "## Server load (issue 4)\n");
+    let _ = writeln!(
+        md,
+        "## Server load: handshakes/s and streaming vs raw loopback TCP\n"
+    );
     let _ = writeln!(
         md,
         "Written by `cargo xtask load`: the release `mms-server` (`--unpaced --threads {cores}`) \

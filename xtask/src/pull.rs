@@ -120,7 +120,7 @@ pub(crate) fn run(rounds: usize) -> Result {
     let mbit = |s: f64| size as f64 * 8.0 / s / 1e6;
     let mut md = String::new();
     let _ = writeln!(md, "{}", PULL.start);
-    let _ = writeln!(md, "## Client pull (issue 5)\n");
+    let _ = writeln!(md, "## Client pull: mms dump vs ffmpeg -c copy\n");
     let _ = writeln!(
         md,
         "Written by `cargo xtask pull`: the release `mms dump` and `ffmpeg -i mmst://… -c copy -f \
