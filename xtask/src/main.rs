@@ -1,14 +1,25 @@
 //! `cargo xtask`: the project's build and check tasks.
 //!
-//! * `ci` — everything CI checks, in order; installs what it needs first.
-//! * `deps` — installs the toolchain pieces and system packages the tasks
-//!   and tests need (idempotent).
-//! * `no-std` — builds mms-proto for a bare-metal target without alloc.
-//! * `fuzz` — runs every fuzz target for a while, seeded from the golden
-//!   vectors, and reports executions.
-//! * `bench` — runs the criterion benches and writes `docs/benchmarks.md`.
+//! * `ci` — everything CI checks, in order (deps, fmt, clippy, test, no-std,
+//!   the mms-proto dependency check, docs, fuzz smoke), cargo with
+//!   `--locked`; fails if a step fails or the fuzz smoke cannot run
+//!   (`--fuzz-seconds 0` skips it, and says so).
+//! * `deps` — installs the toolchain pieces (the no-std target, nightly,
+//!   cargo-fuzz) and system packages the tasks and tests need (idempotent).
+//! * `no-std` — builds mms-proto for `thumbv7em-none-eabihf` (bare metal, no
+//!   alloc) with default features off.
+//! * `fuzz` — runs every fuzz target (or those named) for a while, seeded
+//!   from the golden vectors and the protocol tests, and reports executions.
+//! * `bench` — runs the criterion benches and writes `docs/benchmarks.md`,
+//!   keeping the sections `load` and `pull` own.
 //! * `load` — the release server under concurrent sessions vs raw loopback
 //!   TCP, into the "Server load" section of `docs/benchmarks.md`.
+//! * `pull` — the release `mms dump` vs `ffmpeg -c copy` pulling the same
+//!   file from the release server, into the "Client pull" section of
+//!   `docs/benchmarks.md`.
+//! * `media` — generates the ASF test media with FFmpeg and GStreamer into
+//!   `target/media/` (`--update-testdata` copies the committed subset into
+//!   `testdata/`).
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
