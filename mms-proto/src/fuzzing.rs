@@ -416,8 +416,11 @@ pub fn asf_rewrite(data: &[u8]) {
 
 /// Target `server`: arbitrary bytes as a client's TCP stream into a server
 /// session; every OpenRequest is accepted, header reads are answered, time
-/// advances. Nothing may panic, and everything sent must frame and parse.
+/// advances. Nothing may panic, the run-loop contract kept by
+/// [`crate::server::drain`] is never reported broken, and everything sent
+/// must frame and parse.
 pub fn server(data: &[u8]) {
+    use crate::machine::{Input, Transmit};
     use crate::server::*;
     use crate::time::{Duration, Instant};
     let media = Media {
@@ -432,8 +435,45 @@ pub fn server(data: &[u8]) {
         continues: true,
         send_time_origin: 0,
     };
+    /// Zeros for the header, [`fuzz_packet`] for packets; checks what goes out.
+    struct Fuzz {
+        zeros: [u8; 1000],
+        packet: [u8; 1000],
+    }
+    impl Driver for Fuzz {
+        type Error = core::convert::Infallible;
+        fn header(&mut self, _offset: u32, len: u32) -> Result<&[u8], Self::Error> {
+            // len <= the packet size, 1000.
+            Ok(&self.zeros[..len as usize])
+        }
+        fn packet(&mut self, number: u64) -> Result<&[u8], Self::Error> {
+            self.packet = fuzz_packet(number);
+            Ok(&self.packet)
+        }
+        fn transmit(&mut self, to: Transmit, bytes: &[u8], what: Sent) -> bool {
+            assert!(
+                matches!(to, Transmit::Tcp(_)),
+                "no UDP without a UDP funnel"
+            );
+            match what {
+                Sent::Message => {
+                    let (_, mut msgs) =
+                        parse_packet(bytes).expect("the server sends well-formed packets"); // oracle assertion: failing here is the finding
+                    assert!(msgs.next().is_some_and(|m| m.is_ok()));
+                }
+                Sent::HeaderPiece => {
+                    assert!(DataPacket::new_checked(bytes).is_ok_and(|d| d.check().is_ok()));
+                }
+                Sent::Packet { .. } => {
+                    let d = DataPacket::new_checked(bytes).expect("a Data packet"); // oracle assertion: failing here is the finding
+                    assert!(d.check().is_ok() && crate::asf::validate(d.payload()).is_ok());
+                }
+            }
+            true
+        }
+    }
     let mut entries = 1;
-    let mut s = Session::new(
+    let mut s = ServerMachine::new(
         Config {
             idle_timeout: Duration::from_secs(10),
             ..Config::default()
@@ -442,11 +482,11 @@ pub fn server(data: &[u8]) {
     );
     let mut now = Instant(0);
     let mut out = [0u8; 4096];
-    let zeros = [0u8; 1000];
+    let mut driver = Fuzz {
+        zeros: [0; 1000],
+        packet: [0; 1000],
+    };
     let mut rest = data;
-    // A packet the machine said is not due yet, kept across messages as a
-    // runtime keeps it (a stop or seek may come in between).
-    let mut held: Option<u64> = None;
     for _ in 0..64 {
         let Ok(Status::Complete(f)) = frame(rest, &Limits::default()) else {
             break;
@@ -454,54 +494,19 @@ pub fn server(data: &[u8]) {
         let (unit, tail) = rest.split_at(f.len());
         rest = tail;
         now = now + Duration::from_millis(unit.len() as u64);
-        match s.handle_tcp(now, unit) {
+        match s.handle_input(now, Input::tcp(f, unit)) {
             Ok(events) => {
                 for e in events {
                     if let Event::OpenRequest { .. } = e {
-                        let _ = s.accept_open(now, media);
+                        let _ = s.accept_open(media);
                     }
                 }
             }
             Err(_) => return,
         }
-        if let Some(number) = held.take() {
-            // The contract was kept, so the answer is never a misuse.
-            match s.data_packet(now, number, &fuzz_packet(number), &mut out) {
-                Ok(Data::NotBefore(_)) => held = Some(number),
-                Err(ServerError::Misuse(why)) => panic!("late answer refused: {why}"), // oracle assertion: failing here is the finding
-                _ => {}
-            }
-        }
         for _ in 0..16 {
-            if held.is_some() {
-                break;
-            }
-            match s.poll_output(now, &mut out) {
-                Output::Send(n) => {
-                    let (_, mut msgs) =
-                        parse_packet(&out[..n]).expect("the server sends well-formed packets"); // oracle assertion: failing here is the finding
-                    assert!(msgs.next().is_some_and(|m| m.is_ok()));
-                }
-                Output::ReadHeader { len, .. } => {
-                    let n = s
-                        .header_piece(now, &zeros[..len as usize], &mut out)
-                        .expect("answering ReadHeader works"); // oracle assertion: failing here is the finding
-                    assert!(DataPacket::new_checked(&out[..n]).is_ok_and(|d| d.check().is_ok()));
-                }
-                Output::ReadPacket { number } => {
-                    let p = fuzz_packet(number);
-                    match s.data_packet(now, number, &p, &mut out) {
-                        Ok(Data::Send(n)) => {
-                            let d = DataPacket::new_checked(&out[..n]).expect("a Data packet"); // oracle assertion: failing here is the finding
-                            assert!(d.check().is_ok() && crate::asf::validate(d.payload()).is_ok());
-                        }
-                        // Held until after the next message (time moves on
-                        // with each message).
-                        Ok(Data::NotBefore(_)) => held = Some(number),
-                        Ok(Data::Skipped | Data::Cancelled) | Err(_) => {}
-                    }
-                }
-                Output::NextEntry => {
+            match drain(&mut s, now, &mut driver, &mut out) {
+                Ok(Drained::NextEntry) => {
                     entries += 1;
                     let next = Media {
                         continues: entries < 3,
@@ -510,11 +515,19 @@ pub fn server(data: &[u8]) {
                     s.next_entry(now, next)
                         .expect("next_entry answers NextEntry"); // oracle assertion: failing here is the finding
                 }
-                Output::Timeout(t) => {
+                Ok(Drained::Timeout(t)) => {
                     now = t;
-                    s.handle_timeout(now);
+                    let _ = s.handle_timeout(now);
                 }
-                Output::Wait | Output::Close => break,
+                // Paced: asked again once time has moved on (with the
+                // next message), a stop or seek may come in between.
+                Ok(Drained::NotBefore(_) | Drained::Wait | Drained::Close | Drained::Full) => {
+                    break;
+                }
+                Err(DriveError::Machine(ServerError::Misuse(why))) => {
+                    panic!("drain broke the run-loop contract: {why}") // oracle assertion: failing here is the finding
+                }
+                Err(_) => return,
             }
         }
     }

@@ -5,6 +5,7 @@
 mod common;
 use common::{F::*, connect, connect_funnel, message, packet, read_block, seed};
 use mms_proto::asf::{HeaderSummary, PacketInfo, starts_key_frame};
+use mms_proto::machine::{Input, Transmit, Unit};
 use mms_proto::server::*;
 use mms_proto::time::{Duration, Instant};
 use mms_proto::wire::*;
@@ -22,7 +23,7 @@ fn media_file() -> Vec<u8> {
 }
 
 struct Sim {
-    s: Session,
+    s: ServerMachine,
     /// When each Data packet of the media was sent.
     sent_at: Vec<Instant>,
     /// Everything the client sent so far (a fuzz seed for `server`).
@@ -35,7 +36,7 @@ struct Sim {
 impl Sim {
     fn new(config: Config) -> Self {
         Sim {
-            s: Session::new(config, 0xC0FF_EE01),
+            s: ServerMachine::new(config, 0xC0FF_EE01),
             sent: Vec::new(),
             sent_at: Vec::new(),
             now: Instant(1_000_000),
@@ -50,58 +51,29 @@ impl Sim {
         self.sent.extend_from_slice(&p);
         seed("server", &self.sent);
         self.seq += 1;
-        let ev = self.s.handle_tcp(self.now, &p)?;
+        let ev = self
+            .s
+            .handle_input(self.now, Input::Tcp(Unit::Command(&p)))?;
         Ok(ev.iter().map(|e| format!("{e:?}")).collect())
     }
 
-    /// Drains outputs until the machine waits; answers header reads from
-    /// the file. Returns the messages and Data packets sent, and the last
-    /// output.
-    fn drain(&mut self) -> (Vec<Message<'static>>, Vec<Vec<u8>>, Output) {
-        let (mut msgs, mut data) = (Vec::new(), Vec::new());
+    /// Drains outputs until the machine waits, answering reads from the
+    /// file and jumping the clock to each paced packet's time. Returns the
+    /// messages and Data packets sent, and why it stopped.
+    fn drain(&mut self) -> (Vec<Message<'static>>, Vec<Vec<u8>>, Drained) {
         let mut buf = vec![0u8; 64 * 1024];
+        let mut peer = common::FileDriver::new(&self.file, self.now);
         for _ in 0..10_000 {
-            match self.s.poll_output(self.now, &mut buf) {
-                Output::Send(n) => {
-                    let bytes: &'static [u8] = Box::leak(buf[..n].to_vec().into_boxed_slice());
-                    let (hdr, mut it) =
-                        parse_packet(bytes).expect("the server sends well-formed packets");
-                    let _ = hdr;
-                    let m = it.next().unwrap().unwrap();
-                    assert!(
-                        it.next().is_none(),
-                        "one message per TcpMessageHeader (interop-notes)"
-                    );
-                    m.check_strict().expect("exact in what it sends");
-                    msgs.push(m);
+            match drain(&mut self.s, self.now, &mut peer, &mut buf).unwrap() {
+                Drained::NotBefore(t) => {
+                    assert!(t > self.now);
+                    self.now = t; // the runtime's timer fires
+                    peer.now = t;
                 }
-                Output::ReadHeader { offset, len } => {
-                    let bytes = self.file[offset as usize..(offset + len) as usize].to_vec();
-                    let n = self.s.header_piece(self.now, &bytes, &mut buf).unwrap();
-                    data.push(buf[..n].to_vec());
+                other => {
+                    self.sent_at.extend(peer.sent_at);
+                    return (peer.messages, peer.data, other);
                 }
-                Output::ReadPacket { number } => {
-                    let bytes = self.packet(number).to_vec();
-                    loop {
-                        match self
-                            .s
-                            .data_packet(self.now, number, &bytes, &mut buf)
-                            .unwrap()
-                        {
-                            Data::Send(n) => {
-                                self.sent_at.push(self.now);
-                                data.push(buf[..n].to_vec());
-                                break;
-                            }
-                            Data::NotBefore(t) => {
-                                assert!(t > self.now);
-                                self.now = t; // the runtime's timer fires
-                            }
-                            Data::Skipped | Data::Cancelled => break,
-                        }
-                    }
-                }
-                other => return (msgs, data, other),
             }
         }
         panic!("the machine never waits");
@@ -127,10 +99,10 @@ impl Sim {
         sim.send(connect_funnel("\\\\1.2.3.4\\TCP\\1")).unwrap();
         sim.send(open_file("ff_av.wmv", 1)).unwrap();
         let media = sim.media();
-        sim.s.accept_open(sim.now, media).unwrap();
+        sim.s.accept_open(media).unwrap();
         sim.send(read_block(1, 2)).unwrap();
         sim.drain();
-        assert_eq!(sim.s.state(), State::Ready);
+        assert_eq!(sim.s.phase(), Phase::Ready);
         sim
     }
 
@@ -176,7 +148,7 @@ fn ffmpeg_setup_sequence_4_3() {
     assert!(c.server_version_info.unwrap().eq_str("9.1.1.3862"));
     assert_eq!(
         out,
-        Output::Timeout(sim.now + Duration::from_secs(3600)),
+        Drained::Timeout(sim.now + Duration::from_secs(3600)),
         "Idle-Timeout runs"
     );
     assert_eq!(sim.s.client_version().unwrap().major, 7);
@@ -203,9 +175,9 @@ fn ffmpeg_setup_sequence_4_3() {
         ev,
         [r#"OpenRequest { file_name: "demo/ff_av.wmv", token: [] }"#]
     );
-    assert_eq!(sim.s.state(), State::OpenPending);
+    assert_eq!(sim.s.phase(), Phase::OpenPending);
     let media = sim.media();
-    sim.s.accept_open(sim.now, media).unwrap();
+    sim.s.accept_open(media).unwrap();
     let (m, _, _) = sim.drain();
     let Message::ReportOpenFile(o) = m[0] else {
         panic!("{m:?}")
@@ -253,11 +225,11 @@ fn ffmpeg_setup_sequence_4_3() {
         sim.file[..header_len],
         "the header arrives byte for byte"
     );
-    assert_eq!(sim.s.state(), State::Ready);
-    assert!(matches!(out, Output::Timeout(_)));
+    assert_eq!(sim.s.phase(), Phase::Ready);
+    assert!(matches!(out, Drained::Timeout(_)));
     // The client closes.
     assert_eq!(sim.send(close_file()).unwrap(), ["CloseRequested"]);
-    assert_eq!(sim.drain().2, Output::Close);
+    assert_eq!(sim.drain().2, Drained::Close);
 }
 
 #[test]
@@ -269,25 +241,25 @@ fn header_pieces_are_split_and_paced_at_the_content_bit_rate() {
     let mut media = sim.media();
     media.packet_size = 256; // several pieces
     media.bit_rate = 80_000; // 10 kB/s: 25.6 ms per piece
-    sim.s.accept_open(sim.now, media).unwrap();
+    sim.s.accept_open(media).unwrap();
     sim.drain();
     sim.send(read_block(1, 2)).unwrap();
     let (_, first, out) = sim.drain();
     assert_eq!(first.len(), 1, "only the first piece is due at once");
-    let Output::Timeout(t) = out else {
+    let Drained::Timeout(t) = out else {
         panic!("{out:?}")
     };
     assert_eq!(t - sim.now, Duration(25_600), "256 bytes at 80 kbit/s");
     let mut pieces = first;
     for _ in 0..1000 {
-        if sim.s.state() == State::Ready {
+        if sim.s.phase() == Phase::Ready {
             break;
         }
         let (_, more, out) = sim.drain();
         pieces.extend(more);
-        if let Output::Timeout(t) = out {
+        if let Drained::Timeout(t) = out {
             sim.now = t;
-            sim.s.handle_timeout(sim.now);
+            sim.s.handle_timeout(sim.now).unwrap();
         }
     }
     let n = (media.file_header_len as usize).div_ceil(256);
@@ -308,14 +280,14 @@ fn cancel_read_block_stops_the_header() {
     let mut media = sim.media();
     media.packet_size = 100;
     media.bit_rate = 8_000;
-    sim.s.accept_open(sim.now, media).unwrap();
+    sim.s.accept_open(media).unwrap();
     sim.send(read_block(1, 2)).unwrap();
     let (_, data, _) = sim.drain();
     assert_eq!(data.len(), 1);
     sim.send(message(0x0003_0025, &[U32(2)])).unwrap();
-    assert_eq!(sim.s.state(), State::Opened);
+    assert_eq!(sim.s.phase(), Phase::Opened);
     sim.now = sim.now + Duration::from_secs(10);
-    sim.s.handle_timeout(sim.now);
+    sim.s.handle_timeout(sim.now).unwrap();
     let (_, data, _) = sim.drain();
     assert!(data.is_empty(), "no header piece after CancelReadBlock");
     // A new ReadBlock starts over with a new incarnation.
@@ -359,7 +331,7 @@ fn tolerant_by_default_strict_on_request() {
         ..Config::default()
     });
     assert!(
-        matches!(strict.send(connect(VLC, 0)), Err(ServerError::Wire(_))),
+        matches!(strict.send(connect(VLC, 0)), Err(ServerError::Malformed(_))),
         "playIncarnation 0 and the 0x GUID are not the spec's"
     );
     let mut strict = Sim::new(Config {
@@ -387,8 +359,8 @@ fn udp_is_declined_until_it_is_implemented() {
         "{m:?}"
     );
     assert_eq!(
-        sim.s.state(),
-        State::Init,
+        sim.s.phase(),
+        Phase::Init,
         "the client may try TCP next ([3.2.5.5])"
     );
     sim.send(connect_funnel("\\\\127.0.0.1\\TCP\\7000"))
@@ -404,14 +376,12 @@ fn rejected_open_replies_then_closes() {
     let mut sim = Sim::new(Config::default());
     sim.send(connect(FFMPEG, 0)).unwrap();
     sim.send(open_file("missing.wmv", 7)).unwrap();
-    sim.s
-        .reject_open(sim.now, HResult::NS_E_FILE_NOT_FOUND)
-        .unwrap();
+    sim.s.reject_open(HResult::NS_E_FILE_NOT_FOUND).unwrap();
     let (m, _, out) = sim.drain();
     assert!(
         matches!(m[1], Message::ReportOpenFile(o) if o.hr == HResult::NS_E_FILE_NOT_FOUND && o.play_incarnation == 7)
     );
-    assert_eq!(out, Output::Close);
+    assert_eq!(out, Drained::Close);
 }
 
 #[test]
@@ -422,13 +392,13 @@ fn idle_timeout_closes() {
     });
     sim.send(connect(FFMPEG, 0)).unwrap();
     let (_, _, out) = sim.drain();
-    let Output::Timeout(t) = out else { panic!() };
+    let Drained::Timeout(t) = out else { panic!() };
     sim.now = Instant(t.0 - 1);
-    sim.s.handle_timeout(sim.now);
-    assert!(matches!(sim.drain().2, Output::Timeout(_)));
+    sim.s.handle_timeout(sim.now).unwrap();
+    assert!(matches!(sim.drain().2, Drained::Timeout(_)));
     sim.now = t;
-    sim.s.handle_timeout(sim.now);
-    assert_eq!(sim.drain().2, Output::Close);
+    sim.s.handle_timeout(sim.now).unwrap();
+    assert_eq!(sim.drain().2, Drained::Close);
 }
 
 #[test]
@@ -438,7 +408,7 @@ fn out_of_order_wrong_id_and_malformed_input_end_the_session_with_an_error() {
         sim.send(open_file("x", 1)),
         Err(ServerError::Unexpected {
             message: MessageId::OpenFile,
-            state: State::AwaitConnect
+            phase: Phase::AwaitConnect
         })
     ));
     let mut sim = Sim::new(Config::default());
@@ -454,7 +424,7 @@ fn out_of_order_wrong_id_and_malformed_input_end_the_session_with_an_error() {
     sim.send(connect(FFMPEG, 0)).unwrap();
     sim.send(open_file("x", 1)).unwrap();
     let media = sim.media();
-    sim.s.accept_open(sim.now, media).unwrap();
+    sim.s.accept_open(media).unwrap();
     assert_eq!(
         sim.send(read_block(9, 2)),
         Err(ServerError::WrongOpenFileId(9))
@@ -463,19 +433,19 @@ fn out_of_order_wrong_id_and_malformed_input_end_the_session_with_an_error() {
     let mut sim = Sim::new(Config::default());
     assert!(sim.send(message(0x0004_001B, &[U32(0), U32(0)])).is_err());
     let d = common::data(0, 1, 0, &[1, 2, 3]);
-    assert_eq!(
-        sim.s.handle_tcp(sim.now, &d),
-        Err(ServerError::DataFromClient)
-    );
+    assert!(matches!(
+        sim.s.handle_input(sim.now, Input::Tcp(Unit::Data(&d))),
+        Err(ServerError::UnexpectedData(_))
+    ));
     // Garbage of every length never panics.
     for n in 0..200 {
         let junk: Vec<u8> = (0..n).map(|i| (i * 31 + 7) as u8).collect();
-        let mut s = Session::new(Config::default(), 1);
-        let _ = s.handle_tcp(Instant(0), &junk);
+        let mut s = ServerMachine::new(Config::default(), 1);
+        let _ = s.handle_input(Instant(0), Input::Tcp(Unit::Command(&junk)));
     }
     // The application answering twice is a misuse, reported, not a panic.
     let mut sim = Sim::new(Config::default());
-    assert!(sim.s.accept_open(sim.now, sim.media()).is_err());
+    assert!(sim.s.accept_open(sim.media()).is_err());
 }
 
 fn stream_switch(entries: &[(u16, u16, u16)]) -> Vec<u8> {
@@ -568,15 +538,15 @@ fn plays_a_whole_file_paced_then_ends_and_lingers() {
         matches!(m.last(), Some(Message::ReportEndOfStream(e)) if e.hr == HResult::S_OK && e.play_incarnation == 3),
         "{m:?}"
     );
-    assert_eq!(sim.s.state(), State::Ready);
+    assert_eq!(sim.s.phase(), Phase::Ready);
     // The connection lingers, then closes (MPlayer needs the close).
-    let Output::Timeout(t) = out else {
+    let Drained::Timeout(t) = out else {
         panic!("{out:?}")
     };
     assert_eq!(t - sim.now, Duration::from_secs(3));
     sim.now = t;
-    sim.s.handle_timeout(sim.now);
-    assert_eq!(sim.drain().2, Output::Close);
+    sim.s.handle_timeout(sim.now).unwrap();
+    assert_eq!(sim.drain().2, Drained::Close);
 }
 
 #[test]
@@ -655,7 +625,7 @@ fn vlc_stop_then_seek_by_location_id_and_time_seek() {
     sim.drain();
     let ev = sim.send(start_playing(1.5, !0, 5)).unwrap();
     assert_eq!(ev, ["SeekRequest { position_ms: 1500 }"]);
-    assert_eq!(sim.s.state(), State::SeekPending);
+    assert_eq!(sim.s.phase(), Phase::SeekPending);
     sim.s.seek_to(sim.now, 4).unwrap();
     let (m, data, _) = sim.drain();
     assert!(matches!(m[0], Message::ReportStartedPlaying(r) if r.play_incarnation == 5));
@@ -674,8 +644,8 @@ fn a_packet_held_for_pacing_across_a_stop_and_seek_is_dropped_not_an_error() {
     sim.send(start_playing(0.0, !0, 4)).unwrap();
     let mut buf = vec![0u8; 64 * 1024];
     let held = loop {
-        match sim.s.poll_output(sim.now, &mut buf) {
-            Output::Send(_) => {}
+        match sim.s.poll_output(sim.now, &mut buf).unwrap() {
+            Output::Transmit(Transmit::Tcp(_)) => {}
             Output::ReadPacket { number } => {
                 let bytes = sim.packet(number).to_vec();
                 let answer = sim.s.data_packet(sim.now, number, &bytes, &mut buf);
@@ -847,8 +817,8 @@ fn a_replaced_stream_goes_on_until_the_new_ones_first_key_frame() {
     // Play packets 0..=1 (the runtime's turn), then switch.
     let mut sent = Vec::new();
     while sent.len() < 2 {
-        match sim.s.poll_output(sim.now, &mut buf) {
-            Output::Send(_) => {} // ReportStartedPlaying
+        match sim.s.poll_output(sim.now, &mut buf).unwrap() {
+            Output::Transmit(Transmit::Tcp(_)) => {} // ReportStartedPlaying
             Output::ReadPacket { number } => {
                 let bytes = sim.packet(number).to_vec();
                 if let Data::Send(n) = sim
@@ -994,7 +964,7 @@ fn tcp_packet_pair_sends_three_funnel_infos_of_512_512_and_1056_bytes() {
     let mut buf = vec![0u8; 4096];
     let mut sizes = Vec::new();
     let mut fillers = Vec::new();
-    while let Output::Send(n) = sim.s.poll_output(sim.now, &mut buf) {
+    while let Output::Transmit(Transmit::Tcp(n)) = sim.s.poll_output(sim.now, &mut buf).unwrap() {
         let (_, mut it) = parse_packet(&buf[..n]).unwrap();
         let Ok(Message::ReportFunnelInfo(r)) = it.next().unwrap() else {
             panic!("not a ReportFunnelInfo")
@@ -1041,7 +1011,7 @@ fn a_server_side_playlist_changes_entries_as_libmms_expects() {
         continues: true,
         ..sim.media()
     };
-    sim.s.accept_open(sim.now, first).unwrap();
+    sim.s.accept_open(first).unwrap();
     sim.send(read_block(1, 2)).unwrap();
     sim.drain();
     sim.send(stream_switch(&[(0xFFFF, 1, 0), (0xFFFF, 2, 0)]))
@@ -1053,10 +1023,10 @@ fn a_server_side_playlist_changes_entries_as_libmms_expects() {
         matches!(m.last(), Some(Message::ReportEndOfStream(e)) if e.hr == HResult(1) && e.play_incarnation == 4),
         "{m:?}"
     );
-    assert_eq!(out, Output::NextEntry);
+    assert_eq!(out, Drained::NextEntry);
     // Asked again until answered.
     let mut buf = vec![0u8; 1024];
-    assert_eq!(sim.s.poll_output(sim.now, &mut buf), Output::NextEntry);
+    assert_eq!(sim.s.poll_output(sim.now, &mut buf), Ok(Output::NextEntry));
     let second = sim.media();
     sim.s.next_entry(sim.now, second).unwrap();
     assert!(sim.s.next_entry(sim.now, second).is_err(), "only once");
@@ -1078,7 +1048,7 @@ fn a_server_side_playlist_changes_entries_as_libmms_expects() {
         })
         .collect();
     assert_eq!(header, sim.file[..second.file_header_len as usize]);
-    assert_eq!(sim.s.state(), State::Ready, "waits for the client");
+    assert_eq!(sim.s.phase(), Phase::Ready, "waits for the client");
     sim.send(stream_switch(&[(0xFFFF, 1, 0), (0xFFFF, 2, 0)]))
         .unwrap();
     sim.send(start_playing(0.0, !0, 4)).unwrap();
@@ -1100,7 +1070,7 @@ fn libmms_seeks_with_a_new_start_playing_while_streaming() {
     let mut buf = vec![0u8; 65536];
     let mut n = 0;
     while n < 3 {
-        match sim.s.poll_output(sim.now, &mut buf) {
+        match sim.s.poll_output(sim.now, &mut buf).unwrap() {
             Output::ReadPacket { number } => {
                 let bytes = sim.packet(number).to_vec();
                 assert!(matches!(
@@ -1137,7 +1107,7 @@ fn pings_only_once_playing() {
     // A minute of silence during setup: no Ping (VLC and libmms fail on one).
     for _ in 0..6 {
         sim.now = sim.now + Duration::from_secs(10);
-        sim.s.handle_timeout(sim.now);
+        sim.s.handle_timeout(sim.now).unwrap();
         let (m, _, _) = sim.drain();
         assert!(m.is_empty(), "{m:?}");
     }
@@ -1151,8 +1121,9 @@ fn pings_only_once_playing() {
     let mut pinged = false;
     for _ in 0..40 {
         sim.now = sim.now + Duration::from_secs(1);
-        sim.s.handle_timeout(sim.now);
-        while let Output::Send(n) = sim.s.poll_output(sim.now, &mut buf) {
+        sim.s.handle_timeout(sim.now).unwrap();
+        while let Output::Transmit(Transmit::Tcp(n)) = sim.s.poll_output(sim.now, &mut buf).unwrap()
+        {
             if let Some(Ok(Message::Ping(p))) = parse_packet(&buf[..n]).unwrap().1.next() {
                 assert_eq!((p.dw_param1, p.dw_param2), (0, 0));
                 pinged = true;

@@ -9,12 +9,13 @@
 //! paced = true                 # false: as fast as the client reads
 //! access_log = "access.log"    # W3C log file; "-" = standard output
 //! max_sessions = 10000         # connections beyond this are refused
-//! keepalive_secs = 30          # Ping interval while playing ([3.2.2.1])
-//! idle_timeout_secs = 3600     # Idle-Timeout ([3.2.2.2])
+//! keepalive_secs = 30          # Ping interval while playing ([3.2.2], [3.2.6.1])
+//! idle_timeout_secs = 3600     # Idle-Timeout ([3.2.2], [3.2.6.2])
 //! linger_secs = 3.0            # kept open after EndOfStream (interop-notes)
 //! strict = false               # true: refuse what real clients get wrong
 //! max_queued_bytes = 1048576   # unsent output per session (backpressure)
 //! max_input_bytes = 131072     # unparsed input per session
+//! max_command_bytes = 65536    # longest command a client may send
 //!
 //! [redirects]                  # path → where the client is sent ([2.2.4.9])
 //! "old/show.wmv" = "mms://media.example.org/show.wmv"
@@ -57,6 +58,9 @@ pub struct Settings {
     pub max_queued_bytes: usize,
     /// Unparsed input a session may hold before it is closed.
     pub max_input_bytes: usize,
+    /// The longest TcpMessageHeader packet a client may send (framing
+    /// refuses longer ones before buffering them).
+    pub max_command_bytes: usize,
     /// Paths (as clients send them, without the leading `/`) answered with
     /// ReportRedirect to the URL given.
     pub redirects: std::collections::BTreeMap<String, String>,
@@ -79,6 +83,7 @@ impl Default for Settings {
             strict: c.strict,
             max_queued_bytes: o.max_queued,
             max_input_bytes: o.max_input,
+            max_command_bytes: o.limits.max_command_len,
             redirects: Default::default(),
         }
     }
@@ -134,6 +139,11 @@ impl Settings {
                 "max_queued_bytes must be ≥ 131072 and max_input_bytes ≥ 65536 (a packet and a message)",
             ));
         }
+        if !(1024..=self.max_input_bytes).contains(&self.max_command_bytes) {
+            return Err(SettingsError::Invalid(
+                "max_command_bytes must be ≥ 1024 and ≤ max_input_bytes",
+            ));
+        }
         if self.redirects.values().any(|url| url.len() >= 512) {
             return Err(SettingsError::Invalid(
                 "a redirect URL must be shorter than 512 bytes",
@@ -162,6 +172,9 @@ impl Settings {
             max_sessions: self.max_sessions,
             max_queued: self.max_queued_bytes,
             max_input: self.max_input_bytes,
+            limits: mms_proto::wire::Limits {
+                max_command_len: self.max_command_bytes,
+            },
             access_log: None,
             redirects: std::sync::Arc::new(self.redirects.clone()),
         }

@@ -1,9 +1,11 @@
 //! The mio event loops: one per thread, all accepting from one listening
-//! socket. Each loop owns its sessions (a slab) and one timer heap; it
-//! reads and frames input, hands packets to the session machine, answers
-//! the machine's content requests, and writes with backpressure (a session
+//! socket. Each loop owns its sessions (a slab), one timer heap and the
+//! scratch buffers; it reads and frames input, hands units to the session
+//! machine, drives the machine with [`mms_proto::server::drain`] (content
+//! read from the session's file), and writes with backpressure (a session
 //! whose queue is full stops producing until the socket drains, so a slow
-//! client stalls only itself).
+//! client stalls only itself). What to answer the machine's events is
+//! [`crate::answers`]'s: this file only moves bytes and keeps time.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
@@ -15,13 +17,15 @@ use std::time::{Duration as StdDuration, SystemTime};
 
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
-use mms_proto::server::{Config, Data, Event, Output, Session};
+use mms_proto::machine::{Input, Transmit};
+use mms_proto::server::{Config, Drained, Driver, Sent, ServerMachine, drain};
 use mms_proto::time::Instant;
-use mms_proto::wire::{FILE_ATTRIBUTE_MMS_PLAYLIST, Frame, HResult, Limits, Status, frame};
+use mms_proto::wire::{Limits, Status, frame};
 use slab::Slab;
 
 use crate::access_log::{AccessLog, Play};
-use crate::content::{Content, ContentError, ContentRoot};
+use crate::answers::{Answers, Site};
+use crate::content::{Content, ContentRoot};
 
 const LISTENER: Token = Token(usize::MAX);
 /// How often a loop looks at the stop flag, at the latest.
@@ -40,6 +44,8 @@ pub struct Options {
     pub max_queued: usize,
     /// Bytes of unparsed input a session may hold.
     pub max_input: usize,
+    /// Bounds applied while framing input (the longest command).
+    pub limits: Limits,
     /// Where finished plays are logged.
     pub access_log: Option<Arc<AccessLog>>,
     /// Paths (without the leading `/`) whose clients are redirected to a URL.
@@ -55,6 +61,7 @@ impl Options {
             max_sessions: 10_000,
             max_queued: 1 << 20,
             max_input: 128 * 1024,
+            limits: Limits::default(),
             access_log: None,
             redirects: Arc::default(),
         }
@@ -72,6 +79,13 @@ struct Shared {
 }
 
 impl Shared {
+    fn site(&self) -> Site<'_> {
+        Site {
+            root: &self.root,
+            options: &self.options,
+        }
+    }
+
     fn now(&self) -> Instant {
         Instant(self.epoch.elapsed().as_micros() as u64)
     }
@@ -171,22 +185,12 @@ struct Scratch {
 struct Conn {
     stream: TcpStream,
     peer: SocketAddr,
-    local: SocketAddr,
-    session: Session,
+    machine: ServerMachine,
+    /// The policy's side of the session: content, playlist, access log.
+    answers: Answers,
     input: Vec<u8>,
     output: VecDeque<u8>,
-    content: Option<Content>,
-    /// The path of the open file, as the client sent it.
-    uri: String,
-    /// Server-side playlist entries still to play ([3.2.4.2]).
-    playlist: VecDeque<std::path::PathBuf>,
-    /// A packet the machine said is not due yet: (number, bytes).
-    held: Option<(u64, Vec<u8>)>,
     deadline: Option<Instant>,
-    /// Where the last seek went, ms (the next play starts there).
-    seek_ms: u64,
-    /// The play in progress, for the access log.
-    play: Option<Play>,
     closing: bool,
 }
 
@@ -242,7 +246,9 @@ impl EventLoop {
                 if let Some(c) = self.conns.get_mut(k) {
                     if c.deadline == Some(t) {
                         c.deadline = None;
-                        c.session.handle_timeout(now);
+                        if let Err(e) = c.machine.handle_timeout(now) {
+                            c.fail(&e.to_string());
+                        }
                         ready.push(k);
                     }
                 }
@@ -306,7 +312,7 @@ impl EventLoop {
     fn remove(&mut self, k: usize, why: &str) {
         let mut c = self.conns.remove(k);
         let _ = self.poll.registry().deregister(&mut c.stream);
-        c.end_play(&self.shared, None);
+        c.answers.end_play(&c.machine, self.shared.site(), None);
         self.shared.sessions.fetch_sub(1, Ordering::Relaxed);
         tracing::info!(peer = %c.peer, why, "session closed");
     }
@@ -329,22 +335,16 @@ impl EventLoop {
                     let _ = stream.set_nodelay(true);
                     let local = stream.local_addr().unwrap_or(peer);
                     tracing::info!(%peer, "connection");
-                    let session =
-                        Session::new(self.shared.options.session, self.shared.client_id());
+                    let machine =
+                        ServerMachine::new(self.shared.options.session, self.shared.client_id());
                     entry.insert(Conn {
                         stream,
                         peer,
-                        local,
-                        session,
+                        machine,
+                        answers: Answers::new(peer, local),
                         input: Vec::new(),
                         output: VecDeque::new(),
-                        content: None,
-                        uri: String::new(),
-                        playlist: VecDeque::new(),
-                        held: None,
                         deadline: None,
-                        seek_ms: 0,
-                        play: None,
                         closing: false,
                     });
                     // The Idle-Timeout runs from the start.
@@ -388,272 +388,100 @@ impl Conn {
             }
         }
         let mut used = 0;
-        while !self.closing {
-            match frame(&self.input[used..], &Limits::default()) {
-                Ok(Status::Complete(Frame::Command(n))) => {
-                    let packet = self.input[used..used + n].to_vec();
-                    used += n;
-                    self.handle(now, &packet, shared);
+        // Units are handed to the machine where they lie in `input`.
+        let Conn {
+            input,
+            machine,
+            answers,
+            peer,
+            closing,
+            ..
+        } = self;
+        while !*closing {
+            match frame(&input[used..], &shared.options.limits) {
+                Ok(Status::Complete(f)) => {
+                    let unit = Input::tcp(f, &input[used..]);
+                    used += f.len();
+                    *closing = !handle(machine, answers, *peer, now, unit, shared.site());
                 }
-                Ok(Status::Complete(Frame::Data(_))) | Err(_) => {
-                    tracing::warn!(peer = %self.peer, "malformed input");
-                    self.closing = true;
+                Err(e) => {
+                    tracing::warn!(peer = %peer, error = %e, "malformed input");
+                    *closing = true;
                 }
                 Ok(Status::Partial(_)) => break,
             }
         }
-        self.input.drain(..used);
+        input.drain(..used);
     }
+}
 
-    fn handle(&mut self, now: Instant, packet: &[u8], shared: &Shared) {
-        let events = match self.session.handle_tcp(now, packet) {
-            Ok(e) => e,
-            Err(e) => {
-                tracing::warn!(peer = %self.peer, error = %e, "session ended");
-                self.closing = true;
-                return;
-            }
-        };
-        for e in events {
-            match e {
-                Event::OpenRequest { file_name, .. } => {
-                    let name = file_name.to_string_lossy();
-                    self.end_play(shared, None);
-                    if let Some(url) = shared.options.redirects.get(name.trim_start_matches('/')) {
-                        tracing::info!(peer = %self.peer, file = %name, %url, "redirect");
-                        if let Err(e) = self.session.redirect_open(now, url, false) {
-                            self.fail(&e.to_string());
-                        }
-                        continue;
-                    }
-                    let opened = if crate::content::is_playlist(&name) {
-                        shared.root.playlist(&name).and_then(|entries| {
-                            self.playlist = entries.into();
-                            self.next_content(shared)
-                        })
-                    } else {
-                        self.playlist.clear();
-                        shared.root.open(&name)
-                    };
-                    let r = match opened {
-                        Ok(c) => {
-                            let media = if crate::content::is_playlist(&name) {
-                                self.entry_media(&c)
-                            } else {
-                                c.media()
-                            };
-                            tracing::info!(peer = %self.peer, file = %name, packets = media.packet_count, "open");
-                            self.content = Some(c);
-                            self.uri = format!("/{}", name.trim_start_matches('/'));
-                            self.session.accept_open(now, media)
-                        }
-                        Err(err) => {
-                            tracing::info!(peer = %self.peer, file = %name, %err, "open refused");
-                            let hr = match err {
-                                ContentError::Forbidden => HResult::E_ACCESSDENIED,
-                                ContentError::NotFound => HResult::NS_E_FILE_NOT_FOUND,
-                                ContentError::Invalid(_) => HResult::E_FAIL,
-                            };
-                            self.session.reject_open(now, hr)
-                        }
-                    };
-                    if let Err(e) = r {
-                        tracing::warn!(peer = %self.peer, error = %e, "open answer");
-                        self.closing = true;
-                    }
-                }
-                Event::SeekRequest { position_ms } => {
-                    let packet = self
-                        .content
-                        .as_ref()
-                        .map_or(0, |c| c.packet_for_time(position_ms));
-                    tracing::debug!(peer = %self.peer, position_ms, packet, "seek");
-                    self.seek_ms = position_ms;
-                    if let Err(e) = self.session.seek_to(now, packet) {
-                        return self.fail(&e.to_string());
-                    }
-                }
-                Event::PlayStarted { from_packet } => {
-                    tracing::debug!(peer = %self.peer, from_packet, "play");
-                    self.end_play(shared, None);
-                    self.start_play();
-                }
-                Event::Logging(l) => {
-                    tracing::debug!(peer = %self.peer, "client log");
-                    match l.log() {
-                        Ok(log) => self.end_play(shared, Some(&log)),
-                        Err(e) => {
-                            tracing::debug!(peer = %self.peer, error = %e, "unreadable client log")
-                        }
-                    }
-                }
-                Event::CloseRequested => tracing::debug!(peer = %self.peer, "CloseFile"),
-            }
+/// Hands one unit to the machine and its events to the policy; false when
+/// the session ends.
+fn handle(
+    machine: &mut ServerMachine,
+    answers: &mut Answers,
+    peer: SocketAddr,
+    now: Instant,
+    input: Input<'_>,
+    site: Site<'_>,
+) -> bool {
+    let events = match machine.handle_input(now, input) {
+        Ok(e) => e,
+        Err(e) => {
+            tracing::warn!(peer = %peer, error = %e, "session ended");
+            return false;
+        }
+    };
+    for e in events {
+        if let Err(e) = answers.event(now, machine, e, site) {
+            tracing::warn!(peer = %peer, error = %e, "session failed");
+            return false;
         }
     }
+    true
+}
 
-    /// Opens the next playable playlist entry (skipping broken ones).
-    fn next_content(&mut self, shared: &Shared) -> Result<Content, ContentError> {
-        let mut last = ContentError::NotFound;
-        while let Some(path) = self.playlist.pop_front() {
-            match shared.root.open_path(path.clone()) {
-                Ok(c) => return Ok(c),
-                Err(e) => {
-                    tracing::warn!(peer = %self.peer, entry = %path.display(), %e, "playlist entry skipped");
-                    last = e;
-                }
-            }
-        }
-        Err(last)
-    }
-
-    /// What the machine needs of a playlist entry: marked a playlist, and
-    /// continuing when more entries wait.
-    fn entry_media(&self, c: &Content) -> mms_proto::server::Media {
-        let mut media = c.media();
-        media.attributes |= FILE_ATTRIBUTE_MMS_PLAYLIST;
-        media.continues = !self.playlist.is_empty();
-        media
-    }
-
-    /// [3.2.4.2] The entry ended: the next one, or the end.
-    fn next_entry(&mut self, now: Instant, shared: &Shared) {
-        self.end_play(shared, None);
-        let r = match self.next_content(shared) {
-            Ok(c) => {
-                let media = self.entry_media(&c);
-                tracing::info!(peer = %self.peer, entry = %c.path.display(), "next playlist entry");
-                self.content = Some(c);
-                self.start_play();
-                self.session.next_entry(now, media)
-            }
-            Err(_) => self.session.end_of_content(now),
-        };
-        if let Err(e) = r {
-            self.fail(&e.to_string());
-        }
-    }
-
-    fn start_play(&mut self) {
-        let Some(c) = &self.content else { return };
-        let media = c.media();
-        self.play = Some(Play {
-            client: self.peer.ip(),
-            server: self.local.ip(),
-            uri_stem: self.uri.clone(),
-            start_ms: std::mem::take(&mut self.seek_ms),
-            started: SystemTime::now(),
-            file_duration_ms: media.duration_ms,
-            file_size: c.file_len(),
-            player_version: self.session.client_version().map(|v| v.to_string()),
-            bytes_sent: 0,
-            packets_sent: 0,
-        });
-    }
-
-    /// Logs the play in progress, if any (a client log without one is
-    /// logged against what the connection last opened).
-    fn end_play(&mut self, shared: &Shared, log: Option<&mms_proto::wire::ClientLogRepr<'_>>) {
-        let play = self.play.take();
-        let Some(access_log) = &shared.options.access_log else {
-            return;
-        };
-        match (play, log) {
-            (Some(p), log) => access_log.record(&p, log, SystemTime::now()),
-            (None, Some(log)) if self.content.is_some() => {
-                self.start_play();
-                if let Some(p) = self.play.take() {
-                    access_log.record(&p, Some(log), SystemTime::now());
-                }
-            }
-            (None, _) => {}
-        }
-    }
-
+impl Conn {
     /// Runs the machine until it waits, queueing its output; true when it
     /// stopped only because `max_queued` bytes are queued.
     fn drive(&mut self, now: Instant, shared: &Shared, scratch: &mut Scratch) -> bool {
-        let Scratch { out: buf, packet } = scratch;
-        // A held packet is offered again on every turn: the machine says
-        // whether it is due, still early, or cancelled by a stop or seek.
-        if let Some((n, bytes)) = self.held.take() {
-            if !self.offer(now, n, &bytes, buf) {
-                return false;
-            }
-        }
-        while self.output.len() < shared.options.max_queued {
-            match self.session.poll_output(now, buf) {
-                Output::Send(n) => self.output.extend(&buf[..n]),
-                Output::ReadHeader { offset, len } => {
-                    let Some(c) = &self.content else {
-                        return self.failed("header without content");
-                    };
-                    // The machine asks only inside the header it was given.
-                    let Some(bytes) = c.header().get(offset as usize..(offset + len) as usize)
-                    else {
-                        return self.failed("header read out of range");
-                    };
-                    match self.session.header_piece(now, bytes, buf) {
-                        Ok(n) => self.output.extend(&buf[..n]),
-                        Err(e) => return self.failed(&e.to_string()),
-                    }
-                }
-                Output::ReadPacket { number } => {
-                    let Some(c) = &self.content else {
-                        return self.failed("packet without content");
-                    };
-                    if let Err(e) = c.read_packet(number, packet) {
-                        return self.failed(&e.to_string());
-                    }
-                    if !self.offer(now, number, packet, buf) {
-                        return false;
-                    }
-                }
-                Output::NextEntry => self.next_entry(now, shared),
-                Output::Timeout(t) => {
+        loop {
+            let mut io = Io {
+                content: self.answers.content.as_ref(),
+                packet: &mut scratch.packet,
+                output: &mut self.output,
+                max_queued: shared.options.max_queued,
+                play: self.answers.play.as_mut(),
+            };
+            match drain(&mut self.machine, now, &mut io, &mut scratch.out) {
+                Ok(Drained::Full) => return true,
+                Ok(Drained::NotBefore(t) | Drained::Timeout(t)) => {
                     self.deadline = Some(t);
                     return false;
                 }
-                Output::Wait => {
+                Ok(Drained::Wait) => {
                     self.deadline = None;
                     return false;
                 }
-                Output::Close => {
+                Ok(Drained::Close) => {
                     self.closing = true;
+                    return false;
+                }
+                Ok(Drained::NextEntry) => {
+                    let r = self
+                        .answers
+                        .next_entry(now, &mut self.machine, shared.site());
+                    if let Err(e) = r {
+                        self.fail(&e.to_string());
+                        return false;
+                    }
+                }
+                Err(e) => {
+                    self.fail(&e.to_string());
                     return false;
                 }
             }
         }
-        true
-    }
-
-    /// Offers packet `n` to the machine; false when it is held for later.
-    fn offer(&mut self, now: Instant, n: u64, bytes: &[u8], buf: &mut [u8]) -> bool {
-        match self.session.data_packet(now, n, bytes, buf) {
-            Ok(Data::Send(len)) => {
-                self.output.extend(&buf[..len]);
-                if let Some(p) = &mut self.play {
-                    p.bytes_sent += len as u64;
-                    p.packets_sent += 1;
-                }
-            }
-            Ok(Data::Skipped | Data::Cancelled) => {}
-            Ok(Data::NotBefore(t)) => {
-                self.held = Some((n, bytes.to_vec()));
-                self.deadline = Some(t);
-                return false;
-            }
-            Err(e) => {
-                self.fail(&e.to_string());
-                return false;
-            }
-        }
-        true
-    }
-
-    fn failed(&mut self, why: &str) -> bool {
-        self.fail(why);
-        false
     }
 
     fn fail(&mut self, why: &str) {
@@ -680,5 +508,49 @@ impl Conn {
                 }
             }
         }
+    }
+}
+
+/// The machine's [`Driver`] for one drain: content from the session's
+/// file into the loop's packet buffer (an early packet is read again when
+/// it is due, never copied aside), output into the session's queue.
+struct Io<'a> {
+    content: Option<&'a Content>,
+    packet: &'a mut Vec<u8>,
+    output: &'a mut VecDeque<u8>,
+    max_queued: usize,
+    play: Option<&'a mut Play>,
+}
+
+impl Driver for Io<'_> {
+    type Error = io::Error;
+
+    fn header(&mut self, offset: u32, len: u32) -> Result<&[u8], io::Error> {
+        let c = self
+            .content
+            .ok_or_else(|| io::Error::other("header without content"))?;
+        // The machine asks only inside the header it was given.
+        c.header()
+            .get(offset as usize..(offset as usize).saturating_add(len as usize))
+            .ok_or_else(|| io::Error::other("header read out of range"))
+    }
+
+    fn packet(&mut self, number: u64) -> Result<&[u8], io::Error> {
+        let c = self
+            .content
+            .ok_or_else(|| io::Error::other("packet without content"))?;
+        c.read_packet(number, self.packet)?;
+        Ok(self.packet)
+    }
+
+    fn transmit(&mut self, to: Transmit, bytes: &[u8], what: Sent) -> bool {
+        // Only TCP until UDP delivery lands: the machine sends nothing else.
+        debug_assert!(matches!(to, Transmit::Tcp(_)));
+        self.output.extend(bytes);
+        if let (Sent::Packet { .. }, Some(p)) = (what, self.play.as_deref_mut()) {
+            p.bytes_sent += bytes.len() as u64;
+            p.packets_sent += 1;
+        }
+        self.output.len() < self.max_queued
     }
 }

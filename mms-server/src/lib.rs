@@ -1,10 +1,12 @@
 //! # mms-server
 //!
-//! The server of mms-rs: [`mms_proto::server::Session`] machines driven by
-//! mio event loops (one per core, all accepting from one socket), content
-//! from a directory ([`content::ContentRoot`]), settings from defaults, a
-//! TOML file and flags ([`config::Settings`]), and a W3C access log
-//! ([`access_log`]).
+//! The server of mms-rs: [`mms_proto::server::ServerMachine`]s driven by
+//! mio event loops (one per core, all accepting from one socket; the
+//! sockets, slab, timers and buffers), the answers to the machines'
+//! events in their own module (content from a directory
+//! ([`content::ContentRoot`]), the redirect table, playlists, the access
+//! log), settings from defaults, a TOML file and flags
+//! ([`config::Settings`]), and a W3C access log ([`access_log`]).
 //!
 //! **Status:** TCP data delivery of files (plain and MMSH-chunked ASF);
 //! no UDP, live sources or authentication yet. The runtime only moves
@@ -12,6 +14,7 @@
 //! machine's.
 
 pub mod access_log;
+mod answers;
 pub mod config;
 pub mod content;
 mod event_loop;

@@ -568,9 +568,10 @@ pub struct Acceleration {
 }
 
 /// [2.2.4.25] frameOffset decoded: where the server stops streaming.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum StopAt {
     /// 0: stream to the end.
+    #[default]
     End,
     /// Stop at this many milliseconds from the start of the content.
     Absolute(u32),

@@ -1,0 +1,108 @@
+//! The session's settings, and what the application tells the machine of
+//! the content it serves.
+
+use crate::asf::{HeaderSummary, StreamKind, StreamSet};
+use crate::time::Duration;
+use crate::wire::{
+    FILE_ATTRIBUTE_MMS_BROADCAST, FILE_ATTRIBUTE_MMS_CANSEEK, FILE_ATTRIBUTE_MMS_CANSTRIDE,
+    FILE_ATTRIBUTE_MMS_LIVE,
+};
+
+/// Settings of a server session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Config {
+    /// ServerVersionInfo sent in ReportConnectedEX ([2.2.4.2]).
+    pub server_version: &'static str,
+    /// Idle-Timeout ([3.2.2]): 3600 s by default, at least 10 s.
+    pub idle_timeout: Duration,
+    /// KeepAlive ([3.2.2]): 30 s by default, at least 10 s. Pings are sent
+    /// only once playing (VLC and libmms fail on a Ping during setup).
+    pub keepalive: Duration,
+    /// How long the connection stays open after ReportEndOfStream without a
+    /// CloseFile (MPlayer exits only when TCP closes; FFmpeg blocks or
+    /// busy-loops if it is closed at once). `None`: until the Idle-Timeout.
+    pub linger: Option<Duration>,
+    /// Pace data packets by their Send Time ([3.2.5.11.1]); off sends as
+    /// fast as the client reads (downloads, benchmarks).
+    pub paced: bool,
+    /// Refuse what the spec forbids even where real clients do it
+    /// (`check_strict` on every message, a missing StreamSwitch selects
+    /// nothing, an unreadable funnelName or subscriberName is refused).
+    pub strict: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            server_version: "9.1.1.3862",
+            idle_timeout: Duration::from_secs(3600),
+            keepalive: Duration::from_secs(30),
+            linger: Some(Duration::from_secs(3)),
+            paced: true,
+            strict: false,
+        }
+    }
+}
+
+/// What the application knows of the content it accepts to serve: the
+/// numbers ReportOpenFile needs ([2.2.4.7]) and the header's length.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Media {
+    /// fileAttributes.
+    pub attributes: u32,
+    /// Duration in ms (0 when unknown, e.g. live).
+    pub duration_ms: u64,
+    /// The ASF data packet size.
+    pub packet_size: u32,
+    /// ASF data packets in the content (0 if unknown).
+    pub packet_count: u64,
+    /// Sum of the streams' bit rates, bit/s.
+    pub bit_rate: u32,
+    /// Size of the ASF file header (Header Object + 50).
+    pub file_header_len: u32,
+    /// Streams whose payloads carry no key-frame flag (audio: every object
+    /// is a cleanpoint, asf-facts §5.2). They start anywhere and are never
+    /// thinned.
+    pub without_key_frames: StreamSet,
+    /// Another server-side playlist entry follows this one ([3.2.4.2]):
+    /// at its end the machine sends ReportEndOfStream with hr 1 and asks
+    /// for the next entry ([`super::Output::NextEntry`]).
+    pub continues: bool,
+    /// Send Time of the first data packet, ms: where content time 0 is
+    /// for an absolute frameOffset stop ([2.2.4.25]). Muxers do not all
+    /// start at 0 (GStreamer's do not).
+    pub send_time_origin: u32,
+}
+
+impl Media {
+    /// The numbers of a parsed header.
+    pub fn from_summary(s: &HeaderSummary<'_>) -> Self {
+        let attributes = if s.is_broadcast() {
+            FILE_ATTRIBUTE_MMS_BROADCAST | FILE_ATTRIBUTE_MMS_LIVE
+        } else if s.is_seekable() {
+            FILE_ATTRIBUTE_MMS_CANSEEK | FILE_ATTRIBUTE_MMS_CANSTRIDE
+        } else {
+            0
+        };
+        Self {
+            attributes,
+            duration_ms: if s.is_broadcast() { 0 } else { s.duration_ms() },
+            packet_size: s.packet_size,
+            packet_count: if s.is_broadcast() { 0 } else { s.packet_count },
+            bit_rate: s.total_bitrate(),
+            file_header_len: s.file_header_len() as u32,
+            without_key_frames: s
+                .streams
+                .iter()
+                .filter(|st| st.kind != StreamKind::Video)
+                .fold(StreamSet::EMPTY, |a, st| a.with(st.number)),
+            continues: false,
+            send_time_origin: 0,
+        }
+    }
+
+    /// Whether the content can be strided ([3.2.5.12]).
+    pub(super) fn can_stride(&self) -> bool {
+        self.attributes & FILE_ATTRIBUTE_MMS_CANSTRIDE != 0
+    }
+}

@@ -1,0 +1,128 @@
+//! The one loop that answers the machine's content requests: poll, read
+//! what it asks for from a [`Driver`], hand the bytes back, pass what it
+//! writes on — until it waits. The runtime (mms-server's event loop), the
+//! simulations and the fuzz oracle all drive the machine with it, so the
+//! run-loop contract is kept in one place.
+
+use super::{Data, Output, ServerError, ServerMachine};
+use crate::machine::Transmit;
+use crate::time::Instant;
+
+/// What a transmitted unit is (for the runtime's counters).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sent {
+    /// A TcpMessageHeader packet.
+    Message,
+    /// A Data packet carrying a piece of the ASF file header.
+    HeaderPiece,
+    /// A Data packet carrying ASF data packet `number`.
+    Packet {
+        /// Its LocationId.
+        number: u64,
+    },
+}
+
+/// The runtime's side of a machine: where content comes from and where
+/// output goes.
+pub trait Driver {
+    /// Why content could not be read.
+    type Error;
+
+    /// `len` bytes of the ASF file header at `offset`.
+    fn header(&mut self, offset: u32, len: u32) -> Result<&[u8], Self::Error>;
+
+    /// ASF data packet `number` as stored (the packet size). The same
+    /// number may be asked for again when the first answer was early: a
+    /// source that keeps its last packet answers without reading again.
+    fn packet(&mut self, number: u64) -> Result<&[u8], Self::Error>;
+
+    /// Takes `bytes` to send as `to` says. `false` stops the drain
+    /// ([`Drained::Full`]): the runtime cannot take more now.
+    fn transmit(&mut self, to: Transmit, bytes: &[u8], what: Sent) -> bool;
+}
+
+/// Why [`drain`] returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Drained {
+    /// A data packet is not due before this time (pacing); nothing else
+    /// is to be done before then unless input comes.
+    NotBefore(Instant),
+    /// Call [`ServerMachine::handle_timeout`] at this time unless input
+    /// comes first.
+    Timeout(Instant),
+    /// Nothing until input arrives.
+    Wait,
+    /// A playlist entry ended: answer with
+    /// [`ServerMachine::next_entry`] or [`ServerMachine::end_of_content`],
+    /// then drain again.
+    NextEntry,
+    /// [`Driver::transmit`] said stop; drain again when there is room.
+    Full,
+    /// Close the connection.
+    Close,
+}
+
+/// Why [`drain`] failed: the session ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DriveError<E> {
+    /// The machine ended the session.
+    Machine(ServerError),
+    /// The driver could not read the content asked for.
+    Content(E),
+}
+
+impl<E> From<ServerError> for DriveError<E> {
+    fn from(e: ServerError) -> Self {
+        DriveError::Machine(e)
+    }
+}
+
+impl<E: core::fmt::Display> core::fmt::Display for DriveError<E> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            DriveError::Machine(e) => e.fmt(f),
+            DriveError::Content(e) => write!(f, "content: {e}"),
+        }
+    }
+}
+
+impl<E: core::fmt::Debug + core::fmt::Display> core::error::Error for DriveError<E> {}
+
+/// Runs `machine` until it waits: serializes its replies, answers its
+/// header and packet reads from `driver`, and hands every unit to
+/// [`Driver::transmit`]. `buf` must hold a Data packet (packet size + 8)
+/// and a TcpMessageHeader packet.
+pub fn drain<D: Driver>(
+    machine: &mut ServerMachine,
+    now: Instant,
+    driver: &mut D,
+    buf: &mut [u8],
+) -> Result<Drained, DriveError<D::Error>> {
+    loop {
+        // Header pieces and packets go on the TCP connection until UDP
+        // delivery lands.
+        let (to, what) = match machine.poll_output(now, buf)? {
+            Output::Transmit(t) => (t, Sent::Message),
+            Output::ReadHeader { offset, len } => {
+                let bytes = driver.header(offset, len).map_err(DriveError::Content)?;
+                let n = machine.header_piece(now, bytes, buf)?;
+                (Transmit::Tcp(n), Sent::HeaderPiece)
+            }
+            Output::ReadPacket { number } => {
+                let bytes = driver.packet(number).map_err(DriveError::Content)?;
+                match machine.data_packet(now, number, bytes, buf)? {
+                    Data::Send(n) => (Transmit::Tcp(n), Sent::Packet { number }),
+                    Data::NotBefore(t) => return Ok(Drained::NotBefore(t)),
+                    Data::Skipped | Data::Cancelled => continue,
+                }
+            }
+            Output::NextEntry => return Ok(Drained::NextEntry),
+            Output::Timeout(t) => return Ok(Drained::Timeout(t)),
+            Output::Wait => return Ok(Drained::Wait),
+            Output::Close => return Ok(Drained::Close),
+        };
+        if !driver.transmit(to, &buf[..to.len()], what) {
+            return Ok(Drained::Full);
+        }
+    }
+}

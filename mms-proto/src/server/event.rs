@@ -1,0 +1,91 @@
+//! What the machine tells the application: events (borrowing the input),
+//! outputs (what to do next) and the answer to a packet read.
+
+use crate::machine::Transmit;
+use crate::time::Instant;
+use crate::wire::{LoggingRepr, Utf16Str};
+
+/// Most events one TcpMessageHeader packet yields.
+pub const MAX_EVENTS: usize = 4;
+
+/// The events of one input, in order.
+pub type Events<'p> = heapless::Vec<Event<'p>, MAX_EVENTS>;
+
+/// What the application must see or decide, borrowing the input packet.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Event<'p> {
+    /// [3.2.5.6] The client asks for this path: answer with
+    /// [`super::ServerMachine::accept_open`],
+    /// [`super::ServerMachine::redirect_open`] or
+    /// [`super::ServerMachine::reject_open`].
+    OpenRequest {
+        /// fileName: the URL path, not percent-encoded.
+        file_name: Utf16Str<'p>,
+        /// tokenData: credentials, empty when none were sent.
+        token: &'p [u8],
+    },
+    /// [3.2.5.11] The client asks to play from `position_ms` (content time);
+    /// map it to a packet (e.g. [`crate::asf::packet_for_time`]) and answer
+    /// with [`super::ServerMachine::seek_to`].
+    SeekRequest {
+        /// Content time, ms.
+        position_ms: u64,
+    },
+    /// Playing started ([3.2.5.11]); data packets follow from this number.
+    PlayStarted {
+        /// The first packet sent.
+        from_packet: u64,
+    },
+    /// [3.2.5.15] The client's statistics (for the access log).
+    Logging(LoggingRepr<'p>),
+    /// [3.2.5.17] The client is finishing; the session closes.
+    CloseRequested,
+}
+
+/// What to do next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    /// Send the bytes written at the start of the buffer.
+    Transmit(Transmit),
+    /// Read `len` bytes of the ASF file header at `offset` and hand them to
+    /// [`super::ServerMachine::header_piece`].
+    ReadHeader {
+        /// Offset into the ASF file header.
+        offset: u32,
+        /// Bytes to read.
+        len: u32,
+    },
+    /// Read ASF data packet `number` and hand it to
+    /// [`super::ServerMachine::data_packet`]. Asked again for the same
+    /// number when an answer was [`Data::NotBefore`] and that time came.
+    ReadPacket {
+        /// The packet number (LocationId).
+        number: u64,
+    },
+    /// The playlist entry ended and [`super::Media::continues`] said another
+    /// follows: open it and call [`super::ServerMachine::next_entry`] (or
+    /// [`super::ServerMachine::end_of_content`] if it cannot be opened).
+    NextEntry,
+    /// Nothing before this time: call [`super::ServerMachine::handle_timeout`]
+    /// and poll again then.
+    Timeout(Instant),
+    /// Nothing until input arrives.
+    Wait,
+    /// Close the connection.
+    Close,
+}
+
+/// The answer of [`super::ServerMachine::data_packet`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Data {
+    /// Send the first `n` bytes of the buffer.
+    Send(usize),
+    /// Not due yet: [`super::ServerMachine::poll_output`] asks for the same
+    /// packet again at this time (or offer the same bytes again then).
+    NotBefore(Instant),
+    /// Nothing of it is selected: it is not sent ([3.2.5.11.1]).
+    Skipped,
+    /// The read was superseded while the packet waited (a StopPlaying or a
+    /// seek came in between): drop the bytes and poll again.
+    Cancelled,
+}
