@@ -18,11 +18,24 @@ mod seek;
 mod select;
 mod summary;
 
-pub use header::*;
-pub use live::*;
-pub use object::*;
-pub use packet::*;
-pub use rewrite::*;
-pub use seek::*;
-pub use select::*;
-pub use summary::*;
+pub use header::{
+    AudioFormat, Codec, DATA_OBJECT_PREFIX_LEN, DataObject, ExtendedStreamProperties,
+    FLAG_BROADCAST, FLAG_SEEKABLE, FileProperties, HeaderExtension, HeaderObject, Index,
+    SimpleIndex, StreamKind, StreamProperties, StreamSet, VideoFormat, languages, stream_bitrates,
+};
+pub use live::{AsfReader, AsfUnit};
+pub use object::{OBJECT_HEADER_LEN, Object, ObjectHeader, Objects};
+pub use packet::{
+    MULTIPLE_PAYLOADS, PacketInfo, Payload, Payloads, SubPayloads, VarField, type_width, validate,
+    width_code,
+};
+pub use rewrite::{Padding, Rewritten, Selection, repad, rewrite};
+pub use seek::{
+    Direction, MemoryPackets, PacketSource, key_frame_from, packet_for_time, send_time,
+    starts_key_frame,
+};
+pub use select::{Preferences, select_streams};
+pub use summary::{
+    Exclusion, ExclusionKind, HeaderSummary, MAX_EXCLUSION_RECORDS, MAX_EXCLUSIONS, MAX_STREAMS,
+    StreamInfo,
+};

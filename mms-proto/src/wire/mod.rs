@@ -38,18 +38,51 @@ mod to_client;
 mod to_server;
 mod utf16;
 
-pub use client_log::*;
-pub use consts::*;
-pub use data::*;
+pub use client_log::{
+    CLIENT_LOG_INFO_LEN, CLIENT_LOG_LEN, ClientLog, ClientLogInfo, ClientLogInfoRepr,
+    ClientLogInfoStrings, ClientLogRepr, ClientLogStrings,
+};
+pub use consts::{
+    FILE_ATTRIBUTE_MMS_BROADCAST, FILE_ATTRIBUTE_MMS_CANSEEK, FILE_ATTRIBUTE_MMS_CANSTRIDE,
+    FILE_ATTRIBUTE_MMS_LIVE, FILE_ATTRIBUTE_MMS_PLAYLIST, FUNNEL_OF_THE_GODS,
+    MAC_TO_VIEWER_PROTOCOL_REVISION, MMS_DISABLE_PACKET_PAIR, MMS_PACKET_PAIR_TCP_HIGH_ENTROPY,
+    MMS_PACKET_PAIR_UDP_HIGH_ENTROPY, MMS_USE_PACKET_PAIR, NO_STREAM, POSITION_UNSPECIFIED,
+    REDIRECT_PROXY, REDIRECT_URL, TCP_HDR_INCARNATION, VIEWER_TO_MAC_PROTOCOL_REVISION,
+};
+pub use data::{
+    AF_HEADER_LAST, AF_HEADER_MORE, AF_PACKET_PAIR, DATA_HEADER_LEN, DataKind, DataPacket,
+    DataPacketRepr, MAX_DATA_PAYLOAD, PACKET_PAIR_FIRST, PACKET_PAIR_INCARNATION,
+    PACKET_PAIR_SECOND, extend_sequence,
+};
 pub use error::{Error, Result};
 pub use frame::{Frame, Limits, Status, for_each_frame, frame};
 pub use hresult::HResult;
 pub use message::{MessageId, MessageRepr, PREFIX_LEN, pad8, peek};
-pub use ntlm::*;
-pub use resend::*;
-pub use tcp::*;
-pub use to_client::*;
-pub use to_server::*;
+pub use ntlm::{NtlmAuth, NtlmAuthRepr};
+pub use resend::{
+    MAX_RESEND_PACKETS, RESEND_SIGNATURE, RequestPacketListResend, RequestPacketListResendRepr,
+};
+pub use tcp::{
+    Messages, SEAL, SESSION_ID, TCP_HEADER_LEN, TCP_LENGTH_PREFIX, TcpMessageHeader,
+    TcpMessageHeaderRepr, parse_packet,
+};
+pub use to_client::{
+    Ping, PingRepr, ReportConnectedEx, ReportConnectedExRepr, ReportConnectedFunnel,
+    ReportConnectedFunnelRepr, ReportDisconnectedFunnel, ReportDisconnectedFunnelRepr,
+    ReportEndOfStream, ReportEndOfStreamRepr, ReportFunnelInfo, ReportFunnelInfoRepr,
+    ReportOpenFile, ReportOpenFileRepr, ReportReadBlock, ReportReadBlockRepr, ReportRedirect,
+    ReportRedirectRepr, ReportStartStriding, ReportStartStridingRepr, ReportStartedPlaying,
+    ReportStartedPlayingRepr, ReportStreamChange, ReportStreamChangeRepr, ReportStreamSwitch,
+    ReportStreamSwitchRepr, SecurityChallenge, SecurityChallengeRepr,
+};
+pub use to_server::{
+    Acceleration, CancelReadBlock, CancelReadBlockRepr, CloseFile, CloseFileRepr, Connect,
+    ConnectFunnel, ConnectFunnelRepr, ConnectRepr, FunnelInfo, FunnelInfoRepr, Logging,
+    LoggingRepr, OpenFile, OpenFileRepr, Pong, PongRepr, ReadBlock, ReadBlockRepr,
+    SecurityResponseRepr, StartPlaying, StartPlayingRepr, StartStriding, StartStridingRepr, StopAt,
+    StopPlaying, StopPlayingRepr, StreamSwitch, StreamSwitchEntries, StreamSwitchEntry,
+    StreamSwitchRepr,
+};
 pub use utf16::{Units, Utf16Str};
 
 macro_rules! messages {
