@@ -61,19 +61,28 @@ impl Sim {
     /// file and jumping the clock to each paced packet's time. Returns the
     /// messages and Data packets sent, and why it stopped.
     fn drain(&mut self) -> (Vec<Message<'static>>, Vec<Vec<u8>>, Drained) {
+        let (mut msgs, mut data) = (Vec::new(), Vec::new());
         let mut buf = vec![0u8; 64 * 1024];
-        let mut peer = common::FileDriver::new(&self.file, self.now);
         for _ in 0..10_000 {
-            match drain(&mut self.s, self.now, &mut peer, &mut buf).unwrap() {
+            let mut peer = common::FileDriver::new(&self.file);
+            let why = drain(&mut self.s, self.now, &mut peer, &mut buf).unwrap();
+            for (to, bytes, what) in peer.sent {
+                assert!(matches!(to, Transmit::Tcp(_)));
+                match what {
+                    Sent::Message => msgs.push(common::sent_message(bytes)),
+                    Sent::HeaderPiece => data.push(bytes),
+                    Sent::Packet { .. } => {
+                        self.sent_at.push(self.now);
+                        data.push(bytes);
+                    }
+                }
+            }
+            match why {
                 Drained::NotBefore(t) => {
                     assert!(t > self.now);
                     self.now = t; // the runtime's timer fires
-                    peer.now = t;
                 }
-                other => {
-                    self.sent_at.extend(peer.sent_at);
-                    return (peer.messages, peer.data, other);
-                }
+                other => return (msgs, data, other),
             }
         }
         panic!("the machine never waits");

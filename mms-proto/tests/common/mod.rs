@@ -185,33 +185,27 @@ where
 
 /// The server machine's [`mms_proto::server::Driver`] over an ASF file in
 /// memory, as a runtime would be: header and packets read from the file,
-/// what is sent collected (and checked: one well-formed, exact message
-/// per TcpMessageHeader packet).
+/// each unit sent collected in order.
 pub struct FileDriver<'f> {
     file: &'f [u8],
     packet_size: usize,
     header_len: usize,
-    /// The time the drain runs at (recorded per media packet sent).
-    pub now: mms_proto::time::Instant,
-    /// The messages sent.
-    pub messages: Vec<Message<'static>>,
-    /// The Data packets sent (header pieces and media).
-    pub data: Vec<Vec<u8>>,
-    /// When each media Data packet was sent.
-    pub sent_at: Vec<mms_proto::time::Instant>,
+    /// What the machine sent, in order.
+    pub sent: Vec<(
+        mms_proto::machine::Transmit,
+        Vec<u8>,
+        mms_proto::server::Sent,
+    )>,
 }
 
 impl<'f> FileDriver<'f> {
-    pub fn new(file: &'f [u8], now: mms_proto::time::Instant) -> Self {
+    pub fn new(file: &'f [u8]) -> Self {
         let h = mms_proto::asf::HeaderSummary::parse(file).expect("a valid ASF file");
         Self {
             file,
             packet_size: h.packet_size as usize,
             header_len: h.file_header_len(),
-            now,
-            messages: Vec::new(),
-            data: Vec::new(),
-            sent_at: Vec::new(),
+            sent: Vec::new(),
         }
     }
 
@@ -239,27 +233,22 @@ impl mms_proto::server::Driver for FileDriver<'_> {
         bytes: &[u8],
         what: mms_proto::server::Sent,
     ) -> bool {
-        use mms_proto::server::Sent;
-        assert!(matches!(to, mms_proto::machine::Transmit::Tcp(_)));
-        match what {
-            Sent::Message => {
-                let bytes: &'static [u8] = Box::leak(bytes.to_vec().into_boxed_slice());
-                let (_, mut it) = mms_proto::wire::parse_packet(bytes)
-                    .expect("the server sends well-formed packets");
-                let m = it.next().unwrap().unwrap();
-                assert!(
-                    it.next().is_none(),
-                    "one message per TcpMessageHeader (interop-notes)"
-                );
-                m.check_strict().expect("exact in what it sends");
-                self.messages.push(m);
-            }
-            Sent::HeaderPiece => self.data.push(bytes.to_vec()),
-            Sent::Packet { .. } => {
-                self.sent_at.push(self.now);
-                self.data.push(bytes.to_vec());
-            }
-        }
+        self.sent.push((to, bytes.to_vec(), what));
         true
     }
+}
+
+/// The one message of a TcpMessageHeader packet the server sent, checked
+/// (well-formed, exact, alone in its packet: interop-notes).
+pub fn sent_message(bytes: Vec<u8>) -> Message<'static> {
+    let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
+    let (_, mut it) =
+        mms_proto::wire::parse_packet(bytes).expect("the server sends well-formed packets");
+    let m = it.next().unwrap().unwrap();
+    assert!(
+        it.next().is_none(),
+        "one message per TcpMessageHeader (interop-notes)"
+    );
+    m.check_strict().expect("exact in what it sends");
+    m
 }
