@@ -816,3 +816,112 @@ fn requests_in_the_wrong_state_are_refused_without_ending_the_session() {
     assert_eq!(sim.c.state(), State::Init);
     assert!(ClientMachine::new(Sim::config(), &"x".repeat(MAX_PATH_LEN + 1), None).is_err());
 }
+
+/// [3.1.4.4] With `follow_playlist` the machine plays the next entry by
+/// itself, with the selection the application made for the entry's
+/// header.
+#[test]
+fn the_machine_follows_a_playlist() {
+    let mut sim = Sim::new(Config {
+        follow_playlist: true,
+        ..Sim::config()
+    });
+    sim.ready(9);
+    sim.play(Play::default());
+    sim.msg(eos(1, 10)).unwrap().unwrap();
+    assert_eq!(sim.ids(), [MessageId::Logging]);
+    let ev = sim
+        .msg(ReportStreamChangeRepr {
+            hr: HResult::S_OK,
+            tcp_hdr_incarnation: TCP_HDR_INCARNATION,
+            packet_size: 1500,
+            header_size: 700,
+            bit_rate: 64_000,
+            stream_id: 0,
+        })
+        .unwrap()
+        .unwrap();
+    assert!(ev.starts_with("EntryChange { entry: 1"), "{ev}");
+    assert_eq!(sim.c.entry(), 1);
+    sim.data(0, 0xFF, 0x0C, &[3; 700]).unwrap().unwrap();
+    assert_eq!(sim.c.state(), State::Ready);
+    // The application names the entry's streams as it handles the last
+    // piece; the machine's play takes them.
+    sim.c.set_streams(StreamSet::EMPTY.with(1).with(2));
+    sim.c.select(StreamSet::EMPTY.with(2)).unwrap();
+    let sent = sim.sent();
+    let Message::StreamSwitch(sw) = sent[0].message() else {
+        panic!()
+    };
+    let entries: Vec<_> = sw
+        .entries
+        .iter()
+        .map(|e| (e.src_stream_number, e.dst_stream_number))
+        .collect();
+    assert_eq!(entries, [(0xFFFF, 2), (1, 0xFFFF)]);
+    let Message::StartPlaying(p) = sent[1].message() else {
+        panic!()
+    };
+    assert_eq!((p.position, p.play_incarnation), (0.0, 11));
+    sim.msg(ReportStreamSwitchRepr { hr: HResult::S_OK })
+        .unwrap();
+    sim.msg(ReportStartedPlayingRepr {
+        hr: HResult::S_OK,
+        play_incarnation: 11,
+        tiger_file_id: 1,
+        unused1: 0,
+    })
+    .unwrap();
+    assert_eq!(sim.c.state(), State::Streaming);
+    let ev = sim.data(0, 11, 0, &[1; 50]).unwrap().unwrap();
+    assert!(ev.contains("location_id: 0"), "{ev}");
+    // A close while the next entry's header comes takes effect after it.
+    sim.msg(eos(1, 11)).unwrap();
+    sim.msg(ReportStreamChangeRepr {
+        hr: HResult::S_OK,
+        tcp_hdr_incarnation: TCP_HDR_INCARNATION,
+        header_size: 10,
+        ..Default::default()
+    })
+    .unwrap();
+    sim.sent();
+    sim.c.close().unwrap();
+    sim.data(0, 0xFF, 0x0C, &[3; 10]).unwrap().unwrap();
+    assert_eq!(sim.ids(), [MessageId::CloseFile]);
+    assert_eq!(sim.c.state(), State::Closed);
+}
+
+#[test]
+fn a_stray_udp_datagram_changes_nothing() {
+    let mut sim = Sim::new(Sim::config());
+    sim.ready(9);
+    sim.play(Play::default());
+    let udp = Input::Udp {
+        source: "127.0.0.1:1755".parse().unwrap(),
+        contents: &[0; 40],
+    };
+    assert_eq!(sim.c.handle_input(sim.now, udp), Ok(None));
+    assert_eq!(sim.c.phase(), Phase::Streaming);
+    assert!(sim.data(0, 10, 0, &[1; 50]).unwrap().is_some());
+}
+
+#[test]
+fn an_unexpected_message_names_what_the_phase_waits_for() {
+    let mut sim = Sim::new(Sim::config());
+    sim.ready(9);
+    let e = sim
+        .msg(ReportStartedPlayingRepr::default())
+        .expect_err("no play was asked for");
+    assert_eq!(
+        e,
+        ClientError::Unexpected {
+            message: MessageId::ReportStartedPlaying,
+            phase: Phase::Ready,
+        }
+    );
+    assert_eq!(
+        e.to_string(),
+        "unexpected LinkMacToViewerReportStartedPlaying while waiting for a request (READY)"
+    );
+    let _: &dyn core::error::Error = &e;
+}
