@@ -10,7 +10,7 @@ use futures_core::Stream;
 use mms_proto::asf::{HeaderSummary, Preferences, StreamSet, select_streams};
 use mms_proto::client::{
     ClientError, ClientMachine, Config, Event, FileInfo, Input, OUTPUT_BUF_LEN, Output, Play,
-    Redirect as Target, Start, State, Stats,
+    Redirect, Start, State, Stats,
 };
 use mms_proto::time::Instant;
 use mms_proto::wire::text::{Guid, Version};
@@ -165,8 +165,8 @@ async fn connect_following(mut url: MmsUrl, mut options: Options) -> Result<Sess
                     return Err(Error::TooManyRedirects(options.max_redirects));
                 }
                 match next {
-                    Redirect::Url(u) => url = u,
-                    Redirect::Proxy(p) => options.proxy = p,
+                    Hop::Url(u) => url = u,
+                    Hop::Proxy(p) => options.proxy = p,
                 }
                 tracing::info!(%url, proxy = ?options.proxy, "redirected");
             }
@@ -197,10 +197,11 @@ fn random_guid() -> Guid {
 
 enum Setup {
     Ready,
-    Redirect(Redirect),
+    Redirect(Hop),
 }
 
-enum Redirect {
+/// Where a redirect sends the next connection, owned.
+enum Hop {
     Url(MmsUrl),
     Proxy(Option<(String, u16)>),
 }
@@ -215,7 +216,7 @@ enum Happened {
         ready: bool,
         stopped: bool,
     },
-    Redirect(Redirect),
+    Redirect(Hop),
     Challenge,
     Nothing,
 }
@@ -345,19 +346,19 @@ impl Session {
             }
             Event::Playing => Happened::Playing,
             Event::EndOfStream { ready, stopped, .. } => Happened::EndOfStream { ready, stopped },
-            Event::Redirect(Target::Url {
+            Event::Redirect(Redirect::Url {
                 scheme,
                 host,
                 port,
                 path,
-            }) => Happened::Redirect(Redirect::Url(MmsUrl::from_parts(
+            }) => Happened::Redirect(Hop::Url(MmsUrl::from_parts(
                 scheme,
                 &host.to_string_lossy(),
                 port,
                 &path.to_string_lossy(),
             )?)),
-            Event::Redirect(Target::Proxy(proxy)) => {
-                Happened::Redirect(Redirect::Proxy(proxy.map(|(host, port)| {
+            Event::Redirect(Redirect::Proxy(proxy)) => {
+                Happened::Redirect(Hop::Proxy(proxy.map(|(host, port)| {
                     (unbracket(&host.to_string_lossy()).to_string(), port)
                 })))
             }

@@ -10,11 +10,16 @@
 //! ([`Phase::waiting_for`]).
 //!
 //! ```text
-//!  INIT                                                     READY      STREAMING
-//!  ConnectedEx ─▶ FunnelInfo ─▶ Funnel ─▶ Open ─▶ Header ─▶ Ready ◀──▶ Streaming
-//!                  (packet-pair)  (UDP → TCP)│ ▲                ▲          │ ReportStreamChange
-//!                                            ▼ │ respond        │          ▼
-//!                                       Challenged    follow_playlist ── EntryHeader
+//!  INIT       ConnectedEx ─▶ FunnelInfo ─▶ Funnel ─▶ Open ⇄ Challenged   (SecurityChallenge, respond)
+//!                            (packet-pair) (UDP→TCP)  │
+//!                                                     ▼ ReportOpenFile
+//!                                                   Header
+//!                                                     │ the last piece
+//!  READY                                              ▼
+//!                            ┌────────────────────▶ Ready ◀───────────────────────────────┐
+//!                            │ end of stream, stop    │ play                              │ the entry's last piece
+//!                            │                        ▼                                   │ (follow_playlist: plays on)
+//!  STREAMING                 └─────────────────── Streaming ── ReportStreamChange ─▶ EntryHeader
 //!  any phase ── error, redirect, CloseFile ─▶ Closed
 //! ```
 //!
