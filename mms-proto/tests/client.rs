@@ -35,6 +35,16 @@ impl Sent {
     fn id(&self) -> MessageId {
         self.message().id()
     }
+    /// (src, dst) of each entry of a StreamSwitch.
+    fn switch_entries(&self) -> Vec<(u16, u16)> {
+        let Message::StreamSwitch(sw) = self.message() else {
+            panic!("not a StreamSwitch: {:?}", self.id())
+        };
+        sw.entries
+            .iter()
+            .map(|e| (e.src_stream_number, e.dst_stream_number))
+            .collect()
+    }
 }
 
 impl Sim {
@@ -215,12 +225,7 @@ impl Sim {
             );
         }
         let ev = match last {
-            Message::StartPlaying(_) => self.msg(ReportStartedPlayingRepr {
-                hr: HResult::S_OK,
-                play_incarnation: inc,
-                tiger_file_id: 1,
-                unused1: 0,
-            }),
+            Message::StartPlaying(_) => self.msg(started(inc)),
             _ => self.msg(ReportStartStridingRepr {
                 hr: HResult::S_OK,
                 play_incarnation: inc,
@@ -247,6 +252,27 @@ fn opened(hr: HResult, attributes: u32) -> ReportOpenFileRepr {
         file_packet_count: 30,
         file_bit_rate: 80_000,
         file_header_size: 1000,
+    }
+}
+
+fn started(inc: u32) -> ReportStartedPlayingRepr {
+    ReportStartedPlayingRepr {
+        hr: HResult::S_OK,
+        play_incarnation: inc,
+        tiger_file_id: 1,
+        unused1: 0,
+    }
+}
+
+/// ReportStreamChange to an entry of 1500-byte packets at 64 kbit/s.
+fn entry_change(header_size: u32) -> ReportStreamChangeRepr {
+    ReportStreamChangeRepr {
+        hr: HResult::S_OK,
+        tcp_hdr_incarnation: TCP_HDR_INCARNATION,
+        packet_size: 1500,
+        header_size,
+        bit_rate: 64_000,
+        stream_id: 0,
     }
 }
 
@@ -573,13 +599,7 @@ fn a_seek_while_streaming_is_stop_then_play() {
         (p.location_id, p.position, p.play_incarnation),
         (20, f64::MAX, 11)
     );
-    sim.msg(ReportStartedPlayingRepr {
-        hr: HResult::S_OK,
-        play_incarnation: 11,
-        tiger_file_id: 1,
-        unused1: 0,
-    })
-    .unwrap();
+    sim.msg(started(11)).unwrap();
     assert_eq!(
         sim.data(2, 10, 2, &[1; 50]).unwrap(),
         None,
@@ -596,16 +616,8 @@ fn streams_change_while_streaming() {
     sim.play(Play::default());
     sim.c.select(StreamSet::EMPTY.with(1).with(3)).unwrap();
     let sent = sim.sent();
-    let Message::StreamSwitch(sw) = sent[0].message() else {
-        panic!()
-    };
     // [3.1.4.3] only the affected streams.
-    let entries: Vec<_> = sw
-        .entries
-        .iter()
-        .map(|e| (e.src_stream_number, e.dst_stream_number))
-        .collect();
-    assert_eq!(entries, [(2, 0xFFFF)]);
+    assert_eq!(sent[0].switch_entries(), [(2, 0xFFFF)]);
     assert_eq!(
         sim.c.select(StreamSet::EMPTY.with(1)),
         Err(ClientError::Misuse("a StreamSwitch is outstanding"))
@@ -657,17 +669,7 @@ fn end_of_stream_by_server_version_and_playlists() {
     assert!(ev.contains("ready: false, stopped: false"), "{ev}");
     assert_eq!(sim.ids(), [MessageId::Logging]);
     assert_eq!(sim.c.state(), State::Streaming);
-    let ev = sim
-        .msg(ReportStreamChangeRepr {
-            hr: HResult::S_OK,
-            tcp_hdr_incarnation: TCP_HDR_INCARNATION,
-            packet_size: 1500,
-            header_size: 700,
-            bit_rate: 64_000,
-            stream_id: 0,
-        })
-        .unwrap()
-        .unwrap();
+    let ev = sim.msg(entry_change(700)).unwrap().unwrap();
     assert!(ev.starts_with("EntryChange"), "{ev}");
     // The entry's header at incarnation 0xFF, then READY for the choice.
     sim.data(0, 0xFF, 0x0C, &[3; 700]).unwrap().unwrap();
@@ -830,17 +832,7 @@ fn the_machine_follows_a_playlist() {
     sim.play(Play::default());
     sim.msg(eos(1, 10)).unwrap().unwrap();
     assert_eq!(sim.ids(), [MessageId::Logging]);
-    let ev = sim
-        .msg(ReportStreamChangeRepr {
-            hr: HResult::S_OK,
-            tcp_hdr_incarnation: TCP_HDR_INCARNATION,
-            packet_size: 1500,
-            header_size: 700,
-            bit_rate: 64_000,
-            stream_id: 0,
-        })
-        .unwrap()
-        .unwrap();
+    let ev = sim.msg(entry_change(700)).unwrap().unwrap();
     assert!(ev.starts_with("EntryChange { entry: 1"), "{ev}");
     assert_eq!(sim.c.entry(), 1);
     sim.data(0, 0xFF, 0x0C, &[3; 700]).unwrap().unwrap();
@@ -850,40 +842,20 @@ fn the_machine_follows_a_playlist() {
     sim.c.set_streams(StreamSet::EMPTY.with(1).with(2));
     sim.c.select(StreamSet::EMPTY.with(2)).unwrap();
     let sent = sim.sent();
-    let Message::StreamSwitch(sw) = sent[0].message() else {
-        panic!()
-    };
-    let entries: Vec<_> = sw
-        .entries
-        .iter()
-        .map(|e| (e.src_stream_number, e.dst_stream_number))
-        .collect();
-    assert_eq!(entries, [(0xFFFF, 2), (1, 0xFFFF)]);
+    assert_eq!(sent[0].switch_entries(), [(0xFFFF, 2), (1, 0xFFFF)]);
     let Message::StartPlaying(p) = sent[1].message() else {
         panic!()
     };
     assert_eq!((p.position, p.play_incarnation), (0.0, 11));
     sim.msg(ReportStreamSwitchRepr { hr: HResult::S_OK })
         .unwrap();
-    sim.msg(ReportStartedPlayingRepr {
-        hr: HResult::S_OK,
-        play_incarnation: 11,
-        tiger_file_id: 1,
-        unused1: 0,
-    })
-    .unwrap();
+    sim.msg(started(11)).unwrap();
     assert_eq!(sim.c.state(), State::Streaming);
     let ev = sim.data(0, 11, 0, &[1; 50]).unwrap().unwrap();
     assert!(ev.contains("location_id: 0"), "{ev}");
     // A close while the next entry's header comes takes effect after it.
     sim.msg(eos(1, 11)).unwrap();
-    sim.msg(ReportStreamChangeRepr {
-        hr: HResult::S_OK,
-        tcp_hdr_incarnation: TCP_HDR_INCARNATION,
-        header_size: 10,
-        ..Default::default()
-    })
-    .unwrap();
+    sim.msg(entry_change(10)).unwrap();
     sim.sent();
     sim.c.close().unwrap();
     sim.data(0, 0xFF, 0x0C, &[3; 10]).unwrap().unwrap();
