@@ -311,7 +311,9 @@ impl ClientMachine {
     /// TcpMessageHeader packet or a Data packet ([3.1.5.2]). A UDP
     /// datagram is ignored (`Ok(None)`): Data over UDP is not done yet,
     /// and a stray datagram must not end a TCP session. An `Err` ends
-    /// the session (never [`ClientError::Misuse`]).
+    /// the session; it is [`ClientError::Misuse`] only when the runtime let
+    /// the output queue fill up without calling
+    /// [`poll_output`](Self::poll_output).
     pub fn handle_input<'p>(
         &mut self,
         now: Instant,
