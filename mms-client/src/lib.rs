@@ -6,9 +6,9 @@
 //! ```no_run
 //! # async fn run() -> Result<(), mms_client::Error> {
 //! use futures_util::StreamExt;
-//! use mms_client::{Client, Options, Start};
+//! use mms_client::{Options, Start};
 //!
-//! let mut session = Client::connect("mms://127.0.0.1/demo.wmv", Options::default()).await?;
+//! let mut session = mms_client::connect("mms://127.0.0.1/demo.wmv", Options::default()).await?;
 //! println!("{} streams, {:.1} s", session.streams()?.len(), session.file().duration);
 //! session.play_from(Start::Time(5_000)).await?;
 //! let mut packets = session.packets();
@@ -19,10 +19,14 @@
 //! # Ok(()) }
 //! ```
 //!
-//! The machine makes every protocol decision; this crate connects (with
-//! a timeout, following redirects), moves bytes, keeps the one timer and
-//! turns the machine's events into owned values. Dropping a session or a
-//! pending future cancels it.
+//! [`connect`] gives a [`Session`]: the client's connection, READY with
+//! the header in. The machine ([`mms_proto::client::ClientMachine`]) makes
+//! every protocol decision, following a server-side playlist included
+//! ([`Options::follow_playlist`]); this crate connects (with a timeout,
+//! following the machine's typed redirects), moves bytes, keeps the one
+//! timer, chooses streams per header ([`StreamChoice`]) and turns the
+//! machine's events into owned values. Dropping a session or a pending
+//! future cancels it.
 
 mod asf_file;
 mod error;
@@ -33,5 +37,5 @@ pub use asf_file::{AsfWriter, Output, patch_header};
 pub use error::Error;
 pub use mms_proto::client::{FileInfo, Play, Start, Stats};
 pub use mms_proto::wire::StopAt;
-pub use session::{Client, Options, Packet, Session, StreamChoice, StreamDesc};
+pub use session::{Options, Packet, Session, StreamChoice, StreamDesc, connect};
 pub use url::{DEFAULT_PORT, MmsUrl};

@@ -7,9 +7,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use indicatif::{HumanBytes, ProgressBar, ProgressStyle};
-use mms_client::{
-    AsfWriter, Client, Error, Options, Output, Play, Session, Start, StopAt, StreamChoice,
-};
+use mms_client::{AsfWriter, Error, Options, Output, Play, Session, Start, StopAt, StreamChoice};
 use mms_proto::asf::PacketInfo;
 use mms_proto::wire::{
     FILE_ATTRIBUTE_MMS_BROADCAST, FILE_ATTRIBUTE_MMS_CANSEEK, FILE_ATTRIBUTE_MMS_CANSTRIDE,
@@ -163,7 +161,7 @@ async fn run(command: Command, timeout: Duration) -> Result<(), Failure> {
     };
     match command {
         Command::Probe { url, json } => {
-            let session = Client::connect(&url, options).await?;
+            let session = mms_client::connect(&url, options).await?;
             let r = probe(&session, json);
             let _ = session.close().await;
             r.map_err(|e| Failure::Output("stdout".into(), e))
@@ -191,7 +189,7 @@ async fn run(command: Command, timeout: Duration) -> Result<(), Failure> {
                 StreamChoice::All
             };
             options.follow_playlist = !no_playlist;
-            let mut session = Client::connect(&url, options).await?;
+            let mut session = mms_client::connect(&url, options).await?;
             let play = Play {
                 start: match (start, start_packet) {
                     (Some(ms), _) => Start::Time(ms),

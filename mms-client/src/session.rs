@@ -9,18 +9,19 @@ use bytes::{Bytes, BytesMut};
 use futures_core::Stream;
 use mms_proto::asf::{HeaderSummary, Preferences, StreamSet, select_streams};
 use mms_proto::client::{
-    self as machine, ClientError, Config, Event, FileInfo, OUTPUT_BUF_LEN, Output, Play, Start,
-    State, Stats,
+    ClientError, ClientMachine, Config, Event, FileInfo, Input, OUTPUT_BUF_LEN, Output, Play,
+    Redirect, Start, State, Stats,
 };
 use mms_proto::time::Instant;
-use mms_proto::wire::text::{Guid, RedirectLocation, Version};
-use mms_proto::wire::{Frame, Limits, REDIRECT_PROXY, Status, frame};
+use mms_proto::wire::text::{Guid, Version};
+use mms_proto::wire::{Limits, Status, frame};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::url::unbracket;
 use crate::{Error, MmsUrl};
 
-/// Settings of [`Client::connect`].
+/// Settings of [`connect`].
 #[derive(Debug, Clone)]
 pub struct Options {
     /// From the TCP connect to the ASF header (READY), redirects included.
@@ -35,7 +36,8 @@ pub struct Options {
     pub proxy: Option<(String, u16)>,
     /// Which streams to ask for (again for each playlist entry).
     pub streams: StreamChoice,
-    /// Go on into the next entry of a server-side playlist.
+    /// Go on into the next entry of a server-side playlist (the
+    /// machine's [`Config::follow_playlist`]).
     pub follow_playlist: bool,
     /// The client GUID ([3.1.4.1.1]); random per session when `None`.
     pub guid: Option<Guid>,
@@ -105,23 +107,18 @@ pub struct StreamDesc {
     pub language: Option<String>,
 }
 
-/// Entry point: `Client::connect(url, options)`.
-#[derive(Debug)]
-pub struct Client;
-
-impl Client {
-    /// Connects, sets up and reads the ASF header, following redirects, all
-    /// within `options.connect_timeout`. Dropping the future cancels.
-    pub async fn connect(url: &str, options: Options) -> Result<Session, Error> {
-        let url = MmsUrl::parse(url)?;
-        let limit = options.connect_timeout;
-        match tokio::time::timeout(limit, connect_following(url, options)).await {
-            Ok(r) => r,
-            Err(_) => Err(Error::Timeout {
-                waiting_for: "the server to set up the session",
-                seconds: limit.as_secs_f64(),
-            }),
-        }
+/// Connects, sets up and reads the ASF header, following redirects, all
+/// within `options.connect_timeout`: the [`Session`] is READY. Dropping
+/// the future cancels.
+pub async fn connect(url: &str, options: Options) -> Result<Session, Error> {
+    let url = MmsUrl::parse(url)?;
+    let limit = options.connect_timeout;
+    match tokio::time::timeout(limit, connect_following(url, options)).await {
+        Ok(r) => r,
+        Err(_) => Err(Error::Timeout {
+            waiting_for: "the server to set up the session",
+            seconds: limit.as_secs_f64(),
+        }),
     }
 }
 
@@ -153,10 +150,11 @@ async fn connect_following(mut url: MmsUrl, mut options: Options) -> Result<Sess
             local_addr: local.ip(),
             local_port: local.port(),
             max_header_len: options.max_header_len,
+            follow_playlist: options.follow_playlist,
             ..Config::default()
         };
         let host_param = options.proxy.is_some().then(|| url.host_port());
-        let m = machine::Client::new(config, &url.path, host_param.as_deref())
+        let m = ClientMachine::new(config, &url.path, host_param.as_deref())
             .map_err(|e| Error::from_machine(e, &url.path))?;
         let mut s = Session::new(io, m, url.clone(), options.clone());
         match s.setup().await? {
@@ -167,8 +165,8 @@ async fn connect_following(mut url: MmsUrl, mut options: Options) -> Result<Sess
                     return Err(Error::TooManyRedirects(options.max_redirects));
                 }
                 match next {
-                    Redirect::Url(u) => url = u,
-                    Redirect::Proxy(p) => options.proxy = p,
+                    Hop::Url(u) => url = u,
+                    Hop::Proxy(p) => options.proxy = p,
                 }
                 tracing::info!(%url, proxy = ?options.proxy, "redirected");
             }
@@ -199,10 +197,11 @@ fn random_guid() -> Guid {
 
 enum Setup {
     Ready,
-    Redirect(Redirect),
+    Redirect(Hop),
 }
 
-enum Redirect {
+/// Where a redirect sends the next connection, owned.
+enum Hop {
     Url(MmsUrl),
     Proxy(Option<(String, u16)>),
 }
@@ -210,11 +209,14 @@ enum Redirect {
 /// What the machine said, owned.
 enum Happened {
     Packet(Packet),
+    /// A header is in and the stream choice applied to it.
     HeaderDone,
     Playing,
-    EndOfStream { ready: bool, stopped: bool },
-    EntryChange,
-    Redirect(Redirect),
+    EndOfStream {
+        ready: bool,
+        stopped: bool,
+    },
+    Redirect(Hop),
     Challenge,
     Nothing,
 }
@@ -224,7 +226,7 @@ enum Happened {
 #[derive(Debug)]
 pub struct Session {
     io: TcpStream,
-    machine: machine::Client,
+    machine: ClientMachine,
     epoch: std::time::Instant,
     input: BytesMut,
     out: Vec<u8>,
@@ -232,13 +234,12 @@ pub struct Session {
     options: Options,
     header: Bytes,
     building: Vec<u8>,
-    entry: u32,
     /// The play ended (READY) and no packets are coming.
     ended: bool,
 }
 
 impl Session {
-    fn new(io: TcpStream, machine: machine::Client, url: MmsUrl, options: Options) -> Self {
+    fn new(io: TcpStream, machine: ClientMachine, url: MmsUrl, options: Options) -> Self {
         Self {
             io,
             machine,
@@ -249,7 +250,6 @@ impl Session {
             options,
             header: Bytes::new(),
             building: Vec::new(),
-            entry: 0,
             ended: true,
         }
     }
@@ -267,7 +267,7 @@ impl Session {
         loop {
             let now = self.now();
             match self.machine.poll_output(now, &mut self.out) {
-                Ok(Output::Send(n)) => self.io.write_all(&self.out[..n]).await?,
+                Ok(Output::Transmit(t)) => self.io.write_all(&self.out[..t.len()]).await?,
                 Ok(Output::Timeout(t)) => return Ok(Some(t)),
                 Ok(Output::Wait) => return Ok(None),
                 Ok(Output::Close) => {
@@ -287,20 +287,20 @@ impl Session {
             if self.machine.state() == State::Closed && self.input.is_empty() {
                 return Err(Error::Protocol(ClientError::ConnectionClosed));
             }
-            let n = match frame(&self.input, &limits) {
-                Ok(Status::Complete(Frame::Command(n) | Frame::Data(n))) => Some(n),
+            let f = match frame(&self.input, &limits) {
+                Ok(Status::Complete(f)) => Some(f),
                 Ok(Status::Partial(_)) => None,
                 Err(e) => {
                     let e = ClientError::Malformed(e);
                     return Err(self.machine_error(e));
                 }
             };
-            if let Some(n) = n {
-                let unit = self.input.split_to(n).freeze();
+            if let Some(f) = f {
+                let unit = self.input.split_to(f.len()).freeze();
                 let now = self.now();
                 let ev = self
                     .machine
-                    .handle(now, &unit)
+                    .handle_input(now, Input::tcp(f, &unit))
                     .map_err(|e| Error::from_machine(e, &self.url.path))?;
                 let happened = match ev {
                     None => Happened::Nothing,
@@ -324,7 +324,7 @@ impl Session {
             } => Happened::Packet(Packet {
                 location_id,
                 sequence,
-                entry: self.entry,
+                entry: self.machine.entry(),
                 data: unit.slice_ref(data),
             }),
             Event::HeaderPiece { data, first, last } => {
@@ -334,8 +334,11 @@ impl Session {
                 self.building.extend_from_slice(data);
                 if last {
                     self.header = Bytes::from(std::mem::take(&mut self.building));
+                    // The header's streams and the choice over them,
+                    // before the machine plays a followed playlist entry.
                     let all = self.summary()?.all_streams();
                     self.machine.set_streams(all);
+                    self.apply_choice()?;
                     Happened::HeaderDone
                 } else {
                     Happened::Nothing
@@ -343,48 +346,28 @@ impl Session {
             }
             Event::Playing => Happened::Playing,
             Event::EndOfStream { ready, stopped, .. } => Happened::EndOfStream { ready, stopped },
-            Event::EntryChange { .. } => Happened::EntryChange,
-            Event::Redirect {
-                redirect_type,
-                location,
-            } => Happened::Redirect(match (redirect_type, location) {
-                (REDIRECT_PROXY, RedirectLocation::Empty) => Redirect::Proxy(None),
-                (REDIRECT_PROXY, RedirectLocation::Url { host, port, .. }) => {
-                    Redirect::Proxy(Some((unbracket(&host.to_string_lossy()), port)))
-                }
-                (
-                    _,
-                    RedirectLocation::Url {
-                        scheme,
-                        host,
-                        port,
-                        path,
-                    },
-                ) => {
-                    use mms_proto::wire::text::Scheme;
-                    let scheme = match scheme {
-                        Scheme::Mms => "mms",
-                        Scheme::Mmsu => "mmsu",
-                        Scheme::Mmst => "mmst",
-                    };
-                    let text = format!(
-                        "{scheme}://{}:{port}{}",
-                        host.to_string_lossy(),
-                        path.to_string_lossy()
-                    );
-                    Redirect::Url(MmsUrl::parse(&text)?)
-                }
-                (_, RedirectLocation::Empty) => {
-                    return Err(Error::Protocol(ClientError::Unsupported(
-                        "an empty URL redirect",
-                    )));
-                }
-            }),
+            Event::Redirect(Redirect::Url {
+                scheme,
+                host,
+                port,
+                path,
+            }) => Happened::Redirect(Hop::Url(MmsUrl::from_parts(
+                scheme,
+                &host.to_string_lossy(),
+                port,
+                &path.to_string_lossy(),
+            )?)),
+            Event::Redirect(Redirect::Proxy(proxy)) => {
+                Happened::Redirect(Hop::Proxy(proxy.map(|(host, port)| {
+                    (unbracket(&host.to_string_lossy()).to_string(), port)
+                })))
+            }
             Event::SecurityChallenge { .. } => Happened::Challenge,
             Event::Connected { .. }
             | Event::Bandwidth(_)
             | Event::FellBackToTcp
             | Event::Opened(_)
+            | Event::EntryChange { .. }
             | Event::StreamsSwitched => Happened::Nothing,
         })
     }
@@ -419,10 +402,7 @@ impl Session {
     async fn setup(&mut self) -> Result<Setup, Error> {
         loop {
             match self.next().await? {
-                Happened::HeaderDone => {
-                    self.apply_choice()?;
-                    return Ok(Setup::Ready);
-                }
+                Happened::HeaderDone => return Ok(Setup::Ready),
                 Happened::Redirect(r) => return Ok(Setup::Redirect(r)),
                 Happened::Challenge => return Err(Error::AuthRequired),
                 _ => {}
@@ -495,7 +475,7 @@ impl Session {
 
     /// The playlist entry being played (0 for the first).
     pub fn entry(&self) -> u32 {
-        self.entry
+        self.machine.entry()
     }
 
     /// Statistics of the current or last play.
@@ -598,19 +578,11 @@ impl Session {
                     self.ended = true;
                     return Ok(None);
                 }
-                Happened::EntryChange => {}
-                Happened::HeaderDone => {
-                    // A playlist entry's header ([3.1.4.4]).
-                    self.entry += 1;
-                    if !self.options.follow_playlist {
-                        self.ended = true;
-                        return Ok(None);
-                    }
-                    self.apply_choice()?;
-                    let now = self.now();
-                    self.machine
-                        .play(now, &Play::default())
-                        .map_err(|e| Error::from_machine(e, &self.url.path))?;
+                // A playlist entry's header ([3.1.4.4]): the machine plays
+                // on if it follows the playlist.
+                Happened::HeaderDone if !self.options.follow_playlist => {
+                    self.ended = true;
+                    return Ok(None);
                 }
                 _ => {}
             }
@@ -639,9 +611,8 @@ impl Session {
             self.ended = true;
             return Ok(());
         }
-        let now = self.now();
         self.machine
-            .stop(now)
+            .stop()
             .map_err(|e| Error::from_machine(e, &self.url.path))?;
         loop {
             if let Happened::EndOfStream { ready: true, .. } = self.next().await? {
@@ -655,9 +626,8 @@ impl Session {
     /// closes the connection.
     pub async fn close(mut self) -> Result<(), Error> {
         let r = tokio::time::timeout(Duration::from_secs(1), async {
-            let now = self.now();
             self.machine
-                .close(now)
+                .close()
                 .map_err(|e| Error::from_machine(e, &self.url.path))?;
             while self.machine.state() != State::Closed {
                 match self.next().await {
@@ -672,10 +642,6 @@ impl Session {
         let _ = self.io.shutdown().await;
         r.unwrap_or(Ok(()))
     }
-}
-
-fn unbracket(h: &str) -> String {
-    h.trim_start_matches('[').trim_end_matches(']').to_string()
 }
 
 fn codec_name(c: mms_proto::asf::Codec) -> String {

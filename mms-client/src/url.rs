@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use mms_proto::wire::text::Scheme;
+
 use crate::Error;
 
 /// The default MMS port ([MS-MMSP] 2.1).
@@ -81,6 +83,37 @@ impl MmsUrl {
         })
     }
 
+    /// The URL of a redirect's parts ([3.1.5.7]), taken as they are: no
+    /// text assembled and parsed again. `host` may keep an IPv6 literal's
+    /// brackets; `raw_path` is the path with its query as the URL has it,
+    /// from its `/` on, percent-encoded (it is decoded like
+    /// [`MmsUrl::parse`]'s). No credentials.
+    pub fn from_parts(
+        scheme: Scheme,
+        host: &str,
+        port: u16,
+        raw_path: &str,
+    ) -> Result<Self, Error> {
+        let host = unbracket(host);
+        if host.is_empty() || port == 0 {
+            return Err(Error::Url(format!(
+                "no host or port 0 in a redirect to {host}:{port}"
+            )));
+        }
+        Ok(Self {
+            scheme: match scheme {
+                Scheme::Mms => "mms",
+                Scheme::Mmsu => "mmsu",
+                Scheme::Mmst => "mmst",
+            }
+            .to_string(),
+            host: host.to_string(),
+            port,
+            path: percent_decode(raw_path.strip_prefix('/').unwrap_or(raw_path))?,
+            credentials: None,
+        })
+    }
+
     /// `host:port` as the host-param of Connect has it (IPv6 in brackets).
     pub fn host_port(&self) -> String {
         if self.host.contains(':') {
@@ -102,6 +135,11 @@ impl fmt::Debug for MmsUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "MmsUrl({self})")
     }
+}
+
+/// A host without the brackets of an IPv6 literal.
+pub(crate) fn unbracket(h: &str) -> &str {
+    h.trim_start_matches('[').trim_end_matches(']')
 }
 
 /// The URL with any `user:password@` replaced, for error messages.
@@ -155,6 +193,16 @@ mod tests {
         let u = MmsUrl::parse("mms://bob:s%40cret@10.0.0.1:99/").unwrap();
         assert_eq!(u.credentials, Some(("bob".into(), "s@cret".into())));
         assert!(!u.to_string().contains("cret"));
+    }
+
+    #[test]
+    fn builds_from_a_redirects_parts() {
+        let u = MmsUrl::from_parts(Scheme::Mmst, "[::1]", 8080, "/a%20b.wmv?x=1").unwrap();
+        assert_eq!(u, MmsUrl::parse("mmst://[::1]:8080/a%20b.wmv?x=1").unwrap());
+        let u = MmsUrl::from_parts(Scheme::Mms, "h", 1755, "").unwrap();
+        assert_eq!((u.host.as_str(), u.path.as_str()), ("h", ""));
+        assert!(MmsUrl::from_parts(Scheme::Mms, "h", 1755, "/%zz").is_err());
+        assert!(MmsUrl::from_parts(Scheme::Mms, "", 1755, "/").is_err());
     }
 
     #[test]

@@ -12,7 +12,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use mms_client::{Client, Options, Packet, Session, Start, StreamChoice};
+use mms_client::{Options, Packet, Session, Start, StreamChoice, connect};
 use mms_proto::asf::{HeaderSummary, StreamKind, repad};
 use mms_proto::server::Config;
 
@@ -255,7 +255,7 @@ fn seeks_by_time_and_by_packet_and_while_streaming() {
     let server = common::serve_unpaced(&dir);
     let url = format!("mms://{}/long.wmv", server.addr);
     rt().block_on(async {
-        let mut s = Client::connect(&url, Options::default()).await.unwrap();
+        let mut s = connect(&url, Options::default()).await.unwrap();
         let total = s.file().packet_count as u32;
         assert!(total > 50);
         // By packet.
@@ -291,7 +291,7 @@ fn stop_then_restart_gives_the_whole_file() {
     let server = common::serve_unpaced(&dir);
     let url = format!("mms://{}/long.wmv", server.addr);
     rt().block_on(async {
-        let mut s = Client::connect(&url, Options::default()).await.unwrap();
+        let mut s = connect(&url, Options::default()).await.unwrap();
         s.play_from(Start::Beginning).await.unwrap();
         for _ in 0..10 {
             s.next_packet().await.unwrap().unwrap();
@@ -324,7 +324,7 @@ fn selects_one_of_two_audio_languages() {
                 },
                 ..Options::default()
             };
-            let mut s = Client::connect(&url, options).await.unwrap();
+            let mut s = connect(&url, options).await.unwrap();
             let h = s.summary().unwrap();
             assert_eq!(h.stream(want_stream).unwrap().kind, StreamKind::Audio);
             s.play_from(Start::Beginning).await.unwrap();
@@ -399,7 +399,7 @@ fn follows_a_redirect() {
     );
     let url = format!("mms://{}/old/clip.wmv", front.addr);
     rt().block_on(async {
-        let mut s = Client::connect(&url, Options::default()).await.unwrap();
+        let mut s = connect(&url, Options::default()).await.unwrap();
         assert_eq!(s.url().port, target.addr.port(), "{}", s.url());
         s.play_from(Start::Beginning).await.unwrap();
         let got = collect(&mut s).await;
@@ -412,7 +412,7 @@ fn follows_a_redirect() {
             max_redirects: 0,
             ..Options::default()
         };
-        let e = Client::connect(&url, options).await.unwrap_err();
+        let e = connect(&url, options).await.unwrap_err();
         assert_eq!(e.exit_code(), 7, "{e}");
     });
 }
@@ -423,7 +423,7 @@ fn packets_come_as_a_stream() {
     let server = common::serve_unpaced(&common::testdata_dir());
     let url = format!("mms://{}/ff_msmpeg4.asf", server.addr);
     rt().block_on(async {
-        let mut s = Client::connect(&url, Options::default()).await.unwrap();
+        let mut s = connect(&url, Options::default()).await.unwrap();
         s.play_from(Start::Beginning).await.unwrap();
         let n = s.packets().filter_map(|p| async { p.ok() }).count().await;
         assert_eq!(n as u64, s.file().packet_count);
@@ -501,7 +501,7 @@ fn works_over_ipv6_loopback() {
     let t = std::thread::spawn(move || server.run(&flag));
     let url = format!("mms://[::1]:{}/ff_av.wmv", addr.port());
     rt().block_on(async {
-        let mut s = Client::connect(&url, Options::default()).await.unwrap();
+        let mut s = connect(&url, Options::default()).await.unwrap();
         s.play_from(Start::Beginning).await.unwrap();
         let got = collect(&mut s).await;
         assert_whole(

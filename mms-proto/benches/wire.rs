@@ -270,17 +270,18 @@ fn bench_stream(c: &mut Criterion) {
             let mut c = client.clone();
             let mut acc = 0u64;
             let limits = Limits::default();
-            for_each_frame(black_box(&s), &limits, |_, unit| {
+            for_each_frame(black_box(&s), &limits, |f, unit| {
+                let input = mms_proto::client::Input::tcp(f, unit);
                 if let Some(mms_proto::client::Event::Packet {
                     location_id, data, ..
-                }) = c.handle(Instant(1), unit).unwrap()
+                }) = c.handle_input(Instant(1), input).unwrap()
                 {
                     acc = acc.wrapping_add(location_id as u64 + data.len() as u64);
                 } else {
-                    while let Ok(mms_proto::client::Output::Send(n)) =
+                    while let Ok(mms_proto::client::Output::Transmit(t)) =
                         c.poll_output(Instant(1), &mut out)
                     {
-                        acc = acc.wrapping_add(n as u64);
+                        acc = acc.wrapping_add(t.len() as u64);
                     }
                 }
             })
@@ -300,11 +301,11 @@ fn bench_stream(c: &mut Criterion) {
 
 /// A client machine set up and streaming play incarnation 10 (the bench
 /// stream's): the server's answers scripted, as in tests/client.rs.
-fn streaming_client() -> mms_proto::client::Client {
+fn streaming_client() -> mms_proto::client::ClientMachine {
     use mms_proto::client::*;
-    let mut c = Client::new(Config::default(), "bench.wmv", None).unwrap();
+    let mut c = ClientMachine::new(Config::default(), "bench.wmv", None).unwrap();
     let mut out = [0u8; OUTPUT_BUF_LEN];
-    let unit = |c: &mut Client, m: Message<'_>| {
+    let unit = |c: &mut ClientMachine, m: Message<'_>| {
         let mut out = [0u8; OUTPUT_BUF_LEN];
         let mut buf = vec![0; TcpMessageHeaderRepr::packet_len(&m)];
         TcpMessageHeaderRepr {
@@ -313,8 +314,9 @@ fn streaming_client() -> mms_proto::client::Client {
         }
         .emit_packet(&m, &mut buf)
         .unwrap();
-        c.handle(Instant(0), &buf).unwrap();
-        while let Ok(Output::Send(_)) = c.poll_output(Instant(0), &mut out) {}
+        c.handle_input(Instant(0), Input::Tcp(Unit::Command(&buf)))
+            .unwrap();
+        while let Ok(Output::Transmit(_)) = c.poll_output(Instant(0), &mut out) {}
     };
     unit(
         &mut c,
@@ -339,10 +341,11 @@ fn streaming_client() -> mms_proto::client::Client {
     };
     let mut buf = vec![0; header.buffer_len()];
     header.emit(&mut buf).unwrap();
-    c.handle(Instant(0), &buf).unwrap();
+    c.handle_input(Instant(0), Input::Tcp(Unit::Data(&buf)))
+        .unwrap();
     // OpenFile took PlayIncarnation 9; this play is 10, as in the stream.
     c.play(Instant(0), &Play::default()).unwrap();
-    while let Ok(Output::Send(_)) = c.poll_output(Instant(0), &mut out) {}
+    while let Ok(Output::Transmit(_)) = c.poll_output(Instant(0), &mut out) {}
     unit(
         &mut c,
         ReportStartedPlayingRepr {

@@ -558,6 +558,7 @@ pub fn client(data: &[u8]) {
     use crate::asf::StreamSet;
     use crate::client::*;
     use crate::time::{Duration, Instant};
+    use core::net::{Ipv4Addr, SocketAddr};
     let Some((&knobs, mut rest)) = data.split_first() else {
         return;
     };
@@ -566,9 +567,11 @@ pub fn client(data: &[u8]) {
         udp_port: (knobs & 2 != 0).then_some(7000),
         strict: knobs & 4 != 0,
         max_header_len: 64 * 1024,
+        follow_playlist: knobs & 0x40 == 0,
         ..Config::default()
     };
-    let Ok(mut c) = Client::new(config, "a/b.wmv", (knobs & 8 != 0).then_some("h:1755")) else {
+    let Ok(mut c) = ClientMachine::new(config, "a/b.wmv", (knobs & 8 != 0).then_some("h:1755"))
+    else {
         return;
     };
     let mut now = Instant(0);
@@ -576,9 +579,10 @@ pub fn client(data: &[u8]) {
     for step in 0..96u32 {
         for _ in 0..16 {
             match c.poll_output(now, &mut out) {
-                Ok(Output::Send(n)) => {
-                    let (_, mut msgs) =
-                        parse_packet(&out[..n]).expect("the client sends well-formed packets"); // oracle assertion: failing here is the finding
+                Ok(Output::Transmit(t)) => {
+                    assert_eq!(t, Transmit::Tcp(t.len()), "the client sends on TCP");
+                    let (_, mut msgs) = parse_packet(&out[..t.len()])
+                        .expect("the client sends well-formed packets"); // oracle assertion: failing here is the finding
                     let m = msgs.next().expect("one message").expect("that parses"); // oracle assertion: failing here is the finding
                     assert!(!m.id().is_to_client() && msgs.next().is_none());
                 }
@@ -603,7 +607,18 @@ pub fn client(data: &[u8]) {
         let inside = |d: &[u8]| {
             d.is_empty() || (range.contains(&d.as_ptr()) && d.as_ptr_range().end <= range.end)
         };
-        match c.handle(now, unit) {
+        if step % 13 == 12 {
+            // A stray datagram changes nothing.
+            let source = SocketAddr::from((Ipv4Addr::LOCALHOST, 1755));
+            let udp = Input::Udp {
+                source,
+                contents: unit,
+            };
+            let phase = c.phase();
+            assert!(matches!(c.handle_input(now, udp), Ok(None)));
+            assert_eq!(c.phase(), phase);
+        }
+        match c.handle_input(now, Input::tcp(f, unit)) {
             Ok(Some(Event::HeaderPiece { data, last, .. })) => {
                 assert!(inside(data));
                 if last {
@@ -638,10 +653,10 @@ pub fn client(data: &[u8]) {
                         let _ = c.select(StreamSet(0b10));
                     }
                     7 => {
-                        let _ = c.stop(now);
+                        let _ = c.stop();
                     }
                     9 => {
-                        let _ = c.close(now);
+                        let _ = c.close();
                     }
                     _ => {}
                 }

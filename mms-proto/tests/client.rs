@@ -19,7 +19,7 @@ const GUID: Guid = Guid {
 };
 
 struct Sim {
-    c: Client,
+    c: ClientMachine,
     now: Instant,
     /// Everything the server sent (the fuzz seed).
     stream: Vec<u8>,
@@ -35,20 +35,33 @@ impl Sent {
     fn id(&self) -> MessageId {
         self.message().id()
     }
+    /// (src, dst) of each entry of a StreamSwitch.
+    fn switch_entries(&self) -> Vec<(u16, u16)> {
+        let Message::StreamSwitch(sw) = self.message() else {
+            panic!("not a StreamSwitch: {:?}", self.id())
+        };
+        sw.entries
+            .iter()
+            .map(|e| (e.src_stream_number, e.dst_stream_number))
+            .collect()
+    }
 }
 
 impl Sim {
     fn new(config: Config) -> Self {
         Sim {
-            c: Client::new(config, "dir/clip.wmv", None).unwrap(),
+            c: ClientMachine::new(config, "dir/clip.wmv", None).unwrap(),
             now: Instant(5_000_000),
             stream: Vec::new(),
         }
     }
 
+    /// The application drives playlists itself (the machine following
+    /// one is `the_machine_follows_a_playlist`).
     fn config() -> Config {
         Config {
             guid: GUID,
+            follow_playlist: false,
             ..Config::default()
         }
     }
@@ -59,7 +72,7 @@ impl Sim {
         let mut buf = [0u8; OUTPUT_BUF_LEN];
         for _ in 0..32 {
             match self.c.poll_output(self.now, &mut buf).unwrap() {
-                Output::Send(n) => {
+                Output::Transmit(Transmit::Tcp(n)) => {
                     // Each message in its own TcpMessageHeader ([3.1.5.1]).
                     let (_, mut m) = parse_packet(&buf[..n]).unwrap();
                     assert!(m.next().unwrap().is_ok() && m.next().is_none());
@@ -78,8 +91,14 @@ impl Sim {
     fn unit(&mut self, bytes: Vec<u8>) -> Result<Option<String>, ClientError> {
         self.stream.extend_from_slice(&bytes);
         seed("client", &self.stream);
+        // As a runtime cuts it: the framer tells commands from Data.
+        let f = match frame(&bytes, &Limits::default()) {
+            Ok(Status::Complete(f)) => f,
+            Ok(Status::Partial(_)) => panic!("a whole unit"),
+            Err(e) => return Err(ClientError::Malformed(e)),
+        };
         self.c
-            .handle(self.now, &bytes)
+            .handle_input(self.now, Input::tcp(f, &bytes))
             .map(|e| e.map(|e| format!("{e:?}")))
     }
 
@@ -206,12 +225,7 @@ impl Sim {
             );
         }
         let ev = match last {
-            Message::StartPlaying(_) => self.msg(ReportStartedPlayingRepr {
-                hr: HResult::S_OK,
-                play_incarnation: inc,
-                tiger_file_id: 1,
-                unused1: 0,
-            }),
+            Message::StartPlaying(_) => self.msg(started(inc)),
             _ => self.msg(ReportStartStridingRepr {
                 hr: HResult::S_OK,
                 play_incarnation: inc,
@@ -241,6 +255,27 @@ fn opened(hr: HResult, attributes: u32) -> ReportOpenFileRepr {
     }
 }
 
+fn started(inc: u32) -> ReportStartedPlayingRepr {
+    ReportStartedPlayingRepr {
+        hr: HResult::S_OK,
+        play_incarnation: inc,
+        tiger_file_id: 1,
+        unused1: 0,
+    }
+}
+
+/// ReportStreamChange to an entry of 1500-byte packets at 64 kbit/s.
+fn entry_change(header_size: u32) -> ReportStreamChangeRepr {
+    ReportStreamChangeRepr {
+        hr: HResult::S_OK,
+        tcp_hdr_incarnation: TCP_HDR_INCARNATION,
+        packet_size: 1500,
+        header_size,
+        bit_rate: 64_000,
+        stream_id: 0,
+    }
+}
+
 fn eos(hr: u32, inc: u32) -> ReportEndOfStreamRepr {
     ReportEndOfStreamRepr {
         hr: HResult(hr),
@@ -261,9 +296,9 @@ fn connect_names_the_player_and_one_guid() {
         "NSPlayer/9.0.0.3802; {3300AD50-2C39-46C0-AE0A-60ABC2E07A11}"
     );
     // Through a proxy: the host-param names the server.
-    let mut c = Client::new(Sim::config(), "x", Some("media.example:1755")).unwrap();
+    let mut c = ClientMachine::new(Sim::config(), "x", Some("media.example:1755")).unwrap();
     let mut buf = [0; OUTPUT_BUF_LEN];
-    let Output::Send(n) = c.poll_output(Instant(0), &mut buf).unwrap() else {
+    let Output::Transmit(Transmit::Tcp(n)) = c.poll_output(Instant(0), &mut buf).unwrap() else {
         panic!()
     };
     let (_, mut m) = parse_packet(&buf[..n]).unwrap();
@@ -339,7 +374,7 @@ fn init_to_ready_to_streaming_to_ready() {
     assert_eq!(sim.ids(), [MessageId::Pong]);
     // Stop: StopPlaying with the play's incarnation, then Logging.
     sim.now = sim.now + Duration::from_secs(2);
-    sim.c.stop(sim.now).unwrap();
+    sim.c.stop().unwrap();
     let sent = sim.sent();
     let Message::StopPlaying(s) = sent[0].message() else {
         panic!()
@@ -368,7 +403,7 @@ fn init_to_ready_to_streaming_to_ready() {
     assert!(ev.contains("ready: true, stopped: true"), "{ev}");
     assert_eq!(sim.c.state(), State::Ready);
     // READY → CloseFile and close ([3.1.4.8]).
-    sim.c.close(sim.now).unwrap();
+    sim.c.close().unwrap();
     assert_eq!(sim.ids(), [MessageId::CloseFile]);
     assert_eq!(sim.c.state(), State::Closed);
 }
@@ -460,7 +495,7 @@ fn redirects_of_both_types_end_the_session() {
             "mms://other.example:1756/x.wmv",
             "Mms, host: \"other.example\", port: 1756",
         ),
-        (REDIRECT_PROXY, "", "Empty"),
+        (REDIRECT_PROXY, "", "Proxy(None)"),
     ] {
         let mut sim = Sim::new(Sim::config());
         sim.funneled("9.1.1.3862");
@@ -564,13 +599,7 @@ fn a_seek_while_streaming_is_stop_then_play() {
         (p.location_id, p.position, p.play_incarnation),
         (20, f64::MAX, 11)
     );
-    sim.msg(ReportStartedPlayingRepr {
-        hr: HResult::S_OK,
-        play_incarnation: 11,
-        tiger_file_id: 1,
-        unused1: 0,
-    })
-    .unwrap();
+    sim.msg(started(11)).unwrap();
     assert_eq!(
         sim.data(2, 10, 2, &[1; 50]).unwrap(),
         None,
@@ -587,16 +616,8 @@ fn streams_change_while_streaming() {
     sim.play(Play::default());
     sim.c.select(StreamSet::EMPTY.with(1).with(3)).unwrap();
     let sent = sim.sent();
-    let Message::StreamSwitch(sw) = sent[0].message() else {
-        panic!()
-    };
     // [3.1.4.3] only the affected streams.
-    let entries: Vec<_> = sw
-        .entries
-        .iter()
-        .map(|e| (e.src_stream_number, e.dst_stream_number))
-        .collect();
-    assert_eq!(entries, [(2, 0xFFFF)]);
+    assert_eq!(sent[0].switch_entries(), [(2, 0xFFFF)]);
     assert_eq!(
         sim.c.select(StreamSet::EMPTY.with(1)),
         Err(ClientError::Misuse("a StreamSwitch is outstanding"))
@@ -648,17 +669,7 @@ fn end_of_stream_by_server_version_and_playlists() {
     assert!(ev.contains("ready: false, stopped: false"), "{ev}");
     assert_eq!(sim.ids(), [MessageId::Logging]);
     assert_eq!(sim.c.state(), State::Streaming);
-    let ev = sim
-        .msg(ReportStreamChangeRepr {
-            hr: HResult::S_OK,
-            tcp_hdr_incarnation: TCP_HDR_INCARNATION,
-            packet_size: 1500,
-            header_size: 700,
-            bit_rate: 64_000,
-            stream_id: 0,
-        })
-        .unwrap()
-        .unwrap();
+    let ev = sim.msg(entry_change(700)).unwrap().unwrap();
     assert!(ev.starts_with("EntryChange"), "{ev}");
     // The entry's header at incarnation 0xFF, then READY for the choice.
     sim.data(0, 0xFF, 0x0C, &[3; 700]).unwrap().unwrap();
@@ -802,8 +813,87 @@ fn requests_in_the_wrong_state_are_refused_without_ending_the_session() {
         sim.c.play(sim.now, &Play::default()),
         Err(ClientError::Misuse(_))
     ));
-    assert!(matches!(sim.c.stop(sim.now), Err(ClientError::Misuse(_))));
+    assert!(matches!(sim.c.stop(), Err(ClientError::Misuse(_))));
     assert!(matches!(sim.c.respond(b"x"), Err(ClientError::Misuse(_))));
     assert_eq!(sim.c.state(), State::Init);
-    assert!(Client::new(Sim::config(), &"x".repeat(MAX_PATH_LEN + 1), None).is_err());
+    assert!(ClientMachine::new(Sim::config(), &"x".repeat(MAX_PATH_LEN + 1), None).is_err());
+}
+
+/// [3.1.4.4] With `follow_playlist` the machine plays the next entry by
+/// itself, with the selection the application made for the entry's
+/// header.
+#[test]
+fn the_machine_follows_a_playlist() {
+    let mut sim = Sim::new(Config {
+        follow_playlist: true,
+        ..Sim::config()
+    });
+    sim.ready(9);
+    sim.play(Play::default());
+    sim.msg(eos(1, 10)).unwrap().unwrap();
+    assert_eq!(sim.ids(), [MessageId::Logging]);
+    let ev = sim.msg(entry_change(700)).unwrap().unwrap();
+    assert!(ev.starts_with("EntryChange { entry: 1"), "{ev}");
+    assert_eq!(sim.c.entry(), 1);
+    sim.data(0, 0xFF, 0x0C, &[3; 700]).unwrap().unwrap();
+    assert_eq!(sim.c.state(), State::Ready);
+    // The application names the entry's streams as it handles the last
+    // piece; the machine's play takes them.
+    sim.c.set_streams(StreamSet::EMPTY.with(1).with(2));
+    sim.c.select(StreamSet::EMPTY.with(2)).unwrap();
+    let sent = sim.sent();
+    assert_eq!(sent[0].switch_entries(), [(0xFFFF, 2), (1, 0xFFFF)]);
+    let Message::StartPlaying(p) = sent[1].message() else {
+        panic!()
+    };
+    assert_eq!((p.position, p.play_incarnation), (0.0, 11));
+    sim.msg(ReportStreamSwitchRepr { hr: HResult::S_OK })
+        .unwrap();
+    sim.msg(started(11)).unwrap();
+    assert_eq!(sim.c.state(), State::Streaming);
+    let ev = sim.data(0, 11, 0, &[1; 50]).unwrap().unwrap();
+    assert!(ev.contains("location_id: 0"), "{ev}");
+    // A close while the next entry's header comes takes effect after it.
+    sim.msg(eos(1, 11)).unwrap();
+    sim.msg(entry_change(10)).unwrap();
+    sim.sent();
+    sim.c.close().unwrap();
+    sim.data(0, 0xFF, 0x0C, &[3; 10]).unwrap().unwrap();
+    assert_eq!(sim.ids(), [MessageId::CloseFile]);
+    assert_eq!(sim.c.state(), State::Closed);
+}
+
+#[test]
+fn a_stray_udp_datagram_changes_nothing() {
+    let mut sim = Sim::new(Sim::config());
+    sim.ready(9);
+    sim.play(Play::default());
+    let udp = Input::Udp {
+        source: "127.0.0.1:1755".parse().unwrap(),
+        contents: &[0; 40],
+    };
+    assert_eq!(sim.c.handle_input(sim.now, udp), Ok(None));
+    assert_eq!(sim.c.phase(), Phase::Streaming);
+    assert!(sim.data(0, 10, 0, &[1; 50]).unwrap().is_some());
+}
+
+#[test]
+fn an_unexpected_message_names_what_the_phase_waits_for() {
+    let mut sim = Sim::new(Sim::config());
+    sim.ready(9);
+    let e = sim
+        .msg(ReportStartedPlayingRepr::default())
+        .expect_err("no play was asked for");
+    assert_eq!(
+        e,
+        ClientError::Unexpected {
+            message: MessageId::ReportStartedPlaying,
+            phase: Phase::Ready,
+        }
+    );
+    assert_eq!(
+        e.to_string(),
+        "unexpected LinkMacToViewerReportStartedPlaying while waiting for a request (READY)"
+    );
+    let _: &dyn core::error::Error = &e;
 }

@@ -139,7 +139,7 @@ pub(crate) fn run() -> Result {
     let _ = writeln!(
         md,
         "## Client receive path vs memcpy\n\n\
-         The same 64 MiB through `mms_proto::client::Client::handle` in STREAMING (framing, \
+         The same 64 MiB through `mms_proto::client::ClientMachine::handle_input` in STREAMING (framing, \
          classification by incarnation, the 32-bit sequence, statistics, the `Packet` event; \
          the Pongs it owes drained from `poll_output`), against memcpy of the same run.\n"
     );

@@ -1,0 +1,75 @@
+//! The settings of a client session, and the bounds of what it holds.
+
+use core::net::{IpAddr, Ipv4Addr};
+
+use crate::time::Duration;
+use crate::wire::text::{Guid, Version};
+
+/// Longest path (UTF-8 bytes) the machine sends in OpenFile.
+pub const MAX_PATH_LEN: usize = 1024;
+/// Longest host-param (`host:port`).
+pub const MAX_HOST_LEN: usize = 255;
+/// Longest SecurityResponse token the machine holds.
+pub const MAX_TOKEN_LEN: usize = 1024;
+
+/// Settings of a client session.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Config {
+    /// Version in `NSPlayer/…` ([2.2.4.17]); 9.x makes servers send the
+    /// features of version 9 (players identify as 9.0.0.xxxx).
+    pub player_version: Version,
+    /// client-guid: the same for every connection of a streaming session,
+    /// redirects included ([3.1.4.1.1]). The machine has no randomness:
+    /// the application picks it.
+    pub guid: Guid,
+    /// Ask for the TCP packet-pair bandwidth probe
+    /// (Packet-Pair-Packets-Expected, [3.1.3]).
+    pub packet_pair: bool,
+    /// Ask for Data over UDP to this port first (UDP-Selected and
+    /// UDP-Receive-Port); on ReportDisconnectedFunnel the machine falls back
+    /// to TCP ([3.1.5.5]).
+    pub udp_port: Option<u16>,
+    /// The local address and port named in funnelName ([2.2.4.18]; servers
+    /// use the TCP peer's address).
+    pub local_addr: IpAddr,
+    /// The local TCP port named in funnelName.
+    pub local_port: u16,
+    /// maxBitRate of ConnectFunnel, bit/s.
+    pub max_bit_rate: u32,
+    /// Least Header timer period; the period is this or 1 s plus the
+    /// header's transfer time at the file bit rate, at most 30 s
+    /// ([3.1.2], [3.1.5.9.1]).
+    pub header_timeout: Duration,
+    /// Largest ASF file header accepted, bytes (a bound on what the
+    /// application must buffer).
+    pub max_header_len: u32,
+    /// Go on into the next entry of a server-side playlist ([3.1.4.4]):
+    /// after the entry's header the machine sends the complete
+    /// StreamSwitch and StartPlaying from the beginning by itself. Off:
+    /// it waits in READY for the application's selection and play.
+    pub follow_playlist: bool,
+    /// Refuse what the spec forbids even where servers do it.
+    pub strict: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            player_version: Version {
+                major: 9,
+                minor: 0,
+                build: Some((0, 3802)),
+            },
+            guid: Guid::default(),
+            packet_pair: false,
+            udp_port: None,
+            local_addr: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            local_port: 1037,
+            max_bit_rate: 10_000_000,
+            header_timeout: Duration::from_secs(5),
+            max_header_len: 16 << 20,
+            follow_playlist: true,
+            strict: false,
+        }
+    }
+}
