@@ -369,6 +369,8 @@ impl Session {
             | Event::Opened(_)
             | Event::EntryChange { .. }
             | Event::StreamsSwitched => Happened::Nothing,
+            // Events the machine learns later need nothing of the session.
+            _ => Happened::Nothing,
         })
     }
 

@@ -34,6 +34,20 @@ use core::net::SocketAddr;
 
 use crate::wire::Frame;
 
+/// The spec's State variable, the same at both ends ([3.1.1], [3.2.1]).
+/// Each machine's `Phase` says, finer, what it waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// INIT: setting up (connect, funnel, open, the header).
+    Init,
+    /// READY: the header is through; a play can start.
+    Ready,
+    /// STREAMING: data packets flow (or a playlist entry's header).
+    Streaming,
+    /// The session is over (an error, a redirect, CloseFile, a timeout).
+    Closed,
+}
+
 /// One unit of input for a machine, borrowing the runtime's buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Input<'p> {

@@ -97,6 +97,11 @@ impl Answers {
                 tracing::debug!(peer = %self.peer, "CloseFile");
                 Ok(())
             }
+            // Events the machine learns later are seen in the log, not lost.
+            other => {
+                tracing::debug!(peer = %self.peer, event = ?other, "event");
+                Ok(())
+            }
         }
     }
 

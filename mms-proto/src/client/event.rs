@@ -10,6 +10,7 @@ use crate::wire::{
 
 /// What the application must see or decide; borrows the unit handled.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
 pub enum Event<'p> {
     /// ReportConnectedEX arrived ([3.1.5.3]).
     Connected {

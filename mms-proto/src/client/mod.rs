@@ -115,7 +115,7 @@ pub use header::HEADER_RETRY_LIMIT;
 pub use output::{OUTPUT_BUF_LEN, Output};
 pub use play::{Play, Start, Stats, frame_offset};
 
-pub use crate::machine::{Input, Transmit, Unit};
+pub use crate::machine::{Input, State, Transmit, Unit};
 
 use crate::time::Instant;
 use crate::wire::text::{AuthenPackage, Version};
@@ -125,19 +125,6 @@ use header::HeaderRead;
 use output::{Outbox, Pending};
 use play::Playback;
 use setup::Setup;
-
-/// The spec's State variable ([3.1.1]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum State {
-    /// Setting up: connect, funnel, open, header.
-    Init,
-    /// The header is in; a play can start.
-    Ready,
-    /// Data packets flow (or a playlist entry's header is coming).
-    Streaming,
-    /// The session ended (an error, a redirect or CloseFile).
-    Closed,
-}
 
 /// What the machine waits for: finer than [`State`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

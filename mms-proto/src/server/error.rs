@@ -41,9 +41,9 @@ impl core::fmt::Display for ServerError {
             ServerError::Malformed(e) => write!(f, "malformed input: {e}"),
             ServerError::Unexpected { message, phase } => write!(
                 f,
-                "unexpected {} while {}",
+                "unexpected {} while waiting for {}",
                 message.spec_name(),
-                phase.doing()
+                phase.waiting_for()
             ),
             ServerError::UnexpectedData(why) => write!(f, "unexpected data packet: {why}"),
             ServerError::WrongOpenFileId(id) => write!(f, "openFileId {id} was never given out"),

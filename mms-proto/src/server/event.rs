@@ -13,6 +13,7 @@ pub type Events<'p> = heapless::Vec<Event<'p>, MAX_EVENTS>;
 
 /// What the application must see or decide, borrowing the input packet.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
 pub enum Event<'p> {
     /// [3.2.5.6] The client asks for this path: answer with
     /// [`super::ServerMachine::accept_open`],

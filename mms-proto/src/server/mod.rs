@@ -92,7 +92,7 @@ pub use error::ServerError;
 pub use event::{Data, Event, Events, MAX_EVENTS, Output};
 pub use setup::MAX_REDIRECT_LEN;
 
-use crate::machine::{Input, Unit};
+pub use crate::machine::{Input, State, Transmit, Unit};
 use crate::time::Instant;
 use crate::wire::text::Version;
 use crate::wire::{Message, TcpMessageHeaderRepr, parse_packet};
@@ -101,21 +101,9 @@ use output::{Replies, Reply};
 /// The File-ID the server gives (interop-notes: VLC accepts only 1 or 2).
 const FILE_ID: u32 = 1;
 
-/// The spec's State variable ([3.2.1]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum State {
-    /// INIT: setting up (connect, funnel, open, header).
-    Init,
-    /// READY: the header was sent; a play can start.
-    Ready,
-    /// STREAMING: data packets flow.
-    Streaming,
-    /// The session is over.
-    Closed,
-}
-
 /// What the machine is waiting for: [`State`], split finer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Phase {
     /// Before Connect.
     AwaitConnect,
@@ -153,18 +141,18 @@ impl Phase {
         }
     }
 
-    /// What the machine does in this phase, for messages.
-    pub const fn doing(self) -> &'static str {
+    /// What the machine waits for in this phase (for messages).
+    pub const fn waiting_for(self) -> &'static str {
         match self {
-            Phase::AwaitConnect => "waiting for Connect",
-            Phase::Init => "waiting for FunnelInfo, ConnectFunnel or OpenFile",
-            Phase::OpenPending => "the application decides on an OpenFile",
-            Phase::Opened => "waiting for ReadBlock",
-            Phase::SendingHeader => "sending the ASF header",
-            Phase::Ready => "READY",
-            Phase::SeekPending => "the application maps a seek",
-            Phase::Streaming => "streaming",
-            Phase::Closed => "closed",
+            Phase::AwaitConnect => "Connect",
+            Phase::Init => "FunnelInfo, ConnectFunnel or OpenFile",
+            Phase::OpenPending => "the application's answer to OpenFile",
+            Phase::Opened => "ReadBlock",
+            Phase::SendingHeader => "the end of the header (CancelReadBlock)",
+            Phase::Ready => "a request (READY)",
+            Phase::SeekPending => "the application's answer to a time seek",
+            Phase::Streaming => "StopPlaying, StreamSwitch or a new play (STREAMING)",
+            Phase::Closed => "nothing (closed)",
         }
     }
 }
