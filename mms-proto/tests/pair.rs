@@ -7,7 +7,8 @@ mod common;
 #[path = "common/pair.rs"]
 mod pair;
 
-use mms_proto::asf::{HeaderSummary, StreamKind, repad, validate};
+use common::{Payloads, payload_list as payloads};
+use mms_proto::asf::{HeaderSummary, StreamKind, repad};
 use mms_proto::client::{self, Play, Start};
 use mms_proto::server;
 use mms_proto::time::Duration;
@@ -35,25 +36,6 @@ fn pair_of(entries: Vec<Vec<u8>>) -> Pair {
         client_config(),
         Duration::from_millis(20),
     )
-}
-
-/// (stream, key frame, object, offset, bytes) of each payload of a packet.
-type Payloads = Vec<(u8, bool, u32, u32, Vec<u8>)>;
-
-fn payloads(packet: &[u8]) -> Payloads {
-    let info = validate(packet).unwrap();
-    info.payloads(packet)
-        .map(|p| p.unwrap())
-        .map(|p| {
-            (
-                p.stream,
-                p.key_frame,
-                p.media_object_number,
-                p.offset,
-                p.data.to_vec(),
-            )
-        })
-        .collect()
 }
 
 /// What the client received of packet `n`, re-padded as a receiver writes

@@ -3,7 +3,7 @@
 //! sequences real clients send (interop-notes.md).
 
 mod common;
-use common::{F::*, connect, connect_funnel, message, packet, read_block, seed};
+use common::{F::*, connect, connect_funnel, message, packet, payload_list, read_block, seed};
 use mms_proto::asf::{HeaderSummary, PacketInfo, starts_key_frame};
 use mms_proto::machine::{Input, Transmit, Unit};
 use mms_proto::server::*;
@@ -484,22 +484,6 @@ fn start_playing(position: f64, location_id: u32, incarnation: u32) -> Vec<u8> {
 fn media_packets(data: &[Vec<u8>]) -> Vec<DataPacketRepr<'_>> {
     data.iter()
         .map(|d| DataPacketRepr::parse(&DataPacket::new_checked(&d[..]).unwrap()).unwrap())
-        .collect()
-}
-
-fn payload_list(packet: &[u8]) -> Vec<(u8, bool, u32, u32, Vec<u8>)> {
-    let info = mms_proto::asf::validate(packet).unwrap();
-    info.payloads(packet)
-        .map(|p| p.unwrap())
-        .map(|p| {
-            (
-                p.stream,
-                p.key_frame,
-                p.media_object_number,
-                p.offset,
-                p.data.to_vec(),
-            )
-        })
         .collect()
 }
 

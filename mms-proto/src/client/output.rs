@@ -15,6 +15,24 @@ use crate::wire::*;
 use super::play::{Play, frame_offset};
 use super::{ClientError, ClientMachine, Phase};
 
+/// StartPlaying and StartStriding share every field but their last
+/// ([2.2.4.25], [2.2.4.26]): one place fills them.
+macro_rules! start_message {
+    ($repr:ident, $file_id:expr, $play:expr, $incarnation:expr, $last:ident: $value:expr) => {{
+        let (position, asf_offset, location_id) = $play.start.fields();
+        $repr {
+            open_file_id: $file_id,
+            padding: 0,
+            position,
+            asf_offset,
+            location_id,
+            frame_offset: frame_offset($play.stop),
+            play_incarnation: $incarnation,
+            $last: $value,
+        }
+    }};
+}
+
 /// Size of the buffer [`ClientMachine::poll_output`] needs for any message.
 pub const OUTPUT_BUF_LEN: usize = 4096;
 
@@ -175,33 +193,16 @@ impl ClientMachine {
                 }
                 .into()
             }
-            Pending::StartPlaying(play, incarnation) => {
-                let (position, asf_offset, location_id) = play.start.fields();
-                StartPlayingRepr {
-                    open_file_id: file_id,
-                    padding: 0,
-                    position,
-                    asf_offset,
-                    location_id,
-                    frame_offset: frame_offset(play.stop),
-                    play_incarnation: incarnation,
-                    acceleration: play.acceleration.filter(|_| self.setup.server_v9()),
-                }
-                .into()
-            }
+            Pending::StartPlaying(play, incarnation) => start_message!(
+                StartPlayingRepr,
+                file_id,
+                play,
+                incarnation,
+                acceleration: play.acceleration.filter(|_| self.setup.server_v9())
+            )
+            .into(),
             Pending::StartStriding(play, incarnation, rate) => {
-                let (position, asf_offset, location_id) = play.start.fields();
-                StartStridingRepr {
-                    open_file_id: file_id,
-                    padding: 0,
-                    position,
-                    asf_offset,
-                    location_id,
-                    frame_offset: frame_offset(play.stop),
-                    play_incarnation: incarnation,
-                    rate,
-                }
-                .into()
+                start_message!(StartStridingRepr, file_id, play, incarnation, rate: rate).into()
             }
             Pending::StopPlaying(incarnation) => StopPlayingRepr {
                 open_file_id: file_id,

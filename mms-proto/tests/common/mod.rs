@@ -252,3 +252,23 @@ pub fn sent_message(bytes: Vec<u8>) -> Message<'static> {
     m.check_strict().expect("exact in what it sends");
     m
 }
+
+/// (stream, key frame, media object, offset, bytes) of each payload.
+pub type Payloads = Vec<(u8, bool, u32, u32, Vec<u8>)>;
+
+/// The payloads of an ASF data packet, validated.
+pub fn payload_list(packet: &[u8]) -> Payloads {
+    let info = mms_proto::asf::validate(packet).unwrap();
+    info.payloads(packet)
+        .map(|p| p.unwrap())
+        .map(|p| {
+            (
+                p.stream,
+                p.key_frame,
+                p.media_object_number,
+                p.offset,
+                p.data.to_vec(),
+            )
+        })
+        .collect()
+}

@@ -63,6 +63,16 @@ struct Link {
     free_at: Instant,
 }
 
+impl Link {
+    /// Moves the TCP bytes that arrived by `now` into `inbox`.
+    fn arrived(&mut self, now: Instant, inbox: &mut Vec<u8>) {
+        while self.tcp.front().is_some_and(|(t, _)| *t <= now) {
+            let (_, b) = self.tcp.pop_front().unwrap();
+            inbox.extend_from_slice(&b);
+        }
+    }
+}
+
 /// What the client received, owned.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Got {
@@ -340,24 +350,8 @@ impl Pair {
 
     /// Delivers what has arrived by now to each side's machine.
     fn deliver(&mut self) {
-        while self
-            .to_server
-            .tcp
-            .front()
-            .is_some_and(|(t, _)| *t <= self.now)
-        {
-            let (_, b) = self.to_server.tcp.pop_front().unwrap();
-            self.server.inbox.extend_from_slice(&b);
-        }
-        while self
-            .to_client
-            .tcp
-            .front()
-            .is_some_and(|(t, _)| *t <= self.now)
-        {
-            let (_, b) = self.to_client.tcp.pop_front().unwrap();
-            self.client.inbox.extend_from_slice(&b);
-        }
+        self.to_server.arrived(self.now, &mut self.server.inbox);
+        self.to_client.arrived(self.now, &mut self.client.inbox);
         self.server_input();
         self.client_input();
         for to_client in [true, false] {
