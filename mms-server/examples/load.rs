@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use client::Client;
+use client::ScriptedClient;
 
 type Result<T> = std::result::Result<T, String>;
 
@@ -66,7 +66,7 @@ fn on_threads(
 }
 
 fn handshake(addr: SocketAddr) -> std::result::Result<u64, String> {
-    let mut c = Client::connect(addr).map_err(|e| format!("connect: {e}"))?;
+    let mut c = ScriptedClient::connect(addr).map_err(|e| format!("connect: {e}"))?;
     c.keep_log = false;
     c.open(FILE).map_err(|e| format!("open: {e}"))?;
     c.read_header(1).map_err(|e| format!("header: {e}"))?;
@@ -74,7 +74,7 @@ fn handshake(addr: SocketAddr) -> std::result::Result<u64, String> {
 }
 
 fn stream(addr: SocketAddr, streams: &[u16]) -> std::result::Result<u64, String> {
-    let mut c = Client::connect(addr).map_err(|e| format!("connect: {e}"))?;
+    let mut c = ScriptedClient::connect(addr).map_err(|e| format!("connect: {e}"))?;
     c.keep_log = false;
     c.open(FILE).map_err(|e| format!("open: {e}"))?;
     c.read_header(1).map_err(|e| format!("header: {e}"))?;
@@ -135,7 +135,7 @@ fn raw_tcp(n: usize, secs: f64) -> Result<(u64, f64)> {
 
 /// Every stream of the demo file, read from its header.
 fn demo_streams(addr: SocketAddr) -> Result<Vec<u16>> {
-    let mut c = Client::connect(addr).map_err(|e| e.to_string())?;
+    let mut c = ScriptedClient::connect(addr).map_err(|e| e.to_string())?;
     c.open(FILE).map_err(|e| e.to_string())?;
     let header = c.read_header(1).map_err(|e| e.to_string())?;
     let summary =

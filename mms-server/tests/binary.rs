@@ -211,7 +211,7 @@ fn a_config_file_sets_the_server_up() {
         &tmp.join("binary-config.log"),
     );
     server.wait_listening(addr);
-    let mut c = common::client::Client::connect(addr).unwrap();
+    let mut c = common::client::ScriptedClient::connect(addr).unwrap();
     c.open("ff_audio.wma").unwrap();
     c.read_header(1).unwrap();
     c.select(&[1], &[]).unwrap();

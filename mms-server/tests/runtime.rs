@@ -6,7 +6,7 @@ mod common;
 use std::io::Read;
 use std::sync::{Arc, Mutex};
 
-use common::client::Client;
+use common::client::ScriptedClient;
 use mms_proto::server::Config;
 use mms_proto::wire::{
     ClientLogInfoRepr, ClientLogInfoStrings, ClientLogRepr, ClientLogStrings, HResult, LoggingRepr,
@@ -42,7 +42,7 @@ fn field<'a>(line: &'a str, name: &str) -> &'a str {
 
 /// Opens `name`, reads its header, turns every stream on, plays it to the
 /// end; the Data packets received.
-fn play_whole(c: &mut Client, name: &str, streams: &[u16]) -> Vec<(u32, Vec<u8>)> {
+fn play_whole(c: &mut ScriptedClient, name: &str, streams: &[u16]) -> Vec<(u32, Vec<u8>)> {
     let open = c.open(name).unwrap();
     let Some(Message::ReportOpenFile(r)) = open.message() else {
         panic!("no ReportOpenFile: {open:?}")
@@ -66,7 +66,7 @@ fn a_play_reported_by_the_client_is_logged_with_its_statistics() {
     options.access_log = Some(Arc::new(AccessLog::to_writer(Box::new(lines.clone()))));
     let server = common::serve_with(&common::testdata_dir(), options);
 
-    let mut c = Client::connect(server.addr).unwrap();
+    let mut c = ScriptedClient::connect(server.addr).unwrap();
     let packets = play_whole(&mut c, "ff_av.wmv", &[1, 2]);
     assert_eq!(packets.len(), 11);
     let log = ClientLogRepr {
@@ -143,8 +143,8 @@ fn several_loops_serve_concurrent_sessions_and_the_limit_holds() {
     .1
     .len();
     // 12 sessions at once, each on its own thread.
-    let mut clients: Vec<Client> = (0..12)
-        .map(|_| Client::connect(server.addr).unwrap())
+    let mut clients: Vec<ScriptedClient> = (0..12)
+        .map(|_| ScriptedClient::connect(server.addr).unwrap())
         .collect();
     // The 13th is refused: closed without a word.
     let mut extra = std::net::TcpStream::connect(server.addr).unwrap();
@@ -176,7 +176,7 @@ fn a_redirected_path_gets_report_redirect_and_the_connection_closes() {
         .collect(),
     );
     let server = common::serve_with(&common::testdata_dir(), options);
-    let mut c = Client::connect(server.addr).unwrap();
+    let mut c = ScriptedClient::connect(server.addr).unwrap();
     let answer = c.open("/old/show.wmv").unwrap_err();
     assert_eq!(answer.to_string(), "closed", "no ReportOpenFile");
     let redirect = c
@@ -209,7 +209,7 @@ fn a_play_larger_than_the_output_queue_goes_on() {
             })
         },
     );
-    let mut c = Client::connect(server.addr).unwrap();
+    let mut c = ScriptedClient::connect(server.addr).unwrap();
     let packets = play_whole(&mut c, "ff_lang.wmv", &[1, 2, 3]);
     let file = std::fs::read(common::testdata_dir().join("ff_lang.wmv")).unwrap();
     assert_eq!(packets.len(), common::packets(&file).1.len());

@@ -51,7 +51,7 @@ impl Incoming {
 /// A media Data packet: its LocationId and payload.
 pub type Received = (u32, Vec<u8>);
 
-pub struct Client {
+pub struct ScriptedClient {
     stream: TcpStream,
     /// Received bytes: `input[used..end]` is not yet consumed.
     input: Vec<u8>,
@@ -64,13 +64,13 @@ pub struct Client {
     pub log: Vec<Incoming>,
 }
 
-impl Client {
+impl ScriptedClient {
     /// Connects and runs Connect → FunnelInfo → ConnectFunnel (TCP).
     pub fn connect(addr: SocketAddr) -> io::Result<Self> {
         let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(10))?;
         stream.set_read_timeout(Some(Duration::from_secs(20)))?;
         stream.set_nodelay(true)?;
-        let mut c = Client {
+        let mut c = ScriptedClient {
             stream,
             // Room for the largest unit (a 64 KiB message) and more.
             input: vec![0; 256 * 1024],
