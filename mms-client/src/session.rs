@@ -335,10 +335,13 @@ impl Session {
                 if last {
                     self.header = Bytes::from(std::mem::take(&mut self.building));
                     // The header's streams and the choice over them,
-                    // before the machine plays a followed playlist entry.
-                    let all = self.summary()?.all_streams();
-                    self.machine.set_streams(all);
-                    self.apply_choice()?;
+                    // before the machine plays a followed playlist entry
+                    // (an entry not followed ends the stream: no choice).
+                    if self.machine.entry() == 0 || self.options.follow_playlist {
+                        let all = self.summary()?.all_streams();
+                        self.machine.set_streams(all);
+                        self.apply_choice()?;
+                    }
                     Happened::HeaderDone
                 } else {
                     Happened::Nothing

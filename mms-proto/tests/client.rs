@@ -863,6 +863,75 @@ fn the_machine_follows_a_playlist() {
     assert_eq!(sim.c.state(), State::Closed);
 }
 
+/// An application that does nothing at an entry's header keeps its
+/// selection, and the machine sends it complete again (the server selected
+/// everything for the entry, [3.2.4.2]); the Logging of the ended entry
+/// reports that entry's packets even when the next play starts before it
+/// is sent.
+#[test]
+fn a_followed_entry_resends_the_selection_and_logs_the_entry_that_ended() {
+    let mut sim = Sim::new(Config {
+        follow_playlist: true,
+        ..Sim::config()
+    });
+    sim.ready(9);
+    sim.c.select(StreamSet::EMPTY.with(1)).unwrap();
+    sim.play(Play::default());
+    for n in 0..3u8 {
+        sim.data(u32::from(n), 10, n, &[n; 40]).unwrap().unwrap();
+    }
+    // Everything up to the entry's last piece arrives before the runtime
+    // polls again.
+    sim.msg(eos(1, 10)).unwrap().unwrap();
+    sim.msg(entry_change(700)).unwrap().unwrap();
+    sim.data(0, 0xFF, 0x0C, &[3; 700]).unwrap().unwrap();
+    let sent = sim.sent();
+    let ids: Vec<MessageId> = sent.iter().map(Sent::id).collect();
+    assert_eq!(
+        ids,
+        [
+            MessageId::Logging,
+            MessageId::StreamSwitch,
+            MessageId::StartPlaying
+        ]
+    );
+    let Message::Logging(l) = sent[0].message() else {
+        panic!()
+    };
+    let log = l.log().unwrap();
+    assert_eq!(log.info.packets_received, 3, "the entry that ended");
+    assert_eq!(log.info.bytes_received, 120);
+    assert_eq!(
+        sent[1].switch_entries(),
+        [(0xFFFF, 1), (2, 0xFFFF), (3, 0xFFFF)]
+    );
+}
+
+/// Between two playlist entries (ReportEndOfStream hr 1, before
+/// ReportStreamChange) the server takes no StopPlaying: a close waits for
+/// the next entry's header, a stop is refused without ending the session.
+#[test]
+fn a_close_between_playlist_entries_waits_for_the_next_header() {
+    let mut sim = Sim::new(Config {
+        follow_playlist: true,
+        ..Sim::config()
+    });
+    sim.ready(9);
+    sim.play(Play::default());
+    sim.msg(eos(1, 10)).unwrap().unwrap();
+    assert_eq!(sim.ids(), [MessageId::Logging]);
+    assert!(matches!(sim.c.stop(), Err(ClientError::Misuse(_))));
+    sim.c.close().unwrap();
+    assert!(
+        sim.ids().is_empty(),
+        "no StopPlaying to a server between entries"
+    );
+    sim.msg(entry_change(10)).unwrap().unwrap();
+    sim.data(0, 0xFF, 0x0C, &[3; 10]).unwrap().unwrap();
+    assert_eq!(sim.ids(), [MessageId::CloseFile]);
+    assert_eq!(sim.c.state(), State::Closed);
+}
+
 #[test]
 fn a_stray_udp_datagram_changes_nothing() {
     let mut sim = Sim::new(Sim::config());

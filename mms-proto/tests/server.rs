@@ -1128,3 +1128,50 @@ fn pings_only_once_playing() {
     }
     assert!(pinged);
 }
+
+#[test]
+fn a_full_runtime_gets_nothing_more_however_often_the_machine_is_driven() {
+    // Backpressure: a client that does not read but keeps the runtime busy
+    // (every byte it sends is an event) must not grow the output queue.
+    struct Budget<'f> {
+        inner: common::FileDriver<'f>,
+        queued: usize,
+        max: usize,
+    }
+    impl Driver for Budget<'_> {
+        type Error = std::convert::Infallible;
+        fn header(&mut self, offset: u32, len: u32) -> Result<&[u8], Self::Error> {
+            self.inner.header(offset, len)
+        }
+        fn packet(&mut self, number: u64) -> Result<&[u8], Self::Error> {
+            Driver::packet(&mut self.inner, number)
+        }
+        fn transmit(&mut self, _: Transmit, bytes: &[u8], _: Sent) {
+            self.queued += bytes.len();
+        }
+        fn has_room(&self) -> bool {
+            self.queued < self.max
+        }
+    }
+    let mut sim = Sim::ready(Config {
+        paced: false,
+        ..Config::default()
+    });
+    sim.send(stream_switch(&[(0xFFFF, 1, 0), (0xFFFF, 2, 0)]))
+        .unwrap();
+    sim.send(start_playing(0.0, !0, 4)).unwrap();
+    let mut d = Budget {
+        inner: common::FileDriver::new(&sim.file),
+        queued: 0,
+        max: 5000,
+    };
+    let mut buf = vec![0u8; 64 * 1024];
+    for _ in 0..50 {
+        assert_eq!(
+            drain(&mut sim.s, sim.now, &mut d, &mut buf).unwrap(),
+            Drained::Full
+        );
+    }
+    // At most one unit (a 3,208-byte Data packet) past the bound.
+    assert!(d.queued < 5000 + 3300, "{} bytes queued", d.queued);
+}

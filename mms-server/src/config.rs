@@ -139,9 +139,12 @@ impl Settings {
                 "max_queued_bytes must be ≥ 131072 and max_input_bytes ≥ 65536 (a packet and a message)",
             ));
         }
-        if !(1024..=self.max_input_bytes).contains(&self.max_command_bytes) {
+        // A Logging message with its CLIENT_LOG is 1,504 bytes, a
+        // TcpMessageHeader packet with one 1,520: 4 KiB leaves room for
+        // every message a client sends.
+        if !(4096..=self.max_input_bytes).contains(&self.max_command_bytes) {
             return Err(SettingsError::Invalid(
-                "max_command_bytes must be ≥ 1024 and ≤ max_input_bytes",
+                "max_command_bytes must be ≥ 4096 and ≤ max_input_bytes",
             ));
         }
         if self.redirects.values().any(|url| url.len() >= 512) {

@@ -3,8 +3,9 @@
 //! scratch buffers; it reads and frames input, hands units to the session
 //! machine, drives the machine with [`mms_proto::server::drain`] (content
 //! read from the session's file), and writes with backpressure (a session
-//! whose queue is full stops producing until the socket drains, so a slow
-//! client stalls only itself). What to answer the machine's events is
+//! whose queue is full — `max_queued` bytes, plus at most one unit — stops
+//! producing until the socket drains, so a slow client stalls only
+//! itself). What to answer the machine's events is
 //! [`crate::answers`]'s: this file only moves bytes and keeps time.
 
 use std::cmp::Reverse;
@@ -278,7 +279,11 @@ impl EventLoop {
         // client cannot starve the others).
         let mut more = false;
         for _ in 0..4 {
-            more = c.drive(now, &self.shared, &mut self.scratch);
+            // A closing session (its client left, or it failed) produces
+            // nothing more; what it queued is still written.
+            if !c.closing {
+                more = c.drive(now, &self.shared, &mut self.scratch);
+            }
             c.flush();
             if !more || !c.output.is_empty() || c.closing {
                 break;
@@ -543,7 +548,7 @@ impl Driver for Io<'_> {
         Ok(self.packet)
     }
 
-    fn transmit(&mut self, to: Transmit, bytes: &[u8], what: Sent) -> bool {
+    fn transmit(&mut self, to: Transmit, bytes: &[u8], what: Sent) {
         // Only TCP until UDP delivery lands: the machine sends nothing else.
         debug_assert!(matches!(to, Transmit::Tcp(_)));
         self.output.extend(bytes);
@@ -551,6 +556,9 @@ impl Driver for Io<'_> {
             p.bytes_sent += bytes.len() as u64;
             p.packets_sent += 1;
         }
+    }
+
+    fn has_room(&self) -> bool {
         self.output.len() < self.max_queued
     }
 }

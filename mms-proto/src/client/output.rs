@@ -12,7 +12,7 @@ use crate::machine::Transmit;
 use crate::time::Instant;
 use crate::wire::*;
 
-use super::play::{Play, frame_offset};
+use super::play::{Play, Stats, frame_offset};
 use super::{ClientError, ClientMachine, Phase};
 
 /// StartPlaying and StartStriding share every field but their last
@@ -77,7 +77,10 @@ pub(super) enum Pending {
     StartPlaying(Play, u32),
     StartStriding(Play, u32, f64),
     StopPlaying(u32),
-    Logging,
+    /// The play's statistics and rate, as they were when it ended (a
+    /// followed playlist entry may start the next play before this is
+    /// sent).
+    Logging(Stats, f64),
     Pong,
     CloseFile,
 }
@@ -209,8 +212,8 @@ impl ClientMachine {
                 play_incarnation: incarnation,
             }
             .into(),
-            Pending::Logging => {
-                log = self.client_log(now, &mut text);
+            Pending::Logging(stats, rate) => {
+                log = self.client_log(now, &stats, rate, &mut text);
                 LoggingRepr::Log(&log).into()
             }
             Pending::Pong => PongRepr {
@@ -233,9 +236,15 @@ impl ClientMachine {
         Ok(n)
     }
 
-    /// [2.2.1.1] CLIENT_LOG of the current play; `text` holds its strings.
-    fn client_log<'t>(&self, now: Instant, text: &'t mut String<512>) -> ClientLogRepr<'t> {
-        let s = self.play.stats();
+    /// [2.2.1.1] CLIENT_LOG of a play with these statistics at `rate`;
+    /// `text` holds its strings.
+    fn client_log<'t>(
+        &self,
+        now: Instant,
+        s: &Stats,
+        rate: f64,
+        text: &'t mut String<512>,
+    ) -> ClientLogRepr<'t> {
         let f = self.file.unwrap_or_default();
         let played = now - s.started;
         let played_ms = (played.0 / 1000).min(u32::MAX as u64) as u32;
@@ -274,7 +283,7 @@ impl ClientMachine {
                     .map_or(0, |b| b.min(u32::MAX as u64) as u32),
                 start_time_ms: s.start_ms,
                 played_ms,
-                rate: self.play.rate() as i16,
+                rate: rate as i16,
                 bytes_received: s.bytes,
                 packets_received: s.packets,
                 packets_lost_client: s.lost,

@@ -141,6 +141,9 @@ pub(super) struct Playback {
     close_requested: bool,
     /// One more ReportEndOfStream may come (see on_end_of_stream).
     stray_end_of_stream: bool,
+    /// A playlist entry ended (hr 1) and its ReportStreamChange has not
+    /// come: the server is between entries and takes no StopPlaying.
+    between_entries: bool,
 }
 
 impl Playback {
@@ -163,6 +166,7 @@ impl Playback {
             stats: Stats::default(),
             close_requested: false,
             stray_end_of_stream: false,
+            between_entries: false,
         }
     }
 
@@ -175,9 +179,6 @@ impl Playback {
 
     pub(super) fn stats(&self) -> Stats {
         self.stats
-    }
-    pub(super) fn rate(&self) -> f64 {
-        self.rate
     }
     pub(super) fn trick_mode(&self) -> bool {
         self.trick_mode
@@ -353,12 +354,19 @@ impl ClientMachine {
         if self.phase != Phase::Streaming {
             return Err(ClientError::Misuse("stop while STREAMING"));
         }
+        if self.play.between_entries {
+            // The server is between two entries ([3.2.4.2]) and takes no
+            // StopPlaying; ask again once the next entry's header is in.
+            return Err(ClientError::Misuse(
+                "stop between playlist entries (after the next entry's header)",
+            ));
+        }
         let p = &mut self.play;
         if p.sent.stop {
             return Ok(());
         }
         self.out.push(Pending::StopPlaying(p.stop_incarnation))?;
-        self.out.push(Pending::Logging)?;
+        self.out.push(Pending::Logging(p.stats, p.rate))?;
         p.sent.stop = true;
         p.queued = None;
         Ok(())
@@ -374,7 +382,9 @@ impl ClientMachine {
         }
         self.play.queued = None;
         self.play.close_requested = true;
-        if self.phase == Phase::Streaming && !self.play.sent.stop {
+        // Between two entries the close waits for the next entry's header
+        // (`header_done`): the server takes no StopPlaying then.
+        if self.phase == Phase::Streaming && !self.play.sent.stop && !self.play.between_entries {
             self.stop()?;
         }
         Ok(())
@@ -421,7 +431,8 @@ impl ClientMachine {
         let stopped = self.play.sent.stop;
         let mut ready = stopped;
         if !stopped {
-            self.out.push(Pending::Logging)?;
+            self.out
+                .push(Pending::Logging(self.play.stats, self.play.rate))?;
             let broadcast = self.file.is_some_and(|f| f.is_broadcast());
             ready = if self.setup.server_v9() {
                 r.hr.0 != 1
@@ -430,6 +441,7 @@ impl ClientMachine {
             };
         }
         let p = &mut self.play;
+        p.between_entries = !ready;
         // A StopPlaying sent after the server's own end may be answered
         // once more.
         p.stray_end_of_stream = stopped;
@@ -481,7 +493,11 @@ impl ClientMachine {
             f.bit_rate = r.bit_rate;
         }
         self.play.supersede();
+        self.play.between_entries = false;
         self.play.entry += 1;
+        // The server selects everything for a new entry ([3.2.4.2]): the
+        // next play sends the complete selection again.
+        self.play.switched = None;
         self.phase = Phase::EntryHeader;
         self.header.begin_entry();
         Ok(Some(Event::EntryChange {

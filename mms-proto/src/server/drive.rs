@@ -36,16 +36,23 @@ pub trait Driver {
     /// source that keeps its last packet answers without reading again.
     fn packet(&mut self, number: u64) -> Result<&[u8], Self::Error>;
 
-    /// Takes `bytes` to send as `to` says. `false` stops the drain
-    /// ([`Drained::Full`]): the runtime cannot take more now.
-    fn transmit(&mut self, to: Transmit, bytes: &[u8], what: Sent) -> bool;
+    /// Takes `bytes` to send as `to` says. The machine's state has moved
+    /// on: the bytes must be sent (or the session closed).
+    fn transmit(&mut self, to: Transmit, bytes: &[u8], what: Sent);
+
+    /// Whether the runtime can take another unit now. Asked before each
+    /// one is produced; `false` ends the drain with [`Drained::Full`], so
+    /// a client that does not read holds at most one unit beyond the
+    /// runtime's bound.
+    fn has_room(&self) -> bool;
 }
 
 /// Why [`drain`] returned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Drained {
-    /// A data packet is not due before this time (pacing); nothing else
-    /// is to be done before then unless input comes.
+    /// A data packet is not due yet (pacing): nothing is to be done before
+    /// this time — the earlier of the packet's due time and the machine's
+    /// timers ([`ServerMachine::poll_timeout`]) — unless input comes.
     NotBefore(Instant),
     /// Call [`ServerMachine::handle_timeout`] at this time unless input
     /// comes first.
@@ -56,7 +63,7 @@ pub enum Drained {
     /// [`ServerMachine::next_entry`] or [`ServerMachine::end_of_content`],
     /// then drain again.
     NextEntry,
-    /// [`Driver::transmit`] said stop; drain again when there is room.
+    /// [`Driver::has_room`] said no; drain again when there is room.
     Full,
     /// Close the connection.
     Close,
@@ -88,9 +95,9 @@ impl<E: core::fmt::Display> core::fmt::Display for DriveError<E> {
 
 impl<E: core::fmt::Debug + core::fmt::Display> core::error::Error for DriveError<E> {}
 
-/// Runs `machine` until it waits: serializes its replies, answers its
-/// header and packet reads from `driver`, and hands every unit to
-/// [`Driver::transmit`]. `buf` must hold a Data packet (packet size + 8)
+/// Runs `machine` until it waits (or the driver has no room): serializes
+/// its replies, answers its header and packet reads from `driver`, and
+/// hands every unit to [`Driver::transmit`]. `buf` must hold a Data packet (packet size + 8)
 /// and a TcpMessageHeader packet.
 pub fn drain<D: Driver>(
     machine: &mut ServerMachine,
@@ -99,6 +106,9 @@ pub fn drain<D: Driver>(
     buf: &mut [u8],
 ) -> Result<Drained, DriveError<D::Error>> {
     loop {
+        if !driver.has_room() {
+            return Ok(Drained::Full);
+        }
         // Header pieces and packets go on the TCP connection until UDP
         // delivery lands.
         let (to, what) = match machine.poll_output(now, buf)? {
@@ -112,7 +122,10 @@ pub fn drain<D: Driver>(
                 let bytes = driver.packet(number).map_err(DriveError::Content)?;
                 match machine.data_packet(now, number, bytes, buf)? {
                     Data::Send(n) => (Transmit::Tcp(n), Sent::Packet { number }),
-                    Data::NotBefore(t) => return Ok(Drained::NotBefore(t)),
+                    Data::NotBefore(due) => {
+                        let t = machine.poll_timeout().map_or(due, |t| t.min(due));
+                        return Ok(Drained::NotBefore(t));
+                    }
                     Data::Skipped | Data::Cancelled => continue,
                 }
             }
@@ -121,8 +134,6 @@ pub fn drain<D: Driver>(
             Output::Wait => return Ok(Drained::Wait),
             Output::Close => return Ok(Drained::Close),
         };
-        if !driver.transmit(to, &buf[..to.len()], what) {
-            return Ok(Drained::Full);
-        }
+        driver.transmit(to, &buf[..to.len()], what);
     }
 }

@@ -38,7 +38,7 @@
 //! Opened -ReadBlock-> SendingHeader -last piece-> Ready
 //!   SendingHeader -CancelReadBlock-> Opened
 //! Ready -StartPlaying/StartStriding-> Streaming (or SeekPending -seek_to-> Streaming)
-//! Streaming -StopPlaying / end of content-> Ready
+//! Streaming, SeekPending, Ready -StopPlaying-> Ready;  Streaming -end of content-> Ready
 //! Streaming -entry ends, next_entry-> SendingHeader (playlists, [3.2.4.2])
 //! any -CloseFile / Idle-Timeout / linger-> Closed
 //! ```

@@ -112,17 +112,20 @@ impl ServerMachine {
                 return self.poll_output(now, buf);
             }
         }
+        Ok(match self.poll_timeout() {
+            Some(t) => Output::Timeout(t),
+            None => Output::Wait,
+        })
+    }
+
+    /// The earliest deadline: a timer of [3.2.2], the linger, or the due
+    /// time of a packet that was early.
+    pub fn poll_timeout(&self) -> Option<Instant> {
         let busy = matches!(self.phase, Phase::Streaming | Phase::SendingHeader);
-        Ok(
-            match [self.timers.next(busy), self.play.due()]
-                .into_iter()
-                .flatten()
-                .min()
-            {
-                Some(t) => Output::Timeout(t),
-                None => Output::Wait,
-            },
-        )
+        [self.timers.next(busy), self.play.due()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     fn emit_reply(&mut self, now: Instant, r: Reply, buf: &mut [u8]) -> Result<usize, ServerError> {

@@ -232,8 +232,11 @@ impl mms_proto::server::Driver for FileDriver<'_> {
         to: mms_proto::machine::Transmit,
         bytes: &[u8],
         what: mms_proto::server::Sent,
-    ) -> bool {
+    ) {
         self.sent.push((to, bytes.to_vec(), what));
+    }
+
+    fn has_room(&self) -> bool {
         true
     }
 }
