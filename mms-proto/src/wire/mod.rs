@@ -31,7 +31,9 @@ mod frame;
 mod hresult;
 mod message;
 mod ntlm;
+mod playing;
 mod resend;
+mod security;
 mod tcp;
 pub mod text;
 mod to_client;
@@ -59,9 +61,15 @@ pub use frame::{Frame, Limits, Status, for_each_frame, frame};
 pub use hresult::HResult;
 pub use message::{MessageId, MessageRepr, PREFIX_LEN, pad8, peek};
 pub use ntlm::{NtlmAuth, NtlmAuthRepr};
+pub use playing::{
+    Acceleration, StartPlaying, StartPlayingRepr, StartStriding, StartStridingRepr, StopAt,
+    StopPlaying, StopPlayingRepr, StreamSwitch, StreamSwitchEntries, StreamSwitchEntry,
+    StreamSwitchRepr,
+};
 pub use resend::{
     MAX_RESEND_PACKETS, RESEND_SIGNATURE, RequestPacketListResend, RequestPacketListResendRepr,
 };
+pub use security::{SecurityChallenge, SecurityChallengeRepr, SecurityResponseRepr};
 pub use tcp::{
     Messages, SEAL, SESSION_ID, TCP_HEADER_LEN, TCP_LENGTH_PREFIX, TcpMessageHeader,
     TcpMessageHeaderRepr, parse_packet,
@@ -73,15 +81,12 @@ pub use to_client::{
     ReportOpenFile, ReportOpenFileRepr, ReportReadBlock, ReportReadBlockRepr, ReportRedirect,
     ReportRedirectRepr, ReportStartStriding, ReportStartStridingRepr, ReportStartedPlaying,
     ReportStartedPlayingRepr, ReportStreamChange, ReportStreamChangeRepr, ReportStreamSwitch,
-    ReportStreamSwitchRepr, SecurityChallenge, SecurityChallengeRepr,
+    ReportStreamSwitchRepr,
 };
 pub use to_server::{
-    Acceleration, CancelReadBlock, CancelReadBlockRepr, CloseFile, CloseFileRepr, Connect,
-    ConnectFunnel, ConnectFunnelRepr, ConnectRepr, FunnelInfo, FunnelInfoRepr, Logging,
-    LoggingRepr, OpenFile, OpenFileRepr, Pong, PongRepr, ReadBlock, ReadBlockRepr,
-    SecurityResponseRepr, StartPlaying, StartPlayingRepr, StartStriding, StartStridingRepr, StopAt,
-    StopPlaying, StopPlayingRepr, StreamSwitch, StreamSwitchEntries, StreamSwitchEntry,
-    StreamSwitchRepr,
+    CancelReadBlock, CancelReadBlockRepr, CloseFile, CloseFileRepr, Connect, ConnectFunnel,
+    ConnectFunnelRepr, ConnectRepr, FunnelInfo, FunnelInfoRepr, Logging, LoggingRepr, OpenFile,
+    OpenFileRepr, Pong, PongRepr, ReadBlock, ReadBlockRepr,
 };
 pub use utf16::{Units, Utf16Str};
 
