@@ -103,6 +103,56 @@ struct Sent {
     stream_switch: bool,
 }
 
+/// The stream selection: the streams of the header, the ones the
+/// application chose, and the selection the server has.
+#[derive(Debug, Clone, Copy, Default)]
+struct Streams {
+    /// The streams of the header (every one the application named).
+    all: StreamSet,
+    /// The streams the application selected.
+    selected: StreamSet,
+    /// The selection the server has (after the last StreamSwitch); `None`
+    /// when it has to be sent complete.
+    switched: Option<StreamSet>,
+}
+
+impl Streams {
+    /// A header's streams, all selected, nothing sent yet.
+    fn set_all(&mut self, all: StreamSet) {
+        *self = Streams {
+            all,
+            selected: all,
+            switched: None,
+        };
+    }
+
+    /// Selects `on` (limited to the header's streams); returns the
+    /// entries to turn on and off against what the server has, if any,
+    /// which the server then has ([3.1.4.3]).
+    fn select_changes(&mut self, on: StreamSet) -> Option<(StreamSet, StreamSet)> {
+        let on = StreamSet(on.0 & self.all.0);
+        let was = self.switched.unwrap_or(self.all);
+        self.selected = on;
+        let turn_on = StreamSet(on.0 & !was.0);
+        let turn_off = StreamSet(was.0 & !on.0);
+        if turn_on.is_empty() && turn_off.is_empty() {
+            return None;
+        }
+        self.switched = Some(on);
+        Some((turn_on, turn_off))
+    }
+
+    /// Before a play: the complete selection (on, off) if the server does
+    /// not have it ([3.1.4.2]), which it then has.
+    fn complete(&mut self) -> Option<(StreamSet, StreamSet)> {
+        if self.switched == Some(self.selected) || self.all.is_empty() {
+            return None;
+        }
+        self.switched = Some(self.selected);
+        Some((self.selected, StreamSet(self.all.0 & !self.selected.0)))
+    }
+}
+
 /// The plays of the session: PlayIncarnation, the stream selection, the
 /// play in progress and the ones it superseded, statistics.
 #[derive(Debug, Clone)]
@@ -117,12 +167,8 @@ pub(super) struct Playback {
     trick_mode: bool,
     /// Its rate (1.0 for StartPlaying).
     rate: f64,
-    /// The streams of the header (every one the application named).
-    streams: StreamSet,
-    /// The streams the application selected.
-    selected: StreamSet,
-    /// The selection the server has (after the last StreamSwitch).
-    switched: Option<StreamSet>,
+    /// The stream selection ([3.1.4.2], [3.1.4.3]).
+    streams: Streams,
     /// The play whose Data packets are expected.
     current: Option<u32>,
     /// A superseded play whose packets may still arrive (dropped).
@@ -154,9 +200,7 @@ impl Playback {
             sent: Sent::default(),
             trick_mode: false,
             rate: 1.0,
-            streams: StreamSet::EMPTY,
-            selected: StreamSet::EMPTY,
-            switched: None,
+            streams: Streams::default(),
             current: None,
             stale: None,
             queued: None,
@@ -243,10 +287,7 @@ impl ClientMachine {
     /// (at [`Event::HeaderPiece`] with `last`), before
     /// [`ClientMachine::select`]. Every stream is selected until then.
     pub fn set_streams(&mut self, all: StreamSet) {
-        let p = &mut self.play;
-        p.streams = all;
-        p.selected = all;
-        p.switched = None;
+        self.play.streams.set_all(all);
     }
 
     /// Selects streams: kept for the next play in READY (sent as the
@@ -254,29 +295,19 @@ impl ClientMachine {
     /// are sent at once ([3.1.4.3]).
     pub fn select(&mut self, on: StreamSet) -> Result<(), ClientError> {
         let p = &mut self.play;
-        let on = StreamSet(on.0 & p.streams.0);
         match self.phase {
             Phase::Ready => {
-                p.selected = on;
+                p.streams.selected = StreamSet(on.0 & p.streams.all.0);
                 Ok(())
             }
             Phase::Streaming if !p.sent.stop => {
                 if p.sent.stream_switch {
                     return Err(ClientError::Misuse("a StreamSwitch is outstanding"));
                 }
-                let was = p.switched.unwrap_or(p.streams);
-                let turn_on = StreamSet(on.0 & !was.0);
-                let turn_off = StreamSet(was.0 & !on.0);
-                p.selected = on;
-                if turn_on.is_empty() && turn_off.is_empty() {
-                    return Ok(());
+                if let Some((on, off)) = p.streams.select_changes(on) {
+                    self.out.push(Pending::StreamSwitch { on, off })?;
+                    p.sent.stream_switch = true;
                 }
-                self.out.push(Pending::StreamSwitch {
-                    on: turn_on,
-                    off: turn_off,
-                })?;
-                p.switched = Some(on);
-                p.sent.stream_switch = true;
                 Ok(())
             }
             _ => Err(ClientError::Misuse("streams change in READY or STREAMING")),
@@ -309,13 +340,9 @@ impl ClientMachine {
     fn start(&mut self, now: Instant, play: &Play) -> Result<(), ClientError> {
         let p = &mut self.play;
         p.entry_play_due = false;
-        if p.switched != Some(p.selected) && !p.streams.is_empty() {
+        if let Some((on, off)) = p.streams.complete() {
             // [3.1.4.2] the complete selection state.
-            self.out.push(Pending::StreamSwitch {
-                on: p.selected,
-                off: StreamSet(p.streams.0 & !p.selected.0),
-            })?;
-            p.switched = Some(p.selected);
+            self.out.push(Pending::StreamSwitch { on, off })?;
             p.sent.stream_switch = true;
         }
         let incarnation = p.next_incarnation();
@@ -497,7 +524,7 @@ impl ClientMachine {
         self.play.entry += 1;
         // The server selects everything for a new entry ([3.2.4.2]): the
         // next play sends the complete selection again.
-        self.play.switched = None;
+        self.play.streams.switched = None;
         self.phase = Phase::EntryHeader;
         self.header.begin_entry();
         Ok(Some(Event::EntryChange {
