@@ -261,3 +261,13 @@ proptest! {
         prop_assert_eq!((f.addr, f.port, f.trailing), (ip, port, false));
     }
 }
+
+proptest! {
+    /// `StreamSet::iter` yields exactly the members 1..=127, ascending.
+    #[test]
+    fn stream_set_iter_yields_its_members(bits in any::<u128>()) {
+        let set = mms_proto::asf::StreamSet(bits);
+        let want: Vec<u8> = (1u8..128).filter(|&s| set.contains(s)).collect();
+        prop_assert_eq!(set.iter().collect::<Vec<_>>(), want);
+    }
+}

@@ -29,9 +29,16 @@ pub(crate) const PULL: Section = Section {
     end: "<!-- pull:end -->",
 };
 
-/// The sections other tasks own, kept when `cargo xtask bench` rewrites
-/// the rest, in the order they are written back.
-const OWNED: &[&Section] = &[&LOAD, &PULL];
+/// Measurements taken by hand (instruction counts and the like), with
+/// how to take them again: written by people, kept by every task.
+pub(crate) const MANUAL: Section = Section {
+    start: "<!-- manual:start -->",
+    end: "<!-- manual:end -->",
+};
+
+/// The sections other tasks (or people) own, kept when `cargo xtask
+/// bench` rewrites the rest, in the order they are written back.
+const OWNED: &[&Section] = &[&LOAD, &PULL, &MANUAL];
 
 /// docs/benchmarks.md.
 pub(crate) fn path() -> PathBuf {

@@ -360,9 +360,19 @@ impl StreamSet {
         self.0 == 0
     }
 
-    /// The stream numbers, ascending.
+    /// The stream numbers, ascending (one step per member: the set is
+    /// walked on every packet sent).
     pub fn iter(self) -> impl Iterator<Item = u8> {
-        (1u8..128).filter(move |&s| self.contains(s))
+        // Bit 0 is no stream number.
+        let mut bits = self.0 & !1;
+        core::iter::from_fn(move || {
+            if bits == 0 {
+                return None;
+            }
+            let s = bits.trailing_zeros() as u8;
+            bits &= bits - 1;
+            Some(s)
+        })
     }
 }
 
