@@ -3,7 +3,7 @@
 //! sequences real clients send (interop-notes.md).
 
 mod common;
-use common::{F::*, connect, connect_funnel, message, packet, payload_list, read_block, seed};
+use common::{packet, payload_list, seed};
 use mms_proto::asf::{HeaderSummary, PacketInfo, starts_key_frame};
 use mms_proto::machine::{Input, Transmit, Unit};
 use mms_proto::server::*;
@@ -120,25 +120,67 @@ impl Sim {
     }
 }
 
+/// A client message's bytes, built from its Repr.
+fn msg<'a>(m: impl Into<Message<'a>>) -> Vec<u8> {
+    let m = m.into();
+    let mut buf = vec![0u8; m.buffer_len()];
+    m.emit(&mut buf).unwrap();
+    buf
+}
+
+/// [2.2.4.17] Connect with `subscriber_name`.
+fn connect(subscriber_name: &str, play_incarnation: u32) -> Vec<u8> {
+    msg(ConnectRepr::new(
+        play_incarnation,
+        Utf16Str::Str(subscriber_name),
+    ))
+}
+
+/// [2.2.4.18] ConnectFunnel as FFmpeg sends it.
+fn connect_funnel(funnel_name: &str) -> Vec<u8> {
+    msg(ConnectFunnelRepr {
+        play_incarnation: 0,
+        max_block_bytes: !0,
+        max_funnel_bytes: 0,
+        max_bit_rate: 0x0098_9680,
+        funnel_mode: 2,
+        funnel_name: Utf16Str::Str(funnel_name),
+    })
+}
+
+/// [2.2.4.23] ReadBlock with the values the spec prescribes.
+fn read_block(open_file_id: u32, play_incarnation: u32) -> Vec<u8> {
+    msg(ReadBlockRepr::new(open_file_id, play_incarnation))
+}
+
 fn funnel_info() -> Vec<u8> {
     // FFmpeg's: playIncarnation 0x00F0F0F0 and 0x0004000B in the padding.
-    message(0x0003_0018, &[U32(0x00F0_F0F0), U32(0x0004_000B)])
+    let mut m = msg(FunnelInfoRepr {
+        play_incarnation: 0x00F0_F0F0,
+    });
+    m[12..16].copy_from_slice(&0x0004_000Bu32.to_le_bytes());
+    m
 }
 fn open_file(name: &str, incarnation: u32) -> Vec<u8> {
-    message(
-        0x0003_0005,
-        &[
-            U32(incarnation),
-            U32(!0),
-            U32(0),
-            U32(0),
-            Text(name),
-            U16(0),
-        ],
-    )
+    msg(OpenFileRepr {
+        play_incarnation: incarnation,
+        spare: !0,
+        file_name: Utf16Str::Str(name),
+        token_data: &[],
+    })
 }
 fn close_file() -> Vec<u8> {
-    message(0x0003_000D, &[U32(1), U32(1)])
+    msg(CloseFileRepr {
+        play_incarnation: 1,
+        open_file_id: 1,
+    })
+}
+/// [2.2.4.27] StopPlaying of `incarnation` (VLC sends 0x001FFFFF).
+fn stop_playing(incarnation: u32) -> Vec<u8> {
+    msg(StopPlayingRepr {
+        open_file_id: 1,
+        play_incarnation: incarnation,
+    })
 }
 
 #[test]
@@ -207,9 +249,11 @@ fn ffmpeg_setup_sequence_4_3() {
     assert_eq!(o.file_blocks as f64, o.file_duration.ceil());
     assert_eq!(o.file_packet_count, media.packet_count);
     // 9-10: ReadBlock (FFmpeg's odd length 0x00800000) -> ReportReadBlock + header.
-    let mut rb = read_block(1, 2);
-    rb[20..24].copy_from_slice(&0x0080_0000u32.to_le_bytes());
-    sim.send(rb).unwrap();
+    sim.send(msg(ReadBlockRepr {
+        length: 0x0080_0000,
+        ..ReadBlockRepr::new(1, 2)
+    }))
+    .unwrap();
     let (m, data, out) = sim.drain();
     let Message::ReportReadBlock(r) = m[0] else {
         panic!("{m:?}")
@@ -293,7 +337,10 @@ fn cancel_read_block_stops_the_header() {
     sim.send(read_block(1, 2)).unwrap();
     let (_, data, _) = sim.drain();
     assert_eq!(data.len(), 1);
-    sim.send(message(0x0003_0025, &[U32(2)])).unwrap();
+    sim.send(msg(CancelReadBlockRepr {
+        play_incarnation: 2,
+    }))
+    .unwrap();
     assert_eq!(sim.s.phase(), Phase::Opened);
     sim.now = sim.now + Duration::from_secs(10);
     sim.s.handle_timeout(sim.now).unwrap();
@@ -316,21 +363,8 @@ fn tolerant_by_default_strict_on_request() {
     // MPlayer: OpenFile playIncarnation 0; VLC: 0x GUID and "\0" "0" after funnelName.
     let mut sim = Sim::new(Config::default());
     sim.send(connect(VLC, 0)).unwrap();
-    sim.send(message(
-        0x0003_0002,
-        &[
-            U32(0),
-            U32(!0),
-            U32(0),
-            U32(0x0098_9680),
-            U32(2),
-            Text("\\\\10.0.0.5\\TCP\\7000"),
-            U16(0),
-            Text("0"),
-            U16(0),
-        ],
-    ))
-    .unwrap();
+    sim.send(connect_funnel("\\\\10.0.0.5\\TCP\\7000\u{0}0"))
+        .unwrap();
     let (m, _, _) = sim.drain();
     assert!(matches!(m[1], Message::ReportConnectedFunnel(_)), "{m:?}");
     assert_eq!(sim.send(open_file("x.wmv", 0)).unwrap().len(), 1);
@@ -440,7 +474,13 @@ fn out_of_order_wrong_id_and_malformed_input_end_the_session_with_an_error() {
     );
     // Server-to-client messages and Data packets from the client.
     let mut sim = Sim::new(Config::default());
-    assert!(sim.send(message(0x0004_001B, &[U32(0), U32(0)])).is_err());
+    assert!(
+        sim.send(msg(PingRepr {
+            dw_param1: 0,
+            dw_param2: 0
+        }))
+        .is_err()
+    );
     let d = common::data(0, 1, 0, &[1, 2, 3]);
     assert!(matches!(
         sim.s.handle_input(sim.now, Input::Tcp(Unit::Data(&d))),
@@ -458,27 +498,46 @@ fn out_of_order_wrong_id_and_malformed_input_end_the_session_with_an_error() {
 }
 
 fn stream_switch(entries: &[(u16, u16, u16)]) -> Vec<u8> {
-    let mut f = vec![U32(entries.len() as u32)];
-    for &(s, d, t) in entries {
-        f.extend([U16(s), U16(d), U16(t)]);
-    }
-    message(0x0003_0033, &f)
+    let entries: Vec<StreamSwitchEntry> = entries
+        .iter()
+        .map(|&(src, dst, thinning)| StreamSwitchEntry {
+            src_stream_number: src,
+            dst_stream_number: dst,
+            thinning_level: thinning,
+        })
+        .collect();
+    msg(StreamSwitchRepr {
+        entries: StreamSwitchEntries::Slice(&entries),
+    })
 }
 
-/// StartPlaying as FFmpeg / VLC / libmms send it.
+/// StartPlaying as FFmpeg / VLC / libmms send it, stopping at
+/// `frame_offset` (libmms's 0x00FFFFFF: the end).
+fn start_playing_until(location_id: u32, frame_offset: u32, incarnation: u32) -> Vec<u8> {
+    start_playing_at(0.0, location_id, frame_offset, incarnation, None)
+}
+
 fn start_playing(position: f64, location_id: u32, incarnation: u32) -> Vec<u8> {
-    message(
-        0x0003_0007,
-        &[
-            U32(1),
-            U32(0x0001_FFFF),
-            F64(position),
-            U32(!0),
-            U32(location_id),
-            U32(0x00FF_FFFF),
-            U32(incarnation),
-        ],
-    )
+    start_playing_at(position, location_id, 0x00FF_FFFF, incarnation, None)
+}
+
+fn start_playing_at(
+    position: f64,
+    location_id: u32,
+    frame_offset: u32,
+    incarnation: u32,
+    acceleration: Option<Acceleration>,
+) -> Vec<u8> {
+    msg(StartPlayingRepr {
+        open_file_id: 1,
+        padding: 0x0001_FFFF,
+        position,
+        asf_offset: !0,
+        location_id,
+        frame_offset,
+        play_incarnation: incarnation,
+        acceleration,
+    })
 }
 
 fn media_packets(data: &[Vec<u8>]) -> Vec<DataPacketRepr<'_>> {
@@ -601,8 +660,7 @@ fn vlc_stop_then_seek_by_location_id_and_time_seek() {
         .unwrap();
     sim.send(start_playing(0.0, !0, 4)).unwrap();
     // Stop before anything is sent: EndOfStream echoes StopPlaying's incarnation.
-    sim.send(message(0x0003_0009, &[U32(1), U32(0x001F_FFFF)]))
-        .unwrap();
+    sim.send(stop_playing(0x001F_FFFF)).unwrap();
     let (m, data, _) = sim.drain();
     assert!(data.is_empty());
     assert!(
@@ -614,7 +672,7 @@ fn vlc_stop_then_seek_by_location_id_and_time_seek() {
     let (_, data, _) = sim.drain();
     assert_eq!(media_packets(&data)[0].location_id, 6);
     // A seek by time goes through the application.
-    sim.send(message(0x0003_0009, &[U32(1), U32(4)])).unwrap();
+    sim.send(stop_playing(4)).unwrap();
     sim.drain();
     let ev = sim.send(start_playing(1.5, !0, 5)).unwrap();
     assert_eq!(ev, ["SeekRequest { position_ms: 1500 }"]);
@@ -650,8 +708,7 @@ fn a_packet_held_for_pacing_across_a_stop_and_seek_is_dropped_not_an_error() {
         }
     };
     assert!(held > 0, "the first packets are due at once");
-    sim.send(message(0x0003_0009, &[U32(1), U32(0x001F_FFFF)]))
-        .unwrap();
+    sim.send(stop_playing(0x001F_FFFF)).unwrap();
     sim.send(start_playing(0.0, 6, 4)).unwrap();
     let bytes = sim.packet(held).to_vec();
     assert_eq!(
@@ -664,35 +721,17 @@ fn a_packet_held_for_pacing_across_a_stop_and_seek_is_dropped_not_an_error() {
     assert_eq!(media_packets(&data)[0].location_id, 6);
 }
 
-fn start_playing_until(location_id: u32, frame_offset: u32, incarnation: u32) -> Vec<u8> {
-    message(
-        0x0003_0007,
-        &[
-            U32(1),
-            U32(0x0001_FFFF),
-            F64(0.0),
-            U32(!0),
-            U32(location_id),
-            U32(frame_offset),
-            U32(incarnation),
-        ],
-    )
-}
-
 fn start_striding(location_id: u32, rate: f64, incarnation: u32) -> Vec<u8> {
-    message(
-        0x0003_0028,
-        &[
-            U32(1),
-            U32(0),
-            F64(0.0),
-            U32(!0),
-            U32(location_id),
-            U32(0),
-            U32(incarnation),
-            F64(rate),
-        ],
-    )
+    msg(StartStridingRepr {
+        open_file_id: 1,
+        padding: 0,
+        position: 0.0,
+        asf_offset: !0,
+        location_id,
+        frame_offset: 0,
+        play_incarnation: incarnation,
+        rate,
+    })
 }
 
 /// The Send Time of each media Data packet's ASF packet.
@@ -885,21 +924,13 @@ fn fast_start_sends_the_first_part_faster() {
         .unwrap();
     sim.drain();
     let t0 = sim.now;
-    sim.send(message(
-        0x0003_0007,
-        &[
-            U32(1),
-            U32(0x0001_FFFF),
-            F64(0.0),
-            U32(!0),
-            U32(!0),
-            U32(0x00FF_FFFF),
-            U32(4),
-            U32(rate * 4),
-            U32(1000),
-        ],
-    ))
-    .unwrap();
+    let fast = Acceleration {
+        bandwidth: rate * 4,
+        duration: 1000,
+        link_bandwidth: None,
+    };
+    sim.send(start_playing_at(0.0, !0, 0x00FF_FFFF, 4, Some(fast)))
+        .unwrap();
     let (_, data, _) = sim.drain();
     let times = send_times(&data);
     let first = times[0];
@@ -952,8 +983,10 @@ fn tcp_packet_pair_sends_three_funnel_infos_of_512_512_and_1056_bytes() {
         matches!(m[0], Message::ReportConnectedEx(r) if r.play_incarnation == 0xF0F0_F0F0),
         "{m:?}"
     );
-    sim.send(message(0x0003_0018, &[U32(0xF0F0_F0F1), U32(0)]))
-        .unwrap();
+    sim.send(msg(FunnelInfoRepr {
+        play_incarnation: 0xF0F0_F0F1,
+    }))
+    .unwrap();
     let mut buf = vec![0u8; 4096];
     let mut sizes = Vec::new();
     let mut fillers = Vec::new();
