@@ -900,3 +900,25 @@ fn multi_bitrate_selection_fits_the_bandwidth() {
         set(&[2, 5, 7])
     );
 }
+
+#[test]
+fn a_stream_without_a_declared_rate_takes_the_files_maximum_bit_rate() {
+    // issue 14, fault 7: a WMV whose video declares no rate was announced
+    // at its audio's rate (and its header paced so). FFmpeg's muxer writes
+    // no rate for video: ff_av.wmv is 32 kbit/s of audio + video, File
+    // Properties says 96 kbit/s at most.
+    let f = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/ff_av.wmv"))
+        .unwrap();
+    let mut h = HeaderSummary::parse(&f).unwrap();
+    let rates: Vec<(StreamKind, u32)> = h.streams.iter().map(|s| (s.kind, s.bitrate)).collect();
+    assert_eq!(rates, [(StreamKind::Video, 0), (StreamKind::Audio, 32_000)]);
+    assert_eq!(h.max_bitrate, 96_000);
+    assert_eq!(h.total_bitrate(), 96_000, "not the audio's 32 kbit/s");
+    // A maximum below what the streams declare never lowers the sum.
+    h.max_bitrate = 1000;
+    assert_eq!(h.total_bitrate(), 32_000);
+    // Every rate declared: their sum, whatever the maximum says.
+    h.streams[0].bitrate = 40_000;
+    h.max_bitrate = 500_000;
+    assert_eq!(h.total_bitrate(), 72_000);
+}

@@ -327,14 +327,21 @@ impl<'a> HeaderSummary<'a> {
         set
     }
 
-    /// Sum of the streams' bit rates ([2.2.4.7] fileBitRate); falls back
-    /// to File Properties Maximum Bitrate when streams give none.
+    /// Sum of the streams' bit rates ([2.2.4.7] fileBitRate). When a
+    /// stream declares none (a video without Stream Bitrate Properties),
+    /// the sum undercounts: File Properties Maximum Bitrate is used then if
+    /// it is larger — a 1.5 Mbit/s WMV whose video has no declared rate is
+    /// not announced (and its header paced) at its audio's 128 kbit/s.
     pub fn total_bitrate(&self) -> u32 {
         let sum = self
             .streams
             .iter()
             .fold(0u32, |a, s| a.saturating_add(s.bitrate));
-        if sum == 0 { self.max_bitrate } else { sum }
+        if self.streams.iter().any(|s| s.bitrate == 0) {
+            sum.max(self.max_bitrate)
+        } else {
+            sum
+        }
     }
 
     /// Language `index` of the Language List (e.g. `en-us`).
