@@ -312,6 +312,7 @@ impl EventLoop {
             .poll
             .registry()
             .reregister(&mut c.stream, Token(k), interest);
+        self.compact_timers();
     }
 
     fn remove(&mut self, k: usize, why: &str) {
@@ -320,6 +321,23 @@ impl EventLoop {
         c.answers.end_play(&c.machine, self.shared.site(), None);
         self.shared.sessions.fetch_sub(1, Ordering::Relaxed);
         tracing::info!(peer = %c.peer, why, "session closed");
+        self.compact_timers();
+    }
+
+    /// Drops the heap's stale entries (of closed sessions, and deadlines
+    /// that changed) once they outnumber the live ones: without it every
+    /// connect/disconnect left an entry until its Idle-Timeout (an hour).
+    /// Amortized O(1) per entry pushed.
+    fn compact_timers(&mut self) {
+        if self.timers.len() <= 2 * self.conns.len() + 64 {
+            return;
+        }
+        let live: Vec<_> = self
+            .conns
+            .iter()
+            .filter_map(|(k, c)| c.deadline.map(|t| Reverse((t, k))))
+            .collect();
+        self.timers = BinaryHeap::from(live);
     }
 
     fn accept(&mut self, now: Instant) -> io::Result<()> {

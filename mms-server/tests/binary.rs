@@ -227,3 +227,76 @@ fn a_config_file_sets_the_server_up() {
     assert_eq!(lines.len(), 1, "{text}");
     assert!(lines[0].contains(" /ff_audio.wma "), "{text}");
 }
+
+#[test]
+fn ffmpeg_closing_a_paced_play_early_ends_the_session_cleanly() {
+    // issue 14, fault 1: FFmpeg `-t 2` sends CloseFile without StopPlaying
+    // while the paced server waits for a packet's Send Time. The session
+    // must end as [3.2.5.17] says (state deleted, connection closed), not
+    // fail with "data_packet without a matching ReadPacket". Ten FFmpegs
+    // at once, each must exit 0 with a file it can decode.
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let port = free_port();
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let log = tmp.join("binary-ffmpeg-t2.log");
+    let mut server = Binary::start(&["--listen", &addr.to_string()], &log);
+    server.wait_listening(addr);
+    let runs: Vec<_> = (0..10)
+        .map(|i| {
+            let out = common::fresh_path(&format!("ffmpeg-t2-{i}.asf"));
+            let url = format!("mmst://{addr}/demo.wmv");
+            let handle = std::thread::spawn({
+                let out = out.clone();
+                move || {
+                    common::run_with_timeout(
+                        Command::new("ffmpeg")
+                            .args(["-hide_banner", "-nostdin", "-v", "error", "-y"])
+                            .args(["-analyzeduration", "0", "-i", &url, "-t", "2"])
+                            .args(["-c", "copy", "-f", "asf"])
+                            .arg(&out),
+                        Duration::from_secs(60),
+                        "ffmpeg",
+                    )
+                }
+            });
+            (out, handle)
+        })
+        .collect();
+    for (i, (out, handle)) in runs.into_iter().enumerate() {
+        let (ok, err) = handle.join().unwrap();
+        assert!(ok, "ffmpeg run {i}: {err}");
+        let (ok, err) = common::run_with_timeout(
+            Command::new("ffmpeg")
+                .args(["-v", "error", "-i"])
+                .arg(&out)
+                .args(["-f", "null", "-"]),
+            Duration::from_secs(60),
+            "ffmpeg",
+        );
+        assert!(
+            ok && err.is_empty(),
+            "run {i}'s file does not decode: {err}"
+        );
+    }
+    // Ten opens, every connection (the ten and wait_listening's probe)
+    // closed, none failed.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let text = loop {
+        let text = std::fs::read_to_string(&log).unwrap();
+        if text.matches("session closed").count() >= 11 || Instant::now() > deadline {
+            break text;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(
+        !text.contains("session failed") && !text.contains("contract"),
+        "{text}"
+    );
+    assert_eq!(text.matches(" open ").count(), 10, "{text}");
+    assert_eq!(
+        text.matches("session closed").count(),
+        text.matches(" connection ").count(),
+        "{text}"
+    );
+    assert!(server.terminate().success());
+}
