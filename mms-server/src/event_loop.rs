@@ -77,6 +77,39 @@ struct Shared {
     epoch: std::time::Instant,
     sessions: AtomicUsize,
     next_client_id: AtomicU32,
+    /// One per loop, in loop order.
+    loop_stats: Arc<[LoopStats]>,
+}
+
+/// What one event loop reports of itself, updated on every turn (relaxed
+/// stores: a snapshot for tests and metrics, not a synchronization).
+#[derive(Debug, Default)]
+pub struct LoopStats {
+    /// Sessions the loop holds.
+    pub sessions: AtomicUsize,
+    /// Entries in its timer heap (live and stale).
+    pub timer_entries: AtomicUsize,
+    /// Connections it has accepted since it started.
+    pub accepted: AtomicUsize,
+}
+
+/// The listen backlog asked for; the kernel caps it at
+/// `net.core.somaxconn` (4096 on current Linux; docs/server.md says how
+/// to raise it).
+const LISTEN_BACKLOG: i32 = 4096;
+
+/// A non-blocking listening socket on `addr` that other sockets of this
+/// process may bind too (SO_REUSEPORT: the kernel spreads new connections
+/// over them).
+fn listener(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    socket.set_reuse_port(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(LISTEN_BACKLOG)?;
+    socket.set_nonblocking(true)?;
+    Ok(socket.into())
 }
 
 impl Shared {
@@ -103,49 +136,64 @@ impl Shared {
 
 /// A bound server, not yet running.
 pub struct Server {
-    listener: std::net::TcpListener,
+    /// One listening socket per loop, all on the same address.
+    listeners: Vec<std::net::TcpListener>,
     shared: Arc<Shared>,
 }
 
 impl Server {
     /// Binds `addr` and serves `root`.
     pub fn bind(addr: SocketAddr, root: ContentRoot, options: Options) -> io::Result<Self> {
-        let listener = std::net::TcpListener::bind(addr)?;
-        listener.set_nonblocking(true)?;
+        let loops = options.loops.max(1);
+        let first = listener(addr)?;
+        // Port 0 chose a port: the other loops bind that one.
+        let bound = first.local_addr()?;
+        let mut listeners = vec![first];
+        for _ in 1..loops {
+            listeners.push(listener(bound)?);
+        }
         let seed = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
             .map_or(1, |d| d.subsec_nanos() ^ (d.as_secs() as u32));
         Ok(Self {
-            listener,
+            listeners,
             shared: Arc::new(Shared {
                 root,
                 options,
                 epoch: std::time::Instant::now(),
                 sessions: AtomicUsize::new(0),
                 next_client_id: AtomicU32::new(seed),
+                loop_stats: (0..loops).map(|_| LoopStats::default()).collect(),
             }),
         })
     }
 
     /// The address bound (useful with port 0).
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.listener.local_addr()
+        self.listeners[0].local_addr()
+    }
+
+    /// Each loop's own figures, live while the server runs.
+    pub fn loop_stats(&self) -> Arc<[LoopStats]> {
+        self.shared.loop_stats.clone()
     }
 
     /// Runs the loops until `stop` is set (seen within 100 ms), then closes
     /// every session and returns. The first loop's error, if any.
     pub fn run(&self, stop: &AtomicBool) -> io::Result<()> {
-        let loops = self.shared.options.loops.max(1);
         std::thread::scope(|s| {
-            let handles: Vec<_> = (0..loops)
-                .map(|i| {
-                    let listener = self.listener.try_clone();
+            let handles: Vec<_> = self
+                .listeners
+                .iter()
+                .enumerate()
+                .map(|(i, listener)| {
+                    let listener = listener.try_clone();
                     let shared = &self.shared;
                     std::thread::Builder::new()
                         .name(format!("mms-loop-{i}"))
                         .spawn_scoped(s, move || {
                             let listener = TcpListener::from_std(listener?);
-                            EventLoop::new(listener, shared.clone())?.run(stop)
+                            EventLoop::new(i, listener, shared.clone())?.run(stop)
                         })
                 })
                 .collect::<io::Result<_>>()?;
@@ -167,6 +215,8 @@ impl Server {
 
 /// One loop: its sessions and its timers.
 struct EventLoop {
+    /// Which loop (its index in `Shared::loop_stats`).
+    index: usize,
     poll: Poll,
     listener: TcpListener,
     conns: Slab<Conn>,
@@ -196,11 +246,12 @@ struct Conn {
 }
 
 impl EventLoop {
-    fn new(mut listener: TcpListener, shared: Arc<Shared>) -> io::Result<Self> {
+    fn new(index: usize, mut listener: TcpListener, shared: Arc<Shared>) -> io::Result<Self> {
         let poll = Poll::new()?;
         poll.registry()
             .register(&mut listener, LISTENER, Interest::READABLE)?;
         Ok(Self {
+            index,
             poll,
             listener,
             conns: Slab::new(),
@@ -259,6 +310,11 @@ impl EventLoop {
             for &k in &ready {
                 self.service(k, now);
             }
+            let stats = &self.shared.loop_stats[self.index];
+            stats.sessions.store(self.conns.len(), Ordering::Relaxed);
+            stats
+                .timer_entries
+                .store(self.timers.len(), Ordering::Relaxed);
         }
         let keys: Vec<usize> = self.conns.iter().map(|(k, _)| k).collect();
         for k in keys {
@@ -350,6 +406,9 @@ impl EventLoop {
                         tracing::warn!(%peer, max, "too many sessions: connection refused");
                         continue;
                     }
+                    self.shared.loop_stats[self.index]
+                        .accepted
+                        .fetch_add(1, Ordering::Relaxed);
                     let entry = self.conns.vacant_entry();
                     let key = entry.key();
                     self.poll

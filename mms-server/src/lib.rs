@@ -19,4 +19,4 @@ pub mod config;
 pub mod content;
 mod event_loop;
 
-pub use event_loop::{Options, Server};
+pub use event_loop::{LoopStats, Options, Server};

@@ -214,3 +214,88 @@ fn a_play_larger_than_the_output_queue_goes_on() {
     let file = std::fs::read(common::testdata_dir().join("ff_lang.wmv")).unwrap();
     assert_eq!(packets.len(), common::packets(&file).1.len());
 }
+
+/// Waits (bounded) until `f` holds.
+fn eventually(what: &str, mut f: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !f() {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(20),
+            "never: {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn connect_disconnect_churn_leaves_no_timer_entries_behind() {
+    // issue 14, fault 4: every closed session left its Idle-Timeout entry
+    // (an hour away) in the loop's timer heap; 100,000 cycles grew it by
+    // 100,000 entries.
+    let mut options = Options::new(Config::default());
+    options.loops = 1;
+    let server = common::serve_with(&common::testdata_dir(), options);
+    let stats = &server.stats[0];
+    // Each cycle sends Connect (which starts the Idle-Timeout), then leaves.
+    let connect = mms_proto::wire::Message::from(mms_proto::wire::ConnectRepr::new(
+        mms_proto::wire::MMS_DISABLE_PACKET_PAIR,
+        mms_proto::wire::Utf16Str::Str(
+            "NSPlayer/9.0.0.3802; {3300AD50-2C39-46C0-AE0A-60ABC2E07A11}",
+        ),
+    ));
+    let mut packet = vec![0u8; mms_proto::wire::TcpMessageHeaderRepr::packet_len(&connect)];
+    let n = mms_proto::wire::TcpMessageHeaderRepr {
+        seq: 0,
+        time_sent: 0,
+    }
+    .emit_packet(&connect, &mut packet)
+    .unwrap();
+    const CYCLES: usize = 100_000;
+    for _ in 0..CYCLES {
+        use std::io::Write as _;
+        let mut c = std::net::TcpStream::connect(server.addr).unwrap();
+        c.write_all(&packet[..n]).unwrap();
+    }
+    eventually("every cycle accepted and closed", || {
+        stats.accepted.load(std::sync::atomic::Ordering::Relaxed) == CYCLES
+            && stats.sessions.load(std::sync::atomic::Ordering::Relaxed) == 0
+    });
+    let entries = stats
+        .timer_entries
+        .load(std::sync::atomic::Ordering::Relaxed);
+    assert!(
+        entries <= 64,
+        "{entries} timer entries after {CYCLES} cycles"
+    );
+}
+
+#[test]
+fn connections_arriving_together_are_spread_over_the_loops() {
+    // issue 14, faults 3 and 5: connections that arrived together all went
+    // to the loop that woke first (it accepted until WouldBlock), and the
+    // backlog of 128 overflowed. 1,000 connections wait in the backlog
+    // before the loops start; with a listening socket per loop
+    // (SO_REUSEPORT) the kernel has already spread them.
+    let mut options = Options::new(Config::default());
+    options.loops = 2;
+    let root = mms_server::content::ContentRoot::new(&common::testdata_dir()).unwrap();
+    let server = mms_server::Server::bind("127.0.0.1:0".parse().unwrap(), root, options).unwrap();
+    let addr = server.local_addr().unwrap();
+    let stats = server.loop_stats();
+    let clients: Vec<_> = (0..1000)
+        .map(|_| std::net::TcpStream::connect(addr).unwrap())
+        .collect();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = stop.clone();
+    let thread = std::thread::spawn(move || server.run(&flag));
+    let load = |i: usize| stats[i].sessions.load(std::sync::atomic::Ordering::Relaxed);
+    eventually("every connection has a session", || {
+        load(0) + load(1) == 1000
+    });
+    let (a, b) = (load(0), load(1));
+    // Hashed over two sockets: 500 each ± a few dozen.
+    assert!(a.min(b) >= 350, "loop sessions {a} and {b}");
+    drop(clients);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    thread.join().unwrap().unwrap();
+}

@@ -185,6 +185,8 @@ pub fn media_dir() -> PathBuf {
 /// dropped.
 pub struct Running {
     pub addr: SocketAddr,
+    /// Each loop's figures (sessions, timer entries, accepted).
+    pub stats: Arc<[mms_server::LoopStats]>,
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<std::io::Result<()>>>,
 }
@@ -197,11 +199,13 @@ pub fn serve_with(dir: &Path, options: Options) -> Running {
     let root = ContentRoot::new(dir).unwrap();
     let server = Server::bind("127.0.0.1:0".parse().unwrap(), root, options).unwrap();
     let addr = server.local_addr().unwrap();
+    let stats = server.loop_stats();
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
     let thread = std::thread::spawn(move || server.run(&flag));
     Running {
         addr,
+        stats,
         stop,
         thread: Some(thread),
     }
