@@ -80,9 +80,15 @@ enum Layout {
     Chunked { packets: Vec<(u64, u32)> },
 }
 
-/// What is parsed once per file version.
+/// What is parsed once per file version, and the one open file it was
+/// parsed from: every session of this version reads its packets through
+/// it with `pread` (no seek position is shared), so a thousand listeners
+/// of one file cost one descriptor, not a thousand.
 #[derive(Debug)]
 struct Parsed {
+    file: File,
+    /// The file's length.
+    len: u64,
     header: Vec<u8>,
     media: Media,
     preroll_ms: u64,
@@ -173,10 +179,9 @@ impl ContentRoot {
 
     /// Opens a resolved path (a playlist entry).
     pub fn open_path(&self, path: PathBuf) -> Result<Content, ContentError> {
-        let file = File::open(&path).map_err(|_| ContentError::NotFound)?;
-        let meta = file
-            .metadata()
-            .map_err(|e| ContentError::Invalid(e.to_string()))?;
+        // The version is looked up without opening the file: a cached one
+        // is served through the descriptor it was parsed from.
+        let meta = std::fs::metadata(&path).map_err(|_| ContentError::NotFound)?;
         if !meta.is_file() {
             return Err(ContentError::NotFound);
         }
@@ -194,7 +199,8 @@ impl ContentRoot {
         let parsed = match cached {
             Some(p) => p,
             None => {
-                let p = Arc::new(parse_file(&file, meta.len())?);
+                let file = File::open(&path).map_err(|_| ContentError::NotFound)?;
+                let p = Arc::new(parse_file(file, meta.len())?);
                 let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
                 if cache
                     .entries
@@ -211,7 +217,7 @@ impl ContentRoot {
                 p
             }
         };
-        Ok(Content { file, parsed, path })
+        Ok(Content { parsed, path })
     }
 }
 
@@ -221,10 +227,12 @@ fn invalid(e: impl std::fmt::Display) -> ContentError {
 
 /// Parses a file and notes its first packet's Send Time (content time 0
 /// for a frameOffset stop).
-fn parse_file(file: &File, len: u64) -> Result<Parsed, ContentError> {
+fn parse_file(file: File, len: u64) -> Result<Parsed, ContentError> {
     let mut parsed = parse(file, len)?;
     let mut first = vec![0u8; parsed.media.packet_size as usize];
-    if parsed.media.packet_count > 0 && read_at(file, &parsed.layout, 0, &mut first).is_ok() {
+    if parsed.media.packet_count > 0
+        && read_at(&parsed.file, &parsed.layout, 0, &mut first).is_ok()
+    {
         if let Ok(info) = mms_proto::asf::PacketInfo::parse(&first) {
             parsed.media.send_time_origin = info.send_time;
         }
@@ -251,7 +259,7 @@ fn read_at(file: &File, layout: &Layout, n: u64, dst: &mut [u8]) -> std::io::Res
 }
 
 /// Parses a file's header, finds its packets and its Simple Index.
-fn parse(file: &File, len: u64) -> Result<Parsed, ContentError> {
+fn parse(file: File, len: u64) -> Result<Parsed, ContentError> {
     let mut head = vec![0u8; len.min(MAX_HEADER) as usize];
     file.read_exact_at(&mut head, 0).map_err(invalid)?;
     if head.first() == Some(&b'$') {
@@ -280,6 +288,8 @@ fn parse(file: &File, len: u64) -> Result<Parsed, ContentError> {
         None
     };
     Ok(Parsed {
+        file,
+        len,
         header: head,
         media,
         preroll_ms,
@@ -299,7 +309,7 @@ fn find_simple_index(bytes: &[u8]) -> Option<Vec<u8>> {
 
 /// An MMSH-chunked file: the `$H` chunk's header, then one packet per `$D`
 /// chunk, walked with [`AsfReader`] through a window of the file.
-fn parse_chunked(file: &File, len: u64, head: Vec<u8>) -> Result<Parsed, ContentError> {
+fn parse_chunked(file: File, len: u64, head: Vec<u8>) -> Result<Parsed, ContentError> {
     let mut reader = AsfReader::new(MAX_HEADER as usize);
     let mut window = head;
     let mut window_at = 0u64;
@@ -355,6 +365,8 @@ fn parse_chunked(file: &File, len: u64, head: Vec<u8>) -> Result<Parsed, Content
         (0..tail.len().min(64)).find_map(|skip| find_simple_index(&tail[skip..]))
     });
     Ok(Parsed {
+        file,
+        len,
         preroll_ms: summary.preroll_ms,
         header: header[..summary.file_header_len().min(header.len())].to_vec(),
         media,
@@ -366,7 +378,6 @@ fn parse_chunked(file: &File, len: u64, head: Vec<u8>) -> Result<Parsed, Content
 /// An opened file.
 #[derive(Debug)]
 pub struct Content {
-    file: File,
     parsed: Arc<Parsed>,
     /// Where it is.
     pub path: PathBuf,
@@ -405,7 +416,7 @@ impl Content {
 
     /// The file's length in bytes (for the access log).
     pub fn file_len(&self) -> u64 {
-        self.file.metadata().map_or(0, |m| m.len())
+        self.parsed.len
     }
 
     /// The packet to start at for content time `ms` ([3.2.5.11]): through
@@ -435,6 +446,6 @@ impl Content {
 
     /// Reads packet `n` into `dst` (the packet size long).
     fn read_into(&self, n: u64, dst: &mut [u8]) -> std::io::Result<()> {
-        read_at(&self.file, &self.parsed.layout, n, dst)
+        read_at(&self.parsed.file, &self.parsed.layout, n, dst)
     }
 }

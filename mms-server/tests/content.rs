@@ -151,3 +151,22 @@ fn parsed_headers_are_cached_until_the_file_changes() {
         common::packets(&std::fs::read(dir.join("ff_av.wmv")).unwrap()).0
     );
 }
+
+#[test]
+fn a_file_opened_by_many_sessions_costs_one_descriptor() {
+    // issue 14, fault 2: every session held its own descriptor on the
+    // media file, so 100 listeners of one file took 100 of the process's
+    // descriptors.
+    let fds = || std::fs::read_dir("/proc/self/fd").unwrap().count();
+    let root = ContentRoot::new(&common::testdata_dir()).unwrap();
+    let first = root.open("ff_av.wmv").unwrap();
+    let before = fds();
+    let many: Vec<_> = (0..100).map(|_| root.open("ff_av.wmv").unwrap()).collect();
+    // Tests of this binary run in parallel threads: allow a few others.
+    assert!(fds() < before + 10, "{} descriptors for 100 opens", fds() - before);
+    // They all read the same packets.
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    first.read_packet(3, &mut a).unwrap();
+    many[99].read_packet(3, &mut b).unwrap();
+    assert_eq!(a, b);
+}
