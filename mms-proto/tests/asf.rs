@@ -907,8 +907,8 @@ fn a_stream_without_a_declared_rate_takes_the_files_maximum_bit_rate() {
     // at its audio's rate (and its header paced so). FFmpeg's muxer writes
     // no rate for video: ff_av.wmv is 32 kbit/s of audio + video, File
     // Properties says 96 kbit/s at most.
-    let f = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/ff_av.wmv"))
-        .unwrap();
+    let f =
+        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/ff_av.wmv")).unwrap();
     let mut h = HeaderSummary::parse(&f).unwrap();
     let rates: Vec<(StreamKind, u32)> = h.streams.iter().map(|s| (s.kind, s.bitrate)).collect();
     assert_eq!(rates, [(StreamKind::Video, 0), (StreamKind::Audio, 32_000)]);

@@ -1208,3 +1208,37 @@ fn a_full_runtime_gets_nothing_more_however_often_the_machine_is_driven() {
     // At most one unit (a 3,208-byte Data packet) past the bound.
     assert!(d.queued < 5000 + 3300, "{} bytes queued", d.queued);
 }
+
+#[test]
+fn a_session_that_does_not_finish_setup_in_time_is_closed() {
+    // issue 14, fault 6: half a message, or nothing, held a session slot
+    // until the Idle-Timeout (an hour; before Connect, for ever).
+    let config = Config {
+        setup_timeout: Some(Duration::from_secs(30)),
+        ..Config::default()
+    };
+    // Nothing at all: the limit runs from the machine's first turn.
+    let mut sim = Sim::new(config);
+    assert_eq!(
+        sim.drain().2,
+        Drained::Timeout(sim.now + Duration::from_secs(30))
+    );
+    sim.now = sim.now + Duration::from_secs(30);
+    sim.s.handle_timeout(sim.now).unwrap();
+    assert_eq!(sim.drain().2, Drained::Close);
+    // Connect but no OpenFile: closed at 30 s, not at the Idle-Timeout.
+    let mut sim = Sim::new(config);
+    let start = sim.now;
+    sim.send(connect(FFMPEG, 0)).unwrap();
+    let (_, _, out) = sim.drain();
+    assert_eq!(out, Drained::Timeout(start + Duration::from_secs(30)));
+    sim.now = start + Duration::from_secs(30);
+    sim.s.handle_timeout(sim.now).unwrap();
+    assert_eq!(sim.drain().2, Drained::Close);
+    // Once ReportOpenFile went out, the limit is over.
+    let mut sim = Sim::ready(config);
+    sim.now = sim.now + Duration::from_secs(60);
+    sim.s.handle_timeout(sim.now).unwrap();
+    assert!(matches!(sim.drain().2, Drained::Timeout(_)));
+    assert_eq!(sim.s.phase(), Phase::Ready);
+}

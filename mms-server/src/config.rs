@@ -8,9 +8,10 @@
 //! threads = 0                  # event loops; 0 = one per core
 //! paced = true                 # false: as fast as the client reads
 //! access_log = "access.log"    # W3C log file; "-" = standard output
-//! max_sessions = 10000         # connections beyond this are refused
+//! max_sessions = 19680         # connections beyond this are refused (default: the fd limit − 320)
 //! keepalive_secs = 30          # Ping interval while playing ([3.2.2], [3.2.6.1])
 //! idle_timeout_secs = 3600     # Idle-Timeout ([3.2.2], [3.2.6.2])
+//! setup_timeout_secs = 30      # a client not at OpenFile by then is closed; 0 = no limit
 //! linger_secs = 3.0            # kept open after EndOfStream (interop-notes)
 //! strict = false               # true: refuse what real clients get wrong
 //! max_queued_bytes = 1048576   # unsent output per session (backpressure)
@@ -50,6 +51,9 @@ pub struct Settings {
     pub keepalive_secs: u64,
     /// Idle-Timeout, s.
     pub idle_timeout_secs: u64,
+    /// A session that has not got to ReportOpenFile this long after it
+    /// connected is closed, s (0: no limit).
+    pub setup_timeout_secs: u64,
     /// How long a connection stays open after EndOfStream, s.
     pub linger_secs: f64,
     /// Refuse what the spec forbids even where real clients do it.
@@ -79,6 +83,7 @@ impl Default for Settings {
             max_sessions: o.max_sessions,
             keepalive_secs: c.keepalive.0 / 1_000_000,
             idle_timeout_secs: c.idle_timeout.0 / 1_000_000,
+            setup_timeout_secs: 30,
             linger_secs: c.linger.map_or(0.0, |d| d.0 as f64 / 1e6),
             strict: c.strict,
             max_queued_bytes: o.max_queued,
@@ -160,6 +165,8 @@ impl Settings {
         Config {
             keepalive: Duration::from_secs(self.keepalive_secs),
             idle_timeout: Duration::from_secs(self.idle_timeout_secs),
+            setup_timeout: (self.setup_timeout_secs > 0)
+                .then(|| Duration::from_secs(self.setup_timeout_secs)),
             linger: (self.linger_secs > 0.0).then_some(Duration((self.linger_secs * 1e6) as u64)),
             paced: self.paced,
             strict: self.strict,

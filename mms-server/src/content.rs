@@ -230,8 +230,7 @@ fn invalid(e: impl std::fmt::Display) -> ContentError {
 fn parse_file(file: File, len: u64) -> Result<Parsed, ContentError> {
     let mut parsed = parse(file, len)?;
     let mut first = vec![0u8; parsed.media.packet_size as usize];
-    if parsed.media.packet_count > 0
-        && read_at(&parsed.file, &parsed.layout, 0, &mut first).is_ok()
+    if parsed.media.packet_count > 0 && read_at(&parsed.file, &parsed.layout, 0, &mut first).is_ok()
     {
         if let Ok(info) = mms_proto::asf::PacketInfo::parse(&first) {
             parsed.media.send_time_origin = info.send_time;

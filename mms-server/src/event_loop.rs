@@ -29,6 +29,8 @@ use crate::answers::{Answers, Site};
 use crate::content::{Content, ContentRoot};
 
 const LISTENER: Token = Token(usize::MAX);
+/// How soon a loop that ran out of descriptors tries to accept again.
+const ACCEPT_RETRY: StdDuration = StdDuration::from_millis(20);
 /// How often a loop looks at the stop flag, at the latest.
 const STOP_CHECK: StdDuration = StdDuration::from_millis(100);
 
@@ -39,7 +41,8 @@ pub struct Options {
     pub session: Config,
     /// Event loops (threads), at least 1.
     pub loops: usize,
-    /// Connections served at once; more are closed at accept.
+    /// Connections served at once; more are closed at accept. By default
+    /// what the descriptor limit allows ([`sessions_for_fd_limit`]).
     pub max_sessions: usize,
     /// Bytes of unsent output a session may queue.
     pub max_queued: usize,
@@ -59,7 +62,7 @@ impl Options {
         Self {
             session,
             loops: 1,
-            max_sessions: 10_000,
+            max_sessions: sessions_for_fd_limit(),
             max_queued: 1 << 20,
             max_input: 128 * 1024,
             limits: Limits::default(),
@@ -91,6 +94,31 @@ pub struct LoopStats {
     pub timer_entries: AtomicUsize,
     /// Connections it has accepted since it started.
     pub accepted: AtomicUsize,
+}
+
+/// Descriptors a running server needs besides one per session: the
+/// listening sockets and pollers of the loops, the content cache's open
+/// files (256 at most), the access log, a spare per loop, stdio.
+pub const FD_RESERVE: u64 = 320;
+
+/// The process's soft limit on open descriptors (Linux: /proc/self/limits),
+/// if it can be read.
+pub fn fd_limit() -> Option<u64> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
+}
+
+/// The most sessions the descriptor limit allows (one descriptor each,
+/// [`FD_RESERVE`] kept back), or 10,000 when the limit is unknown.
+pub fn sessions_for_fd_limit() -> usize {
+    fd_limit().map_or(10_000, |n| n.saturating_sub(FD_RESERVE).max(1) as usize)
+}
+
+/// True for the errors of a process (or system) out of descriptors.
+fn out_of_descriptors(e: &io::Error) -> bool {
+    // EMFILE, ENFILE.
+    matches!(e.raw_os_error(), Some(24 | 23))
 }
 
 /// The listen backlog asked for; the kernel caps it at
@@ -217,6 +245,13 @@ impl Server {
 struct EventLoop {
     /// Which loop (its index in `Shared::loop_stats`).
     index: usize,
+    /// A descriptor held back for the moment the process runs out: freed,
+    /// it lets accept take a waiting connection to close it at once (a
+    /// clean refusal instead of a client left hanging), then taken again.
+    spare: Option<std::fs::File>,
+    /// Accept again on the next turn: connections may wait that the
+    /// edge-triggered listener will not report again.
+    accept_pending: bool,
     poll: Poll,
     listener: TcpListener,
     conns: Slab<Conn>,
@@ -252,6 +287,8 @@ impl EventLoop {
             .register(&mut listener, LISTENER, Interest::READABLE)?;
         Ok(Self {
             index,
+            spare: std::fs::File::open("/dev/null").ok(),
+            accept_pending: false,
             poll,
             listener,
             conns: Slab::new(),
@@ -270,15 +307,22 @@ impl EventLoop {
         let mut ready: Vec<usize> = Vec::new();
         while !stop.load(Ordering::Relaxed) {
             let now = self.shared.now();
-            let timeout = self.timers.peek().map_or(STOP_CHECK, |Reverse((t, _))| {
+            let mut timeout = self.timers.peek().map_or(STOP_CHECK, |Reverse((t, _))| {
                 StdDuration::from_micros(t.0.saturating_sub(now.0)).min(STOP_CHECK)
             });
+            if self.accept_pending {
+                // Out of descriptors a moment ago: look again soon.
+                timeout = timeout.min(ACCEPT_RETRY);
+            }
             match self.poll.poll(&mut events, Some(timeout)) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 r => r?,
             }
             let now = self.shared.now();
             ready.clear();
+            if self.accept_pending {
+                self.accept(now)?;
+            }
             for ev in events.iter() {
                 if ev.token() == LISTENER {
                     self.accept(now)?;
@@ -397,6 +441,10 @@ impl EventLoop {
     }
 
     fn accept(&mut self, now: Instant) -> io::Result<()> {
+        if self.spare.is_none() {
+            // Lost while out of descriptors: take it back when one is free.
+            self.spare = std::fs::File::open("/dev/null").ok();
+        }
         loop {
             match self.listener.accept() {
                 Ok((mut stream, peer)) => {
@@ -432,11 +480,47 @@ impl EventLoop {
                     // The Idle-Timeout runs from the start.
                     self.service(key, now);
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.accept_pending = false;
+                    return Ok(());
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                // Out of descriptors and the like: log, keep serving.
+                Err(e) if out_of_descriptors(&e) => {
+                    // Free the spare, take the waiting connection and close
+                    // it, take the spare back; the next one the same way.
+                    // (At the limit Linux says EMFILE before it looks at
+                    // the queue, so an empty queue shows only now.)
+                    if self.spare.take().is_some() {
+                        let taken = self.listener.accept();
+                        self.spare = match taken {
+                            Ok((stream, peer)) => {
+                                drop(stream);
+                                tracing::warn!(%peer, "out of descriptors: connection refused");
+                                std::fs::File::open("/dev/null").ok()
+                            }
+                            Err(e) => {
+                                let spare = std::fs::File::open("/dev/null").ok();
+                                if e.kind() == io::ErrorKind::WouldBlock && spare.is_some() {
+                                    self.spare = spare;
+                                    self.accept_pending = false;
+                                    return Ok(());
+                                }
+                                spare
+                            }
+                        };
+                        if self.spare.is_some() {
+                            continue;
+                        }
+                    }
+                    // Another thread took the descriptor: again next turn.
+                    tracing::warn!(error = %e, "accept failed; retrying");
+                    self.accept_pending = true;
+                    return Ok(());
+                }
+                // Anything else: log, try again next turn.
                 Err(e) => {
                     tracing::warn!(error = %e, "accept failed");
+                    self.accept_pending = true;
                     return Ok(());
                 }
             }

@@ -19,4 +19,4 @@ pub mod config;
 pub mod content;
 mod event_loop;
 
-pub use event_loop::{LoopStats, Options, Server};
+pub use event_loop::{FD_RESERVE, LoopStats, Options, Server, fd_limit, sessions_for_fd_limit};

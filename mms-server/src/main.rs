@@ -118,6 +118,22 @@ fn main() -> ExitCode {
     };
     let addr = server.local_addr().map_or(s.listen, |a| a);
     tracing::info!(root = %root.path().display(), %addr, loops, paced = s.paced, "serving");
+    let fd_limit = mms_server::fd_limit();
+    let allowed = mms_server::sessions_for_fd_limit();
+    if s.max_sessions > allowed {
+        tracing::warn!(
+            max_sessions = s.max_sessions,
+            fd_limit,
+            allowed,
+            "max_sessions is more than the descriptor limit allows (raise it with `ulimit -n`); connections past it are refused"
+        );
+    } else {
+        tracing::info!(
+            max_sessions = s.max_sessions,
+            fd_limit,
+            "sessions at most (by default what the descriptor limit allows, one descriptor each)"
+        );
+    }
     let host = if addr.ip().is_unspecified() {
         "127.0.0.1".to_string()
     } else {

@@ -300,3 +300,95 @@ fn ffmpeg_closing_a_paced_play_early_ends_the_session_cleanly() {
     );
     assert!(server.terminate().success());
 }
+
+/// A Connect message in its TcpMessageHeader packet.
+fn connect_packet() -> Vec<u8> {
+    use mms_proto::wire::*;
+    let m = Message::from(ConnectRepr::new(
+        MMS_DISABLE_PACKET_PAIR,
+        Utf16Str::Str("NSPlayer/9.0.0.3802; {3300AD50-2C39-46C0-AE0A-60ABC2E07A11}"),
+    ));
+    let mut p = vec![0u8; TcpMessageHeaderRepr::packet_len(&m)];
+    let n = TcpMessageHeaderRepr {
+        seq: 0,
+        time_sent: 0,
+    }
+    .emit_packet(&m, &mut p)
+    .unwrap();
+    p.truncate(n);
+    p
+}
+
+/// What became of a connection that sent Connect: answered, refused
+/// (closed or reset), or left hanging.
+fn fate_of(mut c: TcpStream, connect: &[u8]) -> &'static str {
+    use std::io::{Read, Write};
+    c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    if c.write_all(connect).is_err() {
+        return "refused";
+    }
+    let mut b = [0u8; 64];
+    match c.read(&mut b) {
+        Ok(0) => "refused",
+        Ok(_) => "answered",
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ) =>
+        {
+            "hanging"
+        }
+        Err(_) => "refused",
+    }
+}
+
+#[test]
+fn out_of_descriptors_refuses_cleanly_and_serves_again_after() {
+    // issue 14, fault 2: at the descriptor limit accept() failed with
+    // EMFILE, the edge-triggered listener never retried, and clients sat
+    // connected with no answer. Under `ulimit -n 48` (max_sessions set
+    // higher), 120 connections: every one is answered or refused, none
+    // hangs; once they leave, a new one is served.
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let port = free_port();
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let config = tmp.join("fd-limit.toml");
+    std::fs::write(&config, "max_sessions = 1000\nthreads = 1\n").unwrap();
+    let log = tmp.join("binary-fd-limit.log");
+    let child = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -n 48 && exec {} --listen {addr} --config {}",
+            env!("CARGO_BIN_EXE_mms-server"),
+            config.display()
+        ))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut server = Binary(child);
+    server.wait_listening(addr);
+    let connect = connect_packet();
+    let conns: Vec<TcpStream> = (0..120)
+        .map(|_| TcpStream::connect(addr).unwrap())
+        .collect();
+    let fates: Vec<&str> = std::thread::scope(|s| {
+        let handles: Vec<_> = conns
+            .into_iter()
+            .map(|c| s.spawn(|| fate_of(c, &connect)))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let count = |f: &str| fates.iter().filter(|&&x| x == f).count();
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(count("hanging"), 0, "{fates:?}\n{text}");
+    assert!(count("answered") > 0 && count("refused") > 0, "{fates:?}");
+    assert!(text.contains("out of descriptors"), "{text}");
+    // Everyone left: the server serves again.
+    std::thread::sleep(Duration::from_millis(300));
+    let c = TcpStream::connect(addr).unwrap();
+    assert_eq!(fate_of(c, &connect), "answered");
+    assert!(server.terminate().success());
+}

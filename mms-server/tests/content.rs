@@ -163,7 +163,11 @@ fn a_file_opened_by_many_sessions_costs_one_descriptor() {
     let before = fds();
     let many: Vec<_> = (0..100).map(|_| root.open("ff_av.wmv").unwrap()).collect();
     // Tests of this binary run in parallel threads: allow a few others.
-    assert!(fds() < before + 10, "{} descriptors for 100 opens", fds() - before);
+    assert!(
+        fds() < before + 10,
+        "{} descriptors for 100 opens",
+        fds() - before
+    );
     // They all read the same packets.
     let (mut a, mut b) = (Vec::new(), Vec::new());
     first.read_packet(3, &mut a).unwrap();

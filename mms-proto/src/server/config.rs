@@ -25,6 +25,12 @@ pub struct Config {
     /// Pace data packets by their Send Time ([3.2.5.11.1]); off sends as
     /// fast as the client reads (downloads, benchmarks).
     pub paced: bool,
+    /// Close a session that has not got as far as ReportOpenFile this long
+    /// after the machine first ran (a socket that sends nothing, or half a
+    /// message, would otherwise hold its slot until the Idle-Timeout, or
+    /// forever before Connect). `None`: no such limit (the spec has none;
+    /// mms-server sets 30 s).
+    pub setup_timeout: Option<Duration>,
     /// Refuse what the spec forbids even where real clients do it
     /// (`check_strict` on every message, a missing StreamSwitch selects
     /// nothing, an unreadable funnelName or subscriberName is refused).
@@ -39,6 +45,7 @@ impl Default for Config {
             keepalive: Duration::from_secs(30),
             linger: Some(Duration::from_secs(3)),
             paced: true,
+            setup_timeout: None,
             strict: false,
         }
     }

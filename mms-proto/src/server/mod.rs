@@ -238,6 +238,7 @@ impl ServerMachine {
         if self.phase == Phase::Closed {
             return Ok(events);
         }
+        self.timers.arm_setup(now, self.config.setup_timeout);
         let packet = match input {
             Input::Tcp(Unit::Command(p)) => p,
             Input::Tcp(Unit::Data(_)) => {

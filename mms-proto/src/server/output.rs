@@ -91,6 +91,7 @@ impl ServerMachine {
     /// `buf` must hold a TcpMessageHeader packet (≥ 1,100 bytes; a Data
     /// packet needs the packet size + 8). An error ends the session.
     pub fn poll_output(&mut self, now: Instant, buf: &mut [u8]) -> Result<Output, ServerError> {
+        self.timers.arm_setup(now, self.config.setup_timeout);
         if let Some(r) = self.out.queue.pop_front() {
             let n = self.emit_reply(now, r, buf)?;
             return Ok(Output::Transmit(Transmit::Tcp(n)));

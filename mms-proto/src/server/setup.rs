@@ -119,6 +119,7 @@ impl ServerMachine {
         }
         self.media = Some(media);
         self.phase = Phase::Opened;
+        self.timers.setup_done();
         self.out.push(Reply::OpenFile {
             hr: HResult::S_OK,
             incarnation: self.setup.open_incarnation,

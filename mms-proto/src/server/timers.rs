@@ -16,6 +16,18 @@ pub(super) struct Timers {
     /// Close at this time unless the client closes first (after
     /// ReportEndOfStream; interop-notes).
     linger: Option<Instant>,
+    /// The setup limit ([`super::Config::setup_timeout`]).
+    setup: SetupTimer,
+}
+
+/// The setup limit's life: armed when the machine first sees the time,
+/// over once ReportOpenFile goes out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum SetupTimer {
+    #[default]
+    Unarmed,
+    Until(Instant),
+    Done,
 }
 
 impl Timers {
@@ -47,11 +59,30 @@ impl Timers {
         self.linger = linger.map(|l| now + l);
     }
 
+    /// Starts the setup limit the first time the machine sees `now`.
+    pub(super) fn arm_setup(&mut self, now: Instant, limit: Option<Duration>) {
+        if self.setup == SetupTimer::Unarmed {
+            self.setup = limit.map_or(SetupTimer::Done, |l| SetupTimer::Until(now + l));
+        }
+    }
+
+    /// Setup is over (ReportOpenFile): the limit no longer applies.
+    pub(super) fn setup_done(&mut self) {
+        self.setup = SetupTimer::Done;
+    }
+
+    fn setup_deadline(&self) -> Option<Instant> {
+        match self.setup {
+            SetupTimer::Until(t) => Some(t),
+            SetupTimer::Unarmed | SetupTimer::Done => None,
+        }
+    }
+
     /// The earliest deadline; the Idle-Timeout does not count while
     /// `busy` (streaming or sending the header).
     pub(super) fn next(&self, busy: bool) -> Option<Instant> {
         let idle = self.idle.filter(|_| !busy);
-        [idle, self.keepalive, self.linger]
+        [idle, self.keepalive, self.linger, self.setup_deadline()]
             .into_iter()
             .flatten()
             .min()
@@ -59,14 +90,19 @@ impl Timers {
 }
 
 impl ServerMachine {
-    /// Timers: Idle-Timeout and the linger end the session ([3.2.6.2]);
+    /// Timers: Idle-Timeout, the linger and the setup limit end the
+    /// session ([3.2.6.2]);
     /// KeepAlive sends a Ping ([3.2.6.1]). Never fails today; the result
     /// is the same convention as the client machine's.
     pub fn handle_timeout(&mut self, now: Instant) -> Result<(), ServerError> {
         let passed = |d: Option<Instant>| d.is_some_and(|d| now >= d);
-        if passed(self.timers.idle) || passed(self.timers.linger) {
+        if passed(self.timers.idle)
+            || passed(self.timers.linger)
+            || passed(self.timers.setup_deadline())
+        {
             self.timers.idle = None;
             self.timers.linger = None;
+            self.timers.setup = SetupTimer::Done;
             self.close();
         }
         if passed(self.timers.keepalive) && !self.out.closing() {
