@@ -6,9 +6,10 @@
 //! exit with status 2 and say why.
 
 mod common;
+use common::{Binary, connect_packet, fate_of, free_port};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// The media objects of each stream, in order: payloads joined by offset.
@@ -26,62 +27,6 @@ fn objects(file: &[u8]) -> Vec<(u8, Vec<u8>)> {
         }
     }
     out
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-struct Binary(Child);
-
-impl Binary {
-    fn start(args: &[&str], log: &Path) -> Self {
-        let child = Command::new(env!("CARGO_BIN_EXE_mms-server"))
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(log).unwrap())
-            .spawn()
-            .unwrap();
-        Binary(child)
-    }
-
-    fn wait_listening(&mut self, addr: SocketAddr) {
-        let start = Instant::now();
-        while TcpStream::connect(addr).is_err() {
-            assert!(self.0.try_wait().unwrap().is_none(), "the server exited");
-            assert!(start.elapsed() < Duration::from_secs(20), "not listening");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// SIGTERM, then the exit status (bounded wait).
-    fn terminate(mut self) -> std::process::ExitStatus {
-        let pid = self.0.id().to_string();
-        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        let start = Instant::now();
-        loop {
-            if let Some(s) = self.0.try_wait().unwrap() {
-                return s;
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(10),
-                "no exit after SIGTERM"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Binary {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 #[test]
@@ -299,48 +244,6 @@ fn ffmpeg_closing_a_paced_play_early_ends_the_session_cleanly() {
         "{text}"
     );
     assert!(server.terminate().success());
-}
-
-/// A Connect message in its TcpMessageHeader packet.
-fn connect_packet() -> Vec<u8> {
-    use mms_proto::wire::*;
-    let m = Message::from(ConnectRepr::new(
-        MMS_DISABLE_PACKET_PAIR,
-        Utf16Str::Str("NSPlayer/9.0.0.3802; {3300AD50-2C39-46C0-AE0A-60ABC2E07A11}"),
-    ));
-    let mut p = vec![0u8; TcpMessageHeaderRepr::packet_len(&m)];
-    let n = TcpMessageHeaderRepr {
-        seq: 0,
-        time_sent: 0,
-    }
-    .emit_packet(&m, &mut p)
-    .unwrap();
-    p.truncate(n);
-    p
-}
-
-/// What became of a connection that sent Connect: answered, refused
-/// (closed or reset), or left hanging.
-fn fate_of(mut c: TcpStream, connect: &[u8]) -> &'static str {
-    use std::io::{Read, Write};
-    c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    if c.write_all(connect).is_err() {
-        return "refused";
-    }
-    let mut b = [0u8; 64];
-    match c.read(&mut b) {
-        Ok(0) => "refused",
-        Ok(_) => "answered",
-        Err(e)
-            if matches!(
-                e.kind(),
-                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-            ) =>
-        {
-            "hanging"
-        }
-        Err(_) => "refused",
-    }
 }
 
 #[test]
