@@ -75,15 +75,10 @@ enum Task {
         #[arg(long, default_value_t = 5)]
         rounds: usize,
     },
-    /// Load the release server on loopback (handshakes/s, Mbit/s vs raw TCP).
-    Load {
-        /// Concurrent client sessions.
-        #[arg(long, default_value_t = 16)]
-        sessions: usize,
-        /// Seconds per measurement.
-        #[arg(long, default_value_t = 5.0)]
-        seconds: f64,
-    },
+    /// Load the release server on loopback with the `mms-load` generator
+    /// (paced lateness, CPU and RSS per session, handshakes/s, Mbit/s vs
+    /// raw TCP).
+    Load(load::Options),
     /// Generate the ASF test media with FFmpeg and GStreamer into target/media.
     Media {
         /// Also copy the committed subset into testdata/.
@@ -100,7 +95,7 @@ fn main() -> ExitCode {
         Task::NoStd => no_std(false),
         Task::Fuzz { seconds, targets } => fuzz::run(seconds, &targets, None, false).map(|_| ()),
         Task::Bench => bench::run(),
-        Task::Load { sessions, seconds } => load::run(sessions, seconds),
+        Task::Load(options) => load::run(options),
         Task::Pull { rounds } => pull::run(rounds.max(1)),
         Task::Media { update_testdata } => media::run(update_testdata),
     };

@@ -1,0 +1,194 @@
+//! The load generator of `cargo xtask load` (run it through that task).
+//!
+//! One thread, one mio event loop, each session a sans-IO
+//! `mms_proto::client::ClientMachine`; the baselines (raw loopback TCP, a
+//! bare loopback write) and the connect/disconnect churn. Each mode prints
+//! one line of `key=value` pairs on stdout for xtask.
+//!
+//! ```text
+//! mms-load paced ADDR PATH SESSIONS SECONDS IN_FLIGHT SERVER_PID
+//! mms-load handshakes ADDR PATH IN_FLIGHT SECONDS
+//! mms-load unpaced ADDR PATH SESSIONS SECONDS
+//! mms-load raw CONNECTIONS SECONDS
+//! mms-load write-cost LEN SECONDS
+//! mms-load cycles ADDR COUNT IN_FLIGHT SERVER_PID
+//! ```
+//!
+//! Paced lateness of a packet: (arrival − the play's first arrival) −
+//! (its Send Time − the first packet's Send Time), 0 when early.
+
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod engine;
+mod procfs;
+mod raw;
+mod stats;
+
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use engine::{Clock, Mode};
+
+type Result<T> = std::result::Result<T, String>;
+
+/// Lateness bound of the "on time" share, µs.
+const ON_TIME_US: u32 = 50_000;
+
+struct Args(Vec<String>);
+
+impl Args {
+    fn str(&self, i: usize) -> Result<&str> {
+        self.0
+            .get(i)
+            .map(String::as_str)
+            .ok_or_else(|| format!("missing argument {i}"))
+    }
+    fn num<T: std::str::FromStr>(&self, i: usize) -> Result<T>
+    where
+        T::Err: std::fmt::Display,
+    {
+        self.str(i)?
+            .parse()
+            .map_err(|e| format!("argument {i}: {e}"))
+    }
+    fn addr(&self, i: usize) -> Result<SocketAddr> {
+        self.num(i)
+    }
+}
+
+fn paced(a: &Args) -> Result<String> {
+    let (addr, path) = (a.addr(1)?, a.str(2)?);
+    let (sessions, secs, in_flight, pid) = (
+        a.num::<usize>(3)?,
+        a.num::<f64>(4)?,
+        a.num::<usize>(5)?,
+        a.num::<u32>(6)?,
+    );
+    let server_stat = format!("/proc/{pid}/stat");
+    let clock = Clock::new();
+    let rss_idle = procfs::rss_kib(pid)?;
+    let t0 = clock.now();
+    // (µs, server ticks, own ticks, server RSS) when every session plays
+    // and at the stop.
+    let mut marks: Vec<(u64, u64, u64, u64)> = Vec::new();
+    let mut hook = |_all_playing: bool| {
+        marks.push((
+            clock.now(),
+            procfs::cpu_ticks(&server_stat).unwrap_or(0),
+            procfs::cpu_ticks("/proc/self/stat").unwrap_or(0),
+            procfs::rss_kib(pid).unwrap_or(0),
+        ));
+    };
+    let mut totals = engine::run(
+        Mode::Paced { sessions, secs },
+        addr,
+        path,
+        in_flight,
+        &clock,
+        &mut hook,
+    )?;
+    let [(ta, sa, ga, rss_full), (tb, sb, gb, _)] = marks[..] else {
+        return Err(format!(
+            "the paced sessions never all played ({} failed: {})",
+            totals.failed,
+            totals.first_error.unwrap_or_default()
+        ));
+    };
+    let s = stats::summarize(&mut totals.lateness, ON_TIME_US);
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        "sessions={sessions} completed={} failed={} packets={} window_packets={} \
+         samples={} p50_us={} p99_us={} p999_us={} max_us={} on_time_ppm={} \
+         ramp_secs={:.3} window_secs={:.3} server_ticks={} gen_ticks={} clk_tck={} \
+         rss_idle_kib={rss_idle} rss_full_kib={rss_full}",
+        totals.completed,
+        totals.failed,
+        totals.packets,
+        totals.window_packets,
+        s.count,
+        s.p50,
+        s.p99,
+        s.p999,
+        s.max,
+        s.within_ppm,
+        (ta - t0) as f64 / 1e6,
+        (tb - ta) as f64 / 1e6,
+        sb - sa,
+        gb - ga,
+        procfs::clock_ticks(),
+    );
+    if let Some(e) = totals.first_error {
+        eprintln!("mms-load: paced: first error: {e}");
+    }
+    Ok(out)
+}
+
+fn repeated(a: &Args, handshakes: bool) -> Result<String> {
+    let (addr, path) = (a.addr(1)?, a.str(2)?);
+    let (n, secs) = (a.num::<usize>(3)?, a.num::<f64>(4)?);
+    let clock = Clock::new();
+    let (mode, in_flight) = if handshakes {
+        (Mode::Handshakes { secs }, n)
+    } else {
+        (Mode::Unpaced { sessions: n, secs }, n)
+    };
+    let t = engine::run(mode, addr, path, in_flight, &clock, &mut |_| {})?;
+    if let Some(e) = &t.first_error {
+        eprintln!("mms-load: first error: {e}");
+    }
+    Ok(format!(
+        "count={} bytes={} failed={} secs={}",
+        t.completed,
+        t.bytes,
+        t.failed,
+        t.elapsed_us as f64 / 1e6
+    ))
+}
+
+fn run(a: &Args) -> Result<String> {
+    match a.str(0)? {
+        "paced" => paced(a),
+        "handshakes" => repeated(a, true),
+        "unpaced" => repeated(a, false),
+        "raw" => {
+            let (bytes, secs) = raw::throughput(a.num(1)?, a.num(2)?)?;
+            Ok(format!("bytes={bytes} secs={secs}"))
+        }
+        "write-cost" => {
+            let (writes, ticks) = raw::write_cost(a.num(1)?, a.num(2)?)?;
+            Ok(format!(
+                "writes={writes} ticks={ticks} clk_tck={}",
+                procfs::clock_ticks()
+            ))
+        }
+        "cycles" => {
+            let (addr, count, in_flight, pid) =
+                (a.addr(1)?, a.num(2)?, a.num::<usize>(3)?, a.num::<u32>(4)?);
+            let before = procfs::rss_kib(pid)?;
+            let (done, failed, secs) = raw::cycles(addr, count, in_flight.max(1))?;
+            // Let the server see the last closes.
+            std::thread::sleep(std::time::Duration::from_secs(1));
+            let after = procfs::rss_kib(pid)?;
+            Ok(format!(
+                "count={done} failed={failed} secs={secs} rss_before_kib={before} rss_after_kib={after}"
+            ))
+        }
+        other => Err(format!("unknown mode {other:?} (see the crate doc)")),
+    }
+}
+
+fn main() -> ExitCode {
+    let args = Args(std::env::args().skip(1).collect());
+    match run(&args) {
+        Ok(line) => {
+            println!("{line}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("mms-load: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
