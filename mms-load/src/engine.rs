@@ -61,6 +61,9 @@ pub(crate) struct Totals {
     pub(crate) lateness: Vec<u32>,
     /// Paced: packets received between every session playing and the stop.
     pub(crate) window_packets: u64,
+    /// Paced: sessions whose file ended before the stop (a ramp longer
+    /// than the file leaves fewer than all playing in the window).
+    pub(crate) ended_early: u64,
     /// µs from start to the end of the run (all sessions closed).
     pub(crate) elapsed_us: u64,
 }
@@ -569,6 +572,7 @@ fn feed(s: &mut Session, data: &[u8], ctx: &mut Ctx<'_>) -> Result<usize, String
             }
             Some(Event::EndOfStream { ready: true, .. }) if !s.stopping => {
                 s.stopping = true;
+                ctx.totals.ended_early += 1;
                 s.machine.close().map_err(|e| format!("close: {e:?}"))?;
             }
             _ => {}

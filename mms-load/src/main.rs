@@ -99,12 +99,13 @@ fn paced(a: &Args) -> Result<String> {
     let mut out = String::new();
     let _ = write!(
         out,
-        "sessions={sessions} completed={} failed={} packets={} window_packets={} \
+        "sessions={sessions} completed={} failed={} ended_early={} packets={} window_packets={} \
          samples={} p50_us={} p99_us={} p999_us={} max_us={} on_time_ppm={} \
          ramp_secs={:.3} window_secs={:.3} server_ticks={} gen_ticks={} clk_tck={} \
          rss_idle_kib={rss_idle} rss_full_kib={rss_full}",
         totals.completed,
         totals.failed,
+        totals.ended_early,
         totals.packets,
         totals.window_packets,
         s.count,
