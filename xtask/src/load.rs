@@ -27,7 +27,7 @@ use crate::{Result, cargo, output, root, sh};
 /// The unpaced sessions' file (the server's bundled demo folder).
 const DEMO: &str = "demo.wmv";
 /// The paced sessions' file, made in target/ by FFmpeg.
-const PACED: &str = "load-128k.wma";
+const PACED: &str = "load-128k-300s.wma";
 /// The size of the bare loopback write the server's cost is read against
 /// (a 3,200-byte ASF packet and its 8-byte Data header).
 const WRITE_LEN: usize = 3208;
@@ -150,13 +150,14 @@ fn open_files_limit(limits: &str) -> Result<usize> {
         .ok_or_else(|| format!("{limits}: no Max open files"))
 }
 
-/// The 128 kbit/s test file, made once.
+/// The 128 kbit/s test file, made once: 300 s, longer than the ramp of the
+/// largest run (about a minute for 19,800 sessions) plus the measurement.
 fn paced_file() -> Result<PathBuf> {
     let path = root().join("target").join(PACED);
     if !path.exists() {
         sh(Command::new("ffmpeg")
             .args(["-loglevel", "error", "-y", "-f", "lavfi"])
-            .args(["-i", "sine=frequency=440:duration=60"])
+            .args(["-i", "sine=frequency=440:duration=300"])
             .args(["-c:a", "wmav2", "-b:a", "128k", "-f", "asf"])
             .arg(&path))
         .map_err(|e| format!("{e} (is FFmpeg installed? `cargo xtask deps`)"))?;
@@ -350,7 +351,7 @@ pub(crate) fn run(o: Options) -> Result {
          ratios; 1-minute load average {loadavg} before the run). The release `mms-server --threads 2 --linger 0` (a fresh one per measurement, \
          `max_sessions` from a config file) on loopback; the release generator `mms-load`: one \
          thread, one mio loop, every session a sans-IO `ClientMachine` (Connect … header, all \
-         streams, StartPlaying). **Paced**: N sessions of a 128 kbit/s WMA (FFmpeg, 60 s sine), \
+         streams, StartPlaying). **Paced**: N sessions of a 128 kbit/s WMA (FFmpeg, 300 s sine), \
          at most 256 in their handshake at once, all playing together for {seconds} s; a \
          packet's lateness is (arrival − the play's first arrival) − (its Send Time − the \
          first packet's), 0 when early, every packet counted (ramp included). Server CPU is \
@@ -366,7 +367,7 @@ pub(crate) fn run(o: Options) -> Result {
     for p in &paced {
         let early = if p.ended_early > 0.0 {
             format!(
-                "; the file (60 s) ended for {:.0} before the stop: the ramp outlasted it",
+                "; the file (300 s) ended for {:.0} before the stop: the ramp outlasted it",
                 p.ended_early
             )
         } else {
