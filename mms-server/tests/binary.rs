@@ -6,7 +6,9 @@
 //! exit with status 2 and say why.
 
 mod common;
-use common::{Binary, connect_packet, fate_of, free_port};
+#[path = "common/binary.rs"]
+mod server_binary;
+use server_binary::{Binary, connect_packet, fate_of, free_port};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::process::{Command, Stdio};

@@ -8,7 +8,9 @@ use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::{Binary, connect_packet, fate_of, free_port};
+#[path = "common/binary.rs"]
+mod server_binary;
+use server_binary::{Binary, connect_packet, fate_of, free_port};
 
 /// The binary on a free port with these settings (TOML) and flags.
 fn start(name: &str, settings: &str, flags: &[&str]) -> (Binary, SocketAddr) {
