@@ -386,4 +386,3 @@ pub fn cvlc(home: &Path, args: &[&str]) -> Command {
     .env("HOME", home);
     cmd
 }
-
