@@ -278,6 +278,8 @@ struct Conn {
     output: VecDeque<u8>,
     deadline: Option<Instant>,
     closing: bool,
+    /// Registered for writable readiness too (output was left unsent).
+    writable: bool,
 }
 
 impl EventLoop {
@@ -403,15 +405,21 @@ impl EventLoop {
         if let Some(t) = c.deadline.filter(|&t| before != Some(t)) {
             self.timers.push(Reverse((t, k)));
         }
-        let interest = if c.output.is_empty() {
-            Interest::READABLE
-        } else {
-            Interest::READABLE | Interest::WRITABLE
-        };
-        let _ = self
-            .poll
-            .registry()
-            .reregister(&mut c.stream, Token(k), interest);
+        // Writable interest while output waits; a reregister (a syscall)
+        // only when that changes, not on every turn.
+        let writable = !c.output.is_empty();
+        if writable != c.writable {
+            c.writable = writable;
+            let interest = if writable {
+                Interest::READABLE | Interest::WRITABLE
+            } else {
+                Interest::READABLE
+            };
+            let _ = self
+                .poll
+                .registry()
+                .reregister(&mut c.stream, Token(k), interest);
+        }
         self.compact_timers();
     }
 
@@ -476,6 +484,7 @@ impl EventLoop {
                         output: VecDeque::new(),
                         deadline: None,
                         closing: false,
+                        writable: false,
                     });
                     // The Idle-Timeout runs from the start.
                     self.service(key, now);
