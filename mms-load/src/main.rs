@@ -35,36 +35,62 @@ type Result<T> = std::result::Result<T, String>;
 /// Lateness bound of the "on time" share, µs.
 const ON_TIME_US: u32 = 50_000;
 
-struct Args(Vec<String>);
-
-impl Args {
-    fn str(&self, i: usize) -> Result<&str> {
-        self.0
-            .get(i)
-            .map(String::as_str)
-            .ok_or_else(|| format!("missing argument {i}"))
-    }
-    fn num<T: std::str::FromStr>(&self, i: usize) -> Result<T>
-    where
-        T::Err: std::fmt::Display,
-    {
-        self.str(i)?
-            .parse()
-            .map_err(|e| format!("argument {i}: {e}"))
-    }
-    fn addr(&self, i: usize) -> Result<SocketAddr> {
-        self.num(i)
-    }
+/// The load generator of `cargo xtask load` (run it through that task).
+#[derive(clap::Parser)]
+#[command(about)]
+struct Cli {
+    #[command(subcommand)]
+    mode: Cmd,
 }
 
-fn paced(a: &Args) -> Result<String> {
-    let (addr, path) = (a.addr(1)?, a.str(2)?);
-    let (sessions, secs, in_flight, pid) = (
-        a.num::<usize>(3)?,
-        a.num::<f64>(4)?,
-        a.num::<usize>(5)?,
-        a.num::<u32>(6)?,
-    );
+#[derive(clap::Subcommand)]
+enum Cmd {
+    /// SESSIONS paced plays of PATH, all playing together for SECONDS.
+    Paced {
+        addr: SocketAddr,
+        path: String,
+        sessions: usize,
+        seconds: f64,
+        /// Sessions in their handshake at once.
+        in_flight: usize,
+        /// The server's pid (for its CPU and RSS).
+        server_pid: u32,
+    },
+    /// Connect … header, close, for SECONDS, IN_FLIGHT at once.
+    Handshakes {
+        addr: SocketAddr,
+        path: String,
+        in_flight: usize,
+        seconds: f64,
+    },
+    /// SESSIONS unpaced plays of PATH, again and again for SECONDS.
+    Unpaced {
+        addr: SocketAddr,
+        path: String,
+        sessions: usize,
+        seconds: f64,
+    },
+    /// Raw loopback TCP over CONNECTIONS connections (the baseline).
+    Raw { connections: usize, seconds: f64 },
+    /// The CPU cost of one bare loopback write of LEN bytes.
+    WriteCost { len: usize, seconds: f64 },
+    /// COUNT connect / Connect / close cycles, IN_FLIGHT at once.
+    Cycles {
+        addr: SocketAddr,
+        count: u64,
+        in_flight: usize,
+        server_pid: u32,
+    },
+}
+
+fn paced(
+    addr: SocketAddr,
+    path: &str,
+    sessions: usize,
+    secs: f64,
+    in_flight: usize,
+    pid: u32,
+) -> Result<String> {
     let server_stat = format!("/proc/{pid}/stat");
     let clock = Clock::new();
     let rss_idle = procfs::rss_kib(pid)?;
@@ -126,9 +152,7 @@ fn paced(a: &Args) -> Result<String> {
     Ok(out)
 }
 
-fn repeated(a: &Args, handshakes: bool) -> Result<String> {
-    let (addr, path) = (a.addr(1)?, a.str(2)?);
-    let (n, secs) = (a.num::<usize>(3)?, a.num::<f64>(4)?);
+fn repeated(addr: SocketAddr, path: &str, n: usize, secs: f64, handshakes: bool) -> Result<String> {
     let clock = Clock::new();
     let (mode, in_flight) = if handshakes {
         (Mode::Handshakes { secs }, n)
@@ -148,41 +172,63 @@ fn repeated(a: &Args, handshakes: bool) -> Result<String> {
     ))
 }
 
-fn run(a: &Args) -> Result<String> {
-    match a.str(0)? {
-        "paced" => paced(a),
-        "handshakes" => repeated(a, true),
-        "unpaced" => repeated(a, false),
-        "raw" => {
-            let (bytes, secs) = raw::throughput(a.num(1)?, a.num(2)?)?;
+fn run(cmd: Cmd) -> Result<String> {
+    match cmd {
+        Cmd::Paced {
+            addr,
+            path,
+            sessions,
+            seconds,
+            in_flight,
+            server_pid,
+        } => paced(addr, &path, sessions, seconds, in_flight, server_pid),
+        Cmd::Handshakes {
+            addr,
+            path,
+            in_flight,
+            seconds,
+        } => repeated(addr, &path, in_flight, seconds, true),
+        Cmd::Unpaced {
+            addr,
+            path,
+            sessions,
+            seconds,
+        } => repeated(addr, &path, sessions, seconds, false),
+        Cmd::Raw {
+            connections,
+            seconds,
+        } => {
+            let (bytes, secs) = raw::throughput(connections, seconds)?;
             Ok(format!("bytes={bytes} secs={secs}"))
         }
-        "write-cost" => {
-            let (writes, ticks) = raw::write_cost(a.num(1)?, a.num(2)?)?;
+        Cmd::WriteCost { len, seconds } => {
+            let (writes, ticks) = raw::write_cost(len, seconds)?;
             Ok(format!(
                 "writes={writes} ticks={ticks} clk_tck={}",
                 procfs::clock_ticks()
             ))
         }
-        "cycles" => {
-            let (addr, count, in_flight, pid) =
-                (a.addr(1)?, a.num(2)?, a.num::<usize>(3)?, a.num::<u32>(4)?);
-            let before = procfs::rss_kib(pid)?;
+        Cmd::Cycles {
+            addr,
+            count,
+            in_flight,
+            server_pid,
+        } => {
+            let before = procfs::rss_kib(server_pid)?;
             let (done, failed, secs) = raw::cycles(addr, count, in_flight.max(1))?;
             // Let the server see the last closes.
             std::thread::sleep(std::time::Duration::from_secs(1));
-            let after = procfs::rss_kib(pid)?;
+            let after = procfs::rss_kib(server_pid)?;
             Ok(format!(
                 "count={done} failed={failed} secs={secs} rss_before_kib={before} rss_after_kib={after}"
             ))
         }
-        other => Err(format!("unknown mode {other:?} (see the crate doc)")),
     }
 }
 
 fn main() -> ExitCode {
-    let args = Args(std::env::args().skip(1).collect());
-    match run(&args) {
+    let cli = <Cli as clap::Parser>::parse();
+    match run(cli.mode) {
         Ok(line) => {
             println!("{line}");
             ExitCode::SUCCESS
