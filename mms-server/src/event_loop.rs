@@ -1,32 +1,33 @@
-//! The mio event loops: one per thread, all accepting from one listening
-//! socket. Each loop owns its sessions (a slab), one timer heap and the
-//! scratch buffers; it reads and frames input, hands units to the session
-//! machine, drives the machine with [`mms_proto::server::drain`] (content
-//! read from the session's file), and writes with backpressure (a session
-//! whose queue is full — `max_queued` bytes, plus at most one unit — stops
-//! producing until the socket drains, so a slow client stalls only
-//! itself). What to answer the machine's events is
-//! [`crate::answers`]'s: this file only moves bytes and keeps time.
+//! The mio event loops: one per thread, each with its own listening socket
+//! on the shared port (SO_REUSEPORT). Each loop owns its sessions (a
+//! slab of [`crate::conn`] connections), one timer heap and the scratch
+//! buffers its sessions take turns with; it accepts (refusing cleanly at
+//! the descriptor limit), services connections with I/O or an expired
+//! timer, and keeps backpressure: a session whose queue is full —
+//! `max_queued` bytes, plus at most one unit — stops producing until the
+//! socket drains, so a slow client stalls only itself. What to answer the
+//! machine's events is [`crate::answers`]'s: this file only moves bytes
+//! and keeps time.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
-use std::io::{self, Read, Write};
+use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::time::{Duration as StdDuration, SystemTime};
 
-use mio::net::{TcpListener, TcpStream};
+use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token};
-use mms_proto::machine::{Input, Transmit};
-use mms_proto::server::{Config, Drained, Driver, Sent, ServerMachine, drain};
+use mms_proto::server::{Config, ServerMachine};
 use mms_proto::time::Instant;
-use mms_proto::wire::{Limits, Status, frame};
+use mms_proto::wire::Limits;
 use slab::Slab;
 
-use crate::access_log::{AccessLog, Play};
+use crate::access_log::AccessLog;
 use crate::answers::{Answers, Site};
-use crate::content::{Content, ContentRoot};
+use crate::conn::{Conn, Scratch};
+use crate::content::ContentRoot;
 
 const LISTENER: Token = Token(usize::MAX);
 /// How soon a loop that ran out of descriptors tries to accept again.
@@ -74,9 +75,9 @@ impl Options {
 
 /// What every loop shares.
 #[derive(Debug)]
-struct Shared {
+pub(crate) struct Shared {
     root: ContentRoot,
-    options: Options,
+    pub(crate) options: Options,
     epoch: std::time::Instant,
     sessions: AtomicUsize,
     next_client_id: AtomicU32,
@@ -141,7 +142,7 @@ fn listener(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
 }
 
 impl Shared {
-    fn site(&self) -> Site<'_> {
+    pub(crate) fn site(&self) -> Site<'_> {
         Site {
             root: &self.root,
             options: &self.options,
@@ -260,26 +261,6 @@ struct EventLoop {
     shared: Arc<Shared>,
     /// Buffers the sessions of this loop take turns with.
     scratch: Scratch,
-}
-
-/// Room for one output of the machine, and one packet read from a file.
-struct Scratch {
-    out: Vec<u8>,
-    packet: Vec<u8>,
-}
-
-struct Conn {
-    stream: TcpStream,
-    peer: SocketAddr,
-    machine: ServerMachine,
-    /// The policy's side of the session: content, playlist, access log.
-    answers: Answers,
-    input: Vec<u8>,
-    output: VecDeque<u8>,
-    deadline: Option<Instant>,
-    closing: bool,
-    /// Registered for writable readiness too (output was left unsent).
-    writable: bool,
 }
 
 impl EventLoop {
@@ -534,201 +515,5 @@ impl EventLoop {
                 }
             }
         }
-    }
-}
-
-impl Conn {
-    fn read(&mut self, now: Instant, shared: &Shared) {
-        let mut buf = [0u8; 16 * 1024];
-        loop {
-            match self.stream.read(&mut buf) {
-                Ok(0) => {
-                    self.closing = true;
-                    break;
-                }
-                Ok(n) => {
-                    if self.input.len() + n > shared.options.max_input {
-                        tracing::warn!(peer = %self.peer, "input bound exceeded");
-                        self.closing = true;
-                        break;
-                    }
-                    self.input.extend_from_slice(&buf[..n]);
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(_) => {
-                    self.closing = true;
-                    break;
-                }
-            }
-        }
-        let mut used = 0;
-        // Units are handed to the machine where they lie in `input`.
-        let Conn {
-            input,
-            machine,
-            answers,
-            peer,
-            closing,
-            ..
-        } = self;
-        while !*closing {
-            match frame(&input[used..], &shared.options.limits) {
-                Ok(Status::Complete(f)) => {
-                    let unit = Input::tcp(f, &input[used..]);
-                    used += f.len();
-                    *closing = !handle(machine, answers, *peer, now, unit, shared.site());
-                }
-                Err(e) => {
-                    tracing::warn!(peer = %peer, error = %e, "malformed input");
-                    *closing = true;
-                }
-                Ok(Status::Partial(_)) => break,
-            }
-        }
-        input.drain(..used);
-    }
-}
-
-/// Hands one unit to the machine and its events to the policy; false when
-/// the session ends.
-fn handle(
-    machine: &mut ServerMachine,
-    answers: &mut Answers,
-    peer: SocketAddr,
-    now: Instant,
-    input: Input<'_>,
-    site: Site<'_>,
-) -> bool {
-    let events = match machine.handle_input(now, input) {
-        Ok(e) => e,
-        Err(e) => {
-            tracing::warn!(peer = %peer, error = %e, "session ended");
-            return false;
-        }
-    };
-    for e in events {
-        if let Err(e) = answers.event(now, machine, e, site) {
-            tracing::warn!(peer = %peer, error = %e, "session failed");
-            return false;
-        }
-    }
-    true
-}
-
-impl Conn {
-    /// Runs the machine until it waits, queueing its output; true when it
-    /// stopped only because `max_queued` bytes are queued.
-    fn drive(&mut self, now: Instant, shared: &Shared, scratch: &mut Scratch) -> bool {
-        loop {
-            let mut io = Io {
-                content: self.answers.content.as_ref(),
-                packet: &mut scratch.packet,
-                output: &mut self.output,
-                max_queued: shared.options.max_queued,
-                play: self.answers.play.as_mut(),
-            };
-            match drain(&mut self.machine, now, &mut io, &mut scratch.out) {
-                Ok(Drained::Full) => return true,
-                Ok(Drained::NotBefore(t) | Drained::Timeout(t)) => {
-                    self.deadline = Some(t);
-                    return false;
-                }
-                Ok(Drained::Wait) => {
-                    self.deadline = None;
-                    return false;
-                }
-                Ok(Drained::Close) => {
-                    self.closing = true;
-                    return false;
-                }
-                Ok(Drained::NextEntry) => {
-                    let r = self
-                        .answers
-                        .next_entry(now, &mut self.machine, shared.site());
-                    if let Err(e) = r {
-                        self.fail(&e.to_string());
-                        return false;
-                    }
-                }
-                Err(e) => {
-                    self.fail(&e.to_string());
-                    return false;
-                }
-            }
-        }
-    }
-
-    fn fail(&mut self, why: &str) {
-        tracing::warn!(peer = %self.peer, why, "session failed");
-        self.closing = true;
-    }
-
-    fn flush(&mut self) {
-        while !self.output.is_empty() {
-            let (a, _) = self.output.as_slices();
-            match self.stream.write(a) {
-                Ok(0) => {
-                    self.closing = true;
-                    self.output.clear();
-                }
-                Ok(n) => {
-                    self.output.drain(..n);
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => {
-                    self.closing = true;
-                    self.output.clear();
-                }
-            }
-        }
-    }
-}
-
-/// The machine's [`Driver`] for one drain: content from the session's
-/// file into the loop's packet buffer (an early packet is read again when
-/// it is due, never copied aside), output into the session's queue.
-struct Io<'a> {
-    content: Option<&'a Content>,
-    packet: &'a mut Vec<u8>,
-    output: &'a mut VecDeque<u8>,
-    max_queued: usize,
-    play: Option<&'a mut Play>,
-}
-
-impl Driver for Io<'_> {
-    type Error = io::Error;
-
-    fn header(&mut self, offset: u32, len: u32) -> Result<&[u8], io::Error> {
-        let c = self
-            .content
-            .ok_or_else(|| io::Error::other("header without content"))?;
-        // The machine asks only inside the header it was given.
-        c.header()
-            .get(offset as usize..(offset as usize).saturating_add(len as usize))
-            .ok_or_else(|| io::Error::other("header read out of range"))
-    }
-
-    fn packet(&mut self, number: u64) -> Result<&[u8], io::Error> {
-        let c = self
-            .content
-            .ok_or_else(|| io::Error::other("packet without content"))?;
-        c.read_packet(number, self.packet)?;
-        Ok(self.packet)
-    }
-
-    fn transmit(&mut self, to: Transmit, bytes: &[u8], what: Sent) {
-        // Only TCP until UDP delivery lands: the machine sends nothing else.
-        debug_assert!(matches!(to, Transmit::Tcp(_)));
-        self.output.extend(bytes);
-        if let (Sent::Packet { .. }, Some(p)) = (what, self.play.as_deref_mut()) {
-            p.bytes_sent += bytes.len() as u64;
-            p.packets_sent += 1;
-        }
-    }
-
-    fn has_room(&self) -> bool {
-        self.output.len() < self.max_queued
     }
 }

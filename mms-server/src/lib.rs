@@ -16,6 +16,7 @@
 pub mod access_log;
 mod answers;
 pub mod config;
+mod conn;
 pub mod content;
 mod event_loop;
 
