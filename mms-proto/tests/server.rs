@@ -115,6 +115,14 @@ impl Sim {
         sim
     }
 
+    /// Both streams selected, then StartPlaying from the start with
+    /// `incarnation` (as FFmpeg, VLC and libmms open a play).
+    fn play_all(&mut self, incarnation: u32) {
+        self.send(stream_switch(&[(0xFFFF, 1, 0), (0xFFFF, 2, 0)]))
+            .unwrap();
+        self.send(start_playing(0.0, !0, incarnation)).unwrap();
+    }
+
     fn media(&self) -> Media {
         Media::from_summary(&HeaderSummary::parse(&self.file).unwrap())
     }
@@ -656,9 +664,7 @@ fn vlc_stop_then_seek_by_location_id_and_time_seek() {
         paced: false,
         ..Config::default()
     });
-    sim.send(stream_switch(&[(0xFFFF, 1, 0), (0xFFFF, 2, 0)]))
-        .unwrap();
-    sim.send(start_playing(0.0, !0, 4)).unwrap();
+    sim.play_all(4);
     // Stop before anything is sent: EndOfStream echoes StopPlaying's incarnation.
     sim.send(stop_playing(0x001F_FFFF)).unwrap();
     let (m, data, _) = sim.drain();
@@ -690,9 +696,7 @@ fn a_packet_held_for_pacing_across_a_stop_and_seek_is_dropped_not_an_error() {
     // packet that is not due yet, then StartPlaying elsewhere. The late
     // answer for the held packet is Cancelled; the new play goes on.
     let mut sim = Sim::ready(Config::default());
-    sim.send(stream_switch(&[(0xFFFF, 1, 0), (0xFFFF, 2, 0)]))
-        .unwrap();
-    sim.send(start_playing(0.0, !0, 4)).unwrap();
+    sim.play_all(4);
     let mut buf = vec![0u8; 64 * 1024];
     let held = loop {
         match sim.s.poll_output(sim.now, &mut buf).unwrap() {
@@ -1040,9 +1044,7 @@ fn a_server_side_playlist_changes_entries_as_libmms_expects() {
     sim.s.accept_open(first).unwrap();
     sim.send(read_block(1, 2)).unwrap();
     sim.drain();
-    sim.send(stream_switch(&[(0xFFFF, 1, 0), (0xFFFF, 2, 0)]))
-        .unwrap();
-    sim.send(start_playing(0.0, !0, 4)).unwrap();
+    sim.play_all(4);
     let (m, data, out) = sim.drain();
     assert_eq!(media_packets(&data).len(), 11, "the first entry plays out");
     assert!(
@@ -1075,9 +1077,7 @@ fn a_server_side_playlist_changes_entries_as_libmms_expects() {
         .collect();
     assert_eq!(header, sim.file[..second.file_header_len as usize]);
     assert_eq!(sim.s.phase(), Phase::Ready, "waits for the client");
-    sim.send(stream_switch(&[(0xFFFF, 1, 0), (0xFFFF, 2, 0)]))
-        .unwrap();
-    sim.send(start_playing(0.0, !0, 4)).unwrap();
+    sim.play_all(4);
     let (m, data, _) = sim.drain();
     assert_eq!(media_packets(&data).len(), 11);
     assert!(
@@ -1089,9 +1089,7 @@ fn a_server_side_playlist_changes_entries_as_libmms_expects() {
 #[test]
 fn libmms_seeks_with_a_new_start_playing_while_streaming() {
     let mut sim = Sim::ready(Config::default());
-    sim.send(stream_switch(&[(0xFFFF, 1, 0), (0xFFFF, 2, 0)]))
-        .unwrap();
-    sim.send(start_playing(0.0, !0, 4)).unwrap();
+    sim.play_all(4);
     // Take the first packet only, then seek.
     let mut buf = vec![0u8; 65536];
     let mut n = 0;
@@ -1138,9 +1136,7 @@ fn pings_only_once_playing() {
         assert!(m.is_empty(), "{m:?}");
     }
     let mut sim = Sim::ready(Config::default());
-    sim.send(stream_switch(&[(0xFFFF, 1, 0), (0xFFFF, 2, 0)]))
-        .unwrap();
-    sim.send(start_playing(0.0, !0, 4)).unwrap();
+    sim.play_all(4);
     let mut buf = vec![0u8; 65536];
     // The runtime never answers ReadPacket (say, the disk stalls): after 30 s
     // the client gets a Ping with both params 0 (FFmpeg checks offset 40).
@@ -1190,9 +1186,7 @@ fn a_full_runtime_gets_nothing_more_however_often_the_machine_is_driven() {
         paced: false,
         ..Config::default()
     });
-    sim.send(stream_switch(&[(0xFFFF, 1, 0), (0xFFFF, 2, 0)]))
-        .unwrap();
-    sim.send(start_playing(0.0, !0, 4)).unwrap();
+    sim.play_all(4);
     let mut d = Budget {
         inner: common::FileDriver::new(&sim.file),
         queued: 0,
