@@ -414,11 +414,14 @@ pub fn asf_rewrite(data: &[u8]) {
     }
 }
 
-/// Target `server`: arbitrary bytes as a client's TCP stream into a server
-/// session; every OpenRequest is accepted, header reads are answered, time
+/// Target `server`: arbitrary bytes as a client's TCP stream and datagrams
+/// into a server session with UDP delivery on (a unit starting 0xDD is a
+/// datagram: a flag byte — bit 0: from a stranger — a 16-bit length, the
+/// bytes); every OpenRequest is accepted, header reads are answered, time
 /// advances. Nothing may panic, the run-loop contract kept by
-/// [`crate::server::drain`] is never reported broken, and everything sent
-/// must frame and parse.
+/// [`crate::server::drain`] is never reported broken, everything sent
+/// must frame and parse, no datagram goes anywhere but the TCP peer, and
+/// resent bytes never exceed the budget.
 pub fn server(data: &[u8]) {
     use crate::machine::{Input, Transmit};
     use crate::server::*;
@@ -435,11 +438,13 @@ pub fn server(data: &[u8]) {
         continues: true,
         send_time_origin: 0,
     };
-    /// Zeros for the header, [`fuzz_packet`] for packets; checks what goes
-    /// out; always has room.
+    /// Zeros for the header, [`fuzz_packet`] for packets; keeps UDP copies;
+    /// checks what goes out; always has room.
     struct Fuzz {
         zeros: [u8; 1000],
         packet: [u8; 1000],
+        ring: ResendRing<[u8; 8 * 1024]>,
+        now: Instant,
     }
     impl Driver for Fuzz {
         type Error = core::convert::Infallible;
@@ -451,11 +456,18 @@ pub fn server(data: &[u8]) {
             self.packet = fuzz_packet(number);
             Ok(&self.packet)
         }
+        fn resend(&mut self, sequence: u32) -> Option<&[u8]> {
+            self.ring.get(sequence, self.now)
+        }
         fn transmit(&mut self, to: Transmit, bytes: &[u8], what: Sent) {
-            assert!(
-                matches!(to, Transmit::Tcp(_)),
-                "no UDP without a UDP funnel"
-            );
+            if let Transmit::Udp { destination, .. } = to {
+                // oracle assertion: failing here is the finding (a reflector)
+                assert_eq!(destination.ip(), PEER, "a datagram to other than the peer");
+                assert!(!matches!(what, Sent::Message), "a message over UDP");
+            }
+            if let (Transmit::Udp { .. }, Sent::Packet { sequence, .. }) = (to, what) {
+                self.ring.store(sequence, self.now, bytes);
+            }
             match what {
                 Sent::Message => {
                     let (_, mut msgs) =
@@ -465,9 +477,13 @@ pub fn server(data: &[u8]) {
                 Sent::HeaderPiece => {
                     assert!(DataPacket::new_checked(bytes).is_ok_and(|d| d.check().is_ok()));
                 }
-                Sent::Packet { .. } => {
+                Sent::Packet { .. } | Sent::Resend { .. } => {
                     let d = DataPacket::new_checked(bytes).expect("a Data packet"); // oracle assertion: failing here is the finding
                     assert!(d.check().is_ok() && crate::asf::validate(d.payload()).is_ok());
+                }
+                Sent::PacketPair => {
+                    let d = DataPacket::new_checked(bytes).expect("a Data packet"); // oracle assertion: failing here is the finding
+                    assert!(d.check().is_ok() && d.payload().len() == UDP_PAIR_PAYLOAD);
                 }
             }
         }
@@ -475,39 +491,71 @@ pub fn server(data: &[u8]) {
             true
         }
     }
+    const PEER: core::net::IpAddr = core::net::IpAddr::V4(core::net::Ipv4Addr::LOCALHOST);
+    let stranger = core::net::SocketAddr::new(
+        core::net::IpAddr::V4(core::net::Ipv4Addr::new(192, 0, 2, 1)),
+        7000,
+    );
     let mut entries = 1;
     let mut s = ServerMachine::new(
         Config {
             idle_timeout: Duration::from_secs(10),
+            udp: true,
             ..Config::default()
         },
         7,
-    );
+    )
+    .with_peer(PEER);
     let mut now = Instant(0);
     let mut out = [0u8; 4096];
     let mut driver = Fuzz {
         zeros: [0; 1000],
         packet: [0; 1000],
+        // 8 KiB holds several 1,022-byte slots.
+        ring: ResendRing::new([0; 8 * 1024], 1000, Duration::from_secs(5))
+            .expect("8 KiB holds a slot"), // oracle assertion: a constant size
+        now,
     };
+    // The budget at 80 kbit/s and 100%: max(10,000 B/s, 8 KiB/s), a
+    // second's burst.
+    let (rate, burst) = (10_000u64, 10_000u64);
     let mut rest = data;
     for _ in 0..64 {
-        let Ok(Status::Complete(f)) = frame(rest, &Limits::default()) else {
-            break;
-        };
-        let (unit, tail) = rest.split_at(f.len());
-        rest = tail;
-        now = now + Duration::from_millis(unit.len() as u64);
-        match s.handle_input(now, Input::tcp(f, unit)) {
-            Ok(events) => {
-                for e in events {
-                    if let Event::OpenRequest { .. } = e {
-                        let _ = s.accept_open(media);
-                    }
+        if let [0xDD, flags, l0, l1, tail @ ..] = rest {
+            let len = (u16::from_le_bytes([*l0, *l1]) as usize).min(tail.len());
+            let (datagram, tail) = tail.split_at(len);
+            rest = tail;
+            let source = if flags & 1 == 1 {
+                stranger
+            } else {
+                core::net::SocketAddr::new(PEER, 7000)
+            };
+            now = now + Duration::from_millis(u64::from(*flags >> 1));
+            let input = Input::Udp {
+                source,
+                contents: datagram,
+            };
+            assert!(
+                s.handle_input(now, input).is_ok_and(|e| e.is_empty()),
+                "a datagram ended the session or made an event"
+            );
+        } else {
+            let Ok(Status::Complete(f)) = frame(rest, &Limits::default()) else {
+                break;
+            };
+            let (unit, tail) = rest.split_at(f.len());
+            rest = tail;
+            now = now + Duration::from_millis(unit.len() as u64);
+            let r = s.handle_input(now, Input::tcp(f, unit));
+            let Ok(events) = r else { return };
+            for e in events {
+                if let Event::OpenRequest { .. } = e {
+                    let _ = s.accept_open(media);
                 }
             }
-            Err(_) => return,
         }
         for _ in 0..16 {
+            driver.now = now;
             match drain(&mut s, now, &mut driver, &mut out) {
                 Ok(Drained::NextEntry) => {
                     entries += 1;
@@ -533,6 +581,12 @@ pub fn server(data: &[u8]) {
                 Err(e) => panic!("drain failed on valid content: {e}"), // oracle assertion: failing here is the finding
             }
         }
+        let spent = s.udp_stats().resent_bytes;
+        // oracle assertion: failing here is the finding (an amplifier)
+        assert!(
+            spent <= burst + rate * now.0 / 1_000_000,
+            "resent {spent} bytes by {now:?}: over the budget"
+        );
     }
 }
 

@@ -75,6 +75,7 @@ impl Sim {
                         self.sent_at.push(self.now);
                         data.push(bytes);
                     }
+                    Sent::PacketPair | Sent::Resend { .. } => panic!("UDP on a TCP session"),
                 }
             }
             match why {

@@ -86,6 +86,8 @@ pub struct Play {
     pub bytes_sent: u64,
     /// Data packets sent.
     pub packets_sent: u64,
+    /// Data went over UDP (else TCP).
+    pub udp: bool,
 }
 
 /// Where lines go.
@@ -224,7 +226,11 @@ pub fn line<'c>(play: &Play, client: Option<&ClientLogRepr<'c>>, now: SystemTime
             .to_string()
             .into(),
         b"mms".to_vec(),
-        b"TCP".to_vec(),
+        if play.udp {
+            b"UDP".to_vec()
+        } else {
+            b"TCP".to_vec()
+        },
         text(|c| c.info.strings.audio_codec).to_vec(),
         text(|c| c.info.strings.video_codec).to_vec(),
         play.bytes_sent.to_string().into(),
@@ -273,6 +279,7 @@ mod tests {
             player_version: Some("7.0.0.1956".into()),
             bytes_sent: 400_000,
             packets_sent: 125,
+            udp: false,
         }
     }
 

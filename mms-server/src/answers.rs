@@ -211,6 +211,7 @@ impl Answers {
             player_version: machine.client_version().map(|v| v.to_string()),
             bytes_sent: 0,
             packets_sent: 0,
+            udp: machine.udp_destination().is_some(),
         })
     }
 

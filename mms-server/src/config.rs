@@ -17,6 +17,10 @@
 //! max_queued_bytes = 1048576   # unsent output per session (backpressure)
 //! max_input_bytes = 131072     # unparsed input per session
 //! max_command_bytes = 65536    # longest command a client may send
+//! udp = true                   # Data over UDP when a client asks (UDP port = the TCP port)
+//! resend_window_secs = 5.0     # how long sent UDP packets are kept for resend requests
+//! resend_budget_percent = 100  # resent bytes/s per session, % of the content bit rate
+//! udp_end_delay_secs = 1.0     # EndOfStream waits this long after the last UDP packet
 //!
 //! [redirects]                  # path → where the client is sent ([2.2.4.9])
 //! "old/show.wmv" = "mms://media.example.org/show.wmv"
@@ -65,6 +69,17 @@ pub struct Settings {
     /// The longest TcpMessageHeader packet a client may send (framing
     /// refuses longer ones before buffering them).
     pub max_command_bytes: usize,
+    /// Send Data over UDP when a client asks for it ([3.2.5.5]), from a
+    /// UDP socket on the TCP port's number.
+    pub udp: bool,
+    /// How long copies of UDP Data packets are kept for resend requests, s.
+    pub resend_window_secs: f64,
+    /// Resent bytes per second a session may send, as a percentage of the
+    /// content bit rate ([3.2.5.13]; the bound that keeps the server from
+    /// being an amplifier).
+    pub resend_budget_percent: u32,
+    /// How long EndOfStream waits after a play's last UDP packet, s.
+    pub udp_end_delay_secs: f64,
     /// Paths (as clients send them, without the leading `/`) answered with
     /// ReportRedirect to the URL given.
     pub redirects: std::collections::BTreeMap<String, String>,
@@ -89,6 +104,10 @@ impl Default for Settings {
             max_queued_bytes: o.max_queued,
             max_input_bytes: o.max_input,
             max_command_bytes: o.limits.max_command_len,
+            udp: true,
+            resend_window_secs: c.resend_window.0 as f64 / 1e6,
+            resend_budget_percent: c.resend_budget_percent,
+            udp_end_delay_secs: c.udp_end_delay.0 as f64 / 1e6,
             redirects: Default::default(),
         }
     }
@@ -152,6 +171,19 @@ impl Settings {
                 "max_command_bytes must be ≥ 4096 and ≤ max_input_bytes",
             ));
         }
+        if !(0.5..=60.0).contains(&self.resend_window_secs) {
+            return Err(SettingsError::Invalid(
+                "resend_window_secs must be 0.5..=60",
+            ));
+        }
+        if !(1..=1000).contains(&self.resend_budget_percent) {
+            return Err(SettingsError::Invalid(
+                "resend_budget_percent must be 1..=1000",
+            ));
+        }
+        if !(0.0..=10.0).contains(&self.udp_end_delay_secs) {
+            return Err(SettingsError::Invalid("udp_end_delay_secs must be 0..=10"));
+        }
         if self.redirects.values().any(|url| url.len() >= 512) {
             return Err(SettingsError::Invalid(
                 "a redirect URL must be shorter than 512 bytes",
@@ -170,6 +202,10 @@ impl Settings {
             linger: (self.linger_secs > 0.0).then_some(Duration((self.linger_secs * 1e6) as u64)),
             paced: self.paced,
             strict: self.strict,
+            udp: self.udp,
+            resend_window: Duration((self.resend_window_secs * 1e6) as u64),
+            resend_budget_percent: self.resend_budget_percent,
+            udp_end_delay: Duration((self.udp_end_delay_secs * 1e6) as u64),
             ..Config::default()
         }
     }

@@ -9,16 +9,22 @@ use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
 
-use mio::net::TcpStream;
+use std::sync::atomic::Ordering;
+
+use mio::net::{TcpStream, UdpSocket};
 use mms_proto::machine::{Input, Transmit};
-use mms_proto::server::{Drained, Driver, Sent, ServerMachine, drain};
+use mms_proto::server::{Drained, Driver, ResendRing, Sent, ServerMachine, drain};
 use mms_proto::time::Instant;
 use mms_proto::wire::{Status, frame};
 
 use crate::access_log::Play;
 use crate::answers::{Answers, Site};
 use crate::content::Content;
-use crate::event_loop::Shared;
+use crate::event_loop::{LoopStats, Shared};
+
+/// The most a session's resend copies may take (a high-rate file's
+/// window is cut to this).
+const MAX_RING_BYTES: usize = 8 << 20;
 
 /// Room for one output of the machine, and one packet read from a file.
 pub(crate) struct Scratch {
@@ -31,6 +37,10 @@ pub(crate) struct Scratch {
 pub(crate) struct Conn {
     pub(crate) stream: TcpStream,
     pub(crate) peer: SocketAddr,
+    /// The machine's Client-ID (resend requests name it).
+    pub(crate) client_id: u32,
+    /// Copies of the Data packets sent over UDP, made at the first one.
+    pub(crate) ring: Option<ResendRing<Box<[u8]>>>,
     pub(crate) machine: ServerMachine,
     /// The policy's side of the session: content, playlist, access log.
     pub(crate) answers: Answers,
@@ -125,14 +135,27 @@ fn handle(
 impl Conn {
     /// Runs the machine until it waits, queueing its output; true when it
     /// stopped only because `max_queued` bytes are queued.
-    pub(crate) fn drive(&mut self, now: Instant, shared: &Shared, scratch: &mut Scratch) -> bool {
+    pub(crate) fn drive(
+        &mut self,
+        now: Instant,
+        shared: &Shared,
+        scratch: &mut Scratch,
+        udp: Option<&UdpSocket>,
+        stats: &LoopStats,
+    ) -> bool {
         loop {
             let mut io = Io {
+                stream: &mut self.stream,
                 content: self.answers.content.as_ref(),
                 packet: &mut scratch.packet,
                 output: &mut self.output,
                 max_queued: shared.options.max_queued,
                 play: self.answers.play.as_mut(),
+                udp,
+                ring: &mut self.ring,
+                window: shared.options.session.resend_window,
+                now,
+                stats,
             };
             match drain(&mut self.machine, now, &mut io, &mut scratch.out) {
                 Ok(Drained::Full) => return true,
@@ -172,36 +195,74 @@ impl Conn {
 
     /// Writes what is queued, as far as the socket takes it.
     pub(crate) fn flush(&mut self) {
-        while !self.output.is_empty() {
-            let (a, _) = self.output.as_slices();
-            match self.stream.write(a) {
-                Ok(0) => {
-                    self.closing = true;
-                    self.output.clear();
-                }
-                Ok(n) => {
-                    self.output.drain(..n);
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => {
-                    self.closing = true;
-                    self.output.clear();
-                }
-            }
+        if write_queued(&mut self.stream, &mut self.output).is_err() {
+            self.closing = true;
+            self.output.clear();
         }
     }
 }
 
+/// Writes `output` to `stream` until it is empty or the socket is full;
+/// `Err` when the connection is gone.
+fn write_queued(stream: &mut TcpStream, output: &mut VecDeque<u8>) -> io::Result<()> {
+    while !output.is_empty() {
+        let (a, _) = output.as_slices();
+        match stream.write(a) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => {
+                output.drain(..n);
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
 /// The machine's [`Driver`] for one drain: content from the session's
 /// file into the loop's packet buffer (an early packet is read again when
-/// it is due, never copied aside), output into the session's queue.
+/// it is due, never copied aside), messages (and TCP data) into the
+/// session's queue, UDP data straight to the loop's socket (a copy kept
+/// in the session's ring).
 struct Io<'a> {
+    stream: &'a mut TcpStream,
     content: Option<&'a Content>,
     packet: &'a mut Vec<u8>,
     output: &'a mut VecDeque<u8>,
     max_queued: usize,
     play: Option<&'a mut Play>,
+    udp: Option<&'a UdpSocket>,
+    ring: &'a mut Option<ResendRing<Box<[u8]>>>,
+    window: mms_proto::time::Duration,
+    now: Instant,
+    stats: &'a LoopStats,
+}
+
+impl Io<'_> {
+    /// Keeps the copy of a UDP Data packet (the ring made at the first,
+    /// sized for the content's rate and the window).
+    fn keep(&mut self, sequence: u32, bytes: &[u8]) {
+        if self.ring.is_none()
+            && let Some(c) = self.content
+        {
+            let m = c.media();
+            let len = ResendRing::<Box<[u8]>>::bytes_for(
+                self.window,
+                m.bit_rate,
+                m.packet_size,
+                MAX_RING_BYTES,
+            );
+            *self.ring = ResendRing::new(
+                vec![0u8; len].into_boxed_slice(),
+                m.packet_size,
+                self.window,
+            );
+        }
+        if let Some(r) = self.ring.as_mut() {
+            r.store(sequence, self.now, bytes);
+        }
+    }
 }
 
 impl Driver for Io<'_> {
@@ -225,10 +286,34 @@ impl Driver for Io<'_> {
         Ok(self.packet)
     }
 
+    fn resend(&mut self, sequence: u32) -> Option<&[u8]> {
+        self.ring.as_ref()?.get(sequence, self.now)
+    }
+
     fn transmit(&mut self, to: Transmit, bytes: &[u8], what: Sent) {
-        // Only TCP until UDP delivery lands: the machine sends nothing else.
-        debug_assert!(matches!(to, Transmit::Tcp(_)));
-        self.output.extend(bytes);
+        match to {
+            Transmit::Tcp(_) => self.output.extend(bytes),
+            Transmit::Udp { destination, .. } => {
+                if let Sent::Packet { sequence, .. } = what {
+                    self.keep(sequence, bytes);
+                }
+                // Messages decided before this datagram go first (VLC
+                // reads ReportReadBlock before the header's datagrams, or
+                // misses the next reply); what the socket does not take
+                // stays queued, and a failed write shows at the next flush.
+                let _ = write_queued(self.stream, self.output);
+                // The machine names only its TCP peer's address; a full
+                // socket buffer loses the datagram as the network would.
+                let sent = self.udp.map(|u| u.send_to(bytes, destination));
+                if matches!(sent, Some(Ok(_))) {
+                    self.stats.datagrams_out.fetch_add(1, Ordering::Relaxed);
+                } else {
+                    self.stats
+                        .datagram_send_failures
+                        .fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
         if let (Sent::Packet { .. }, Some(p)) = (what, self.play.as_deref_mut()) {
             p.bytes_sent += bytes.len() as u64;
             p.packets_sent += 1;

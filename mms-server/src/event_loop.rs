@@ -5,20 +5,23 @@
 //! the descriptor limit), services connections with I/O or an expired
 //! timer, and keeps backpressure: a session whose queue is full —
 //! `max_queued` bytes, plus at most one unit — stops producing until the
-//! socket drains, so a slow client stalls only itself. What to answer the
+//! socket drains, so a slow client stalls only itself. Each loop also has
+//! a UDP socket on the same port for Data over UDP and resend requests
+//! ([`crate::udp`]). What to answer the
 //! machine's events is [`crate::answers`]'s: this file only moves bytes
 //! and keeps time.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::time::{Duration as StdDuration, SystemTime};
 
-use mio::net::TcpListener;
+use mio::net::{TcpListener, UdpSocket};
 use mio::{Events, Interest, Poll, Token};
+use mms_proto::machine::Input;
 use mms_proto::server::{Config, ServerMachine};
 use mms_proto::time::Instant;
 use mms_proto::wire::Limits;
@@ -28,8 +31,11 @@ use crate::access_log::AccessLog;
 use crate::answers::{Answers, Site};
 use crate::conn::{Conn, Scratch};
 use crate::content::ContentRoot;
+use crate::udp::{self, Datagram, Mailbox};
 
 const LISTENER: Token = Token(usize::MAX);
+const UDP: Token = Token(usize::MAX - 1);
+const WAKER: Token = Token(usize::MAX - 2);
 /// How soon a loop that ran out of descriptors tries to accept again.
 const ACCEPT_RETRY: StdDuration = StdDuration::from_millis(20);
 /// How often a loop looks at the stop flag, at the latest.
@@ -83,6 +89,8 @@ pub(crate) struct Shared {
     next_client_id: AtomicU32,
     /// One per loop, in loop order.
     loop_stats: Arc<[LoopStats]>,
+    /// Resend requests passed between loops, one mailbox per loop.
+    mailboxes: Box<[Mailbox]>,
 }
 
 /// What one event loop reports of itself, updated on every turn (relaxed
@@ -95,6 +103,16 @@ pub struct LoopStats {
     pub timer_entries: AtomicUsize,
     /// Connections it has accepted since it started.
     pub accepted: AtomicUsize,
+    /// Datagrams its UDP socket received (resend requests, or not).
+    pub datagrams_in: AtomicUsize,
+    /// Datagrams dropped before a session saw them: too long, naming no
+    /// session, or a full mailbox.
+    pub datagrams_dropped: AtomicUsize,
+    /// Data packets its sessions sent over UDP (resends included).
+    pub datagrams_out: AtomicUsize,
+    /// Datagrams the socket would not take (its buffer was full): lost,
+    /// as on the network.
+    pub datagram_send_failures: AtomicUsize,
 }
 
 /// Descriptors a running server needs besides one per session: the
@@ -167,6 +185,8 @@ impl Shared {
 pub struct Server {
     /// One listening socket per loop, all on the same address.
     listeners: Vec<std::net::TcpListener>,
+    /// One UDP socket per loop on the same port, when UDP is on.
+    udp_sockets: Vec<std::net::UdpSocket>,
     shared: Arc<Shared>,
 }
 
@@ -181,11 +201,30 @@ impl Server {
         for _ in 1..loops {
             listeners.push(listener(bound)?);
         }
+        // [3.2.5.11] Resend requests come to the UDP port with the TCP
+        // port's number.
+        let udp_sockets = if options.session.udp {
+            (0..loops)
+                .map(|_| udp::socket(bound))
+                .collect::<io::Result<_>>()
+                .map_err(|e| {
+                    io::Error::new(
+                        e.kind(),
+                        format!(
+                            "UDP port {} (set udp = false to serve TCP only): {e}",
+                            bound.port()
+                        ),
+                    )
+                })?
+        } else {
+            Vec::new()
+        };
         let seed = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
             .map_or(1, |d| d.subsec_nanos() ^ (d.as_secs() as u32));
         Ok(Self {
             listeners,
+            udp_sockets,
             shared: Arc::new(Shared {
                 root,
                 options,
@@ -193,6 +232,7 @@ impl Server {
                 sessions: AtomicUsize::new(0),
                 next_client_id: AtomicU32::new(seed),
                 loop_stats: (0..loops).map(|_| LoopStats::default()).collect(),
+                mailboxes: (0..loops).map(|_| Mailbox::default()).collect(),
             }),
         })
     }
@@ -217,12 +257,14 @@ impl Server {
                 .enumerate()
                 .map(|(i, listener)| {
                     let listener = listener.try_clone();
+                    let udp = self.udp_sockets.get(i).map(|u| u.try_clone());
                     let shared = &self.shared;
                     std::thread::Builder::new()
                         .name(format!("mms-loop-{i}"))
                         .spawn_scoped(s, move || {
                             let listener = TcpListener::from_std(listener?);
-                            EventLoop::new(i, listener, shared.clone())?.run(stop)
+                            let udp = udp.transpose()?.map(UdpSocket::from_std);
+                            EventLoop::new(i, listener, udp, shared.clone())?.run(stop)
                         })
                 })
                 .collect::<io::Result<_>>()?;
@@ -255,6 +297,10 @@ struct EventLoop {
     accept_pending: bool,
     poll: Poll,
     listener: TcpListener,
+    /// Data over UDP goes out here; resend requests come in.
+    udp: Option<UdpSocket>,
+    /// Client-ID → slab key, for resend requests.
+    clients: HashMap<u32, usize>,
     conns: Slab<Conn>,
     /// (deadline, slab key); stale entries are skipped when popped.
     timers: BinaryHeap<Reverse<(Instant, usize)>>,
@@ -264,16 +310,28 @@ struct EventLoop {
 }
 
 impl EventLoop {
-    fn new(index: usize, mut listener: TcpListener, shared: Arc<Shared>) -> io::Result<Self> {
+    fn new(
+        index: usize,
+        mut listener: TcpListener,
+        mut udp: Option<UdpSocket>,
+        shared: Arc<Shared>,
+    ) -> io::Result<Self> {
         let poll = Poll::new()?;
         poll.registry()
             .register(&mut listener, LISTENER, Interest::READABLE)?;
+        if let Some(u) = udp.as_mut() {
+            poll.registry().register(u, UDP, Interest::READABLE)?;
+            let waker = mio::Waker::new(poll.registry(), WAKER)?;
+            let _ = shared.mailboxes[index].waker.set(waker);
+        }
         Ok(Self {
             index,
             spare: std::fs::File::open("/dev/null").ok(),
             accept_pending: false,
             poll,
             listener,
+            udp,
+            clients: HashMap::new(),
             conns: Slab::new(),
             timers: BinaryHeap::new(),
             shared,
@@ -309,6 +367,14 @@ impl EventLoop {
             for ev in events.iter() {
                 if ev.token() == LISTENER {
                     self.accept(now)?;
+                } else if ev.token() == UDP {
+                    self.receive_datagrams(now, &mut ready);
+                } else if ev.token() == WAKER {
+                    for d in self.shared.mailboxes[self.index].take() {
+                        self.deliver(now, d, &mut ready);
+                    }
+                    // A turn that stopped reading early woke itself.
+                    self.receive_datagrams(now, &mut ready);
                 } else if let Some(c) = self.conns.get_mut(ev.token().0) {
                     if ev.is_readable() && !c.closing {
                         c.read(now, &self.shared);
@@ -365,7 +431,14 @@ impl EventLoop {
             // A closing session (its client left, or it failed) produces
             // nothing more; what it queued is still written.
             if !c.closing {
-                more = c.drive(now, &self.shared, &mut self.scratch);
+                let stats = &self.shared.loop_stats[self.index];
+                more = c.drive(
+                    now,
+                    &self.shared,
+                    &mut self.scratch,
+                    self.udp.as_ref(),
+                    stats,
+                );
             }
             c.flush();
             if !more || !c.output.is_empty() || c.closing {
@@ -406,6 +479,7 @@ impl EventLoop {
 
     fn remove(&mut self, k: usize, why: &str) {
         let mut c = self.conns.remove(k);
+        self.clients.remove(&c.client_id);
         let _ = self.poll.registry().deregister(&mut c.stream);
         c.answers.end_play(&c.machine, self.shared.site(), None);
         self.shared.sessions.fetch_sub(1, Ordering::Relaxed);
@@ -429,6 +503,80 @@ impl EventLoop {
         self.timers = BinaryHeap::from(live);
     }
 
+    /// A Client-ID that this loop owns ([`udp::owner`]) and no session of
+    /// it has ([3.2.3]: different for concurrent sessions).
+    fn fresh_client_id(&self) -> u32 {
+        let loops = self.shared.loop_stats.len();
+        loop {
+            let id = udp::client_id_of(self.shared.client_id(), loops, self.index);
+            if !self.clients.contains_key(&id) {
+                return id;
+            }
+        }
+    }
+
+    /// Reads what the UDP socket holds (a bounded number per turn) and
+    /// passes each request to the loop that holds its session.
+    fn receive_datagrams(&mut self, now: Instant, ready: &mut Vec<usize>) {
+        let mut buf = [0u8; 2048];
+        let shared = self.shared.clone();
+        let stats = &shared.loop_stats[self.index];
+        for _ in 0..udp::READS_PER_TURN {
+            let Some(sock) = self.udp.as_ref() else {
+                return;
+            };
+            let (n, source) = match sock.recv_from(&mut buf) {
+                Ok(r) => r,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                // WouldBlock: all read. Other errors (an ICMP report of an
+                // earlier send) say nothing about this socket's future.
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(_) => continue,
+            };
+            stats.datagrams_in.fetch_add(1, Ordering::Relaxed);
+            let Some(d) = Datagram::new(source, &buf[..n]) else {
+                stats.datagrams_dropped.fetch_add(1, Ordering::Relaxed);
+                continue;
+            };
+            let loops = self.shared.loop_stats.len();
+            match d.client_id().map(|id| udp::owner(id, loops)) {
+                Some(i) if i == self.index => self.deliver(now, d, ready),
+                Some(i) => {
+                    if !self.shared.mailboxes[i].post(d) {
+                        stats.datagrams_dropped.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                None => {
+                    stats.datagrams_dropped.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+        // More may wait: the edge-triggered socket will not say so again.
+        let _ = self.shared.mailboxes[self.index]
+            .waker
+            .get()
+            .map(mio::Waker::wake);
+    }
+
+    /// Hands a request to the session its dwClientId names, if this loop
+    /// has it; the machine checks the rest ([3.2.5.13]).
+    fn deliver(&mut self, now: Instant, d: Datagram, ready: &mut Vec<usize>) {
+        let key = d.client_id().and_then(|id| self.clients.get(&id).copied());
+        let Some(c) = key.and_then(|k| self.conns.get_mut(k)) else {
+            self.shared.loop_stats[self.index]
+                .datagrams_dropped
+                .fetch_add(1, Ordering::Relaxed);
+            return;
+        };
+        let input = Input::Udp {
+            source: d.source,
+            contents: d.bytes(),
+        };
+        if c.machine.handle_input(now, input).is_ok() {
+            ready.extend(key);
+        }
+    }
+
     fn accept(&mut self, now: Instant) -> io::Result<()> {
         if self.spare.is_none() {
             // Lost while out of descriptors: take it back when one is free.
@@ -446,6 +594,7 @@ impl EventLoop {
                     self.shared.loop_stats[self.index]
                         .accepted
                         .fetch_add(1, Ordering::Relaxed);
+                    let client_id = self.fresh_client_id();
                     let entry = self.conns.vacant_entry();
                     let key = entry.key();
                     self.poll
@@ -454,11 +603,14 @@ impl EventLoop {
                     let _ = stream.set_nodelay(true);
                     let local = stream.local_addr().unwrap_or(peer);
                     tracing::info!(%peer, "connection");
-                    let machine =
-                        ServerMachine::new(self.shared.options.session, self.shared.client_id());
+                    self.clients.insert(client_id, key);
+                    let machine = ServerMachine::new(self.shared.options.session, client_id)
+                        .with_peer(peer.ip());
                     entry.insert(Conn {
                         stream,
                         peer,
+                        client_id,
+                        ring: None,
                         machine,
                         answers: Answers::new(peer, local),
                         input: Vec::new(),

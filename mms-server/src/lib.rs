@@ -19,5 +19,6 @@ pub mod config;
 mod conn;
 pub mod content;
 mod event_loop;
+mod udp;
 
 pub use event_loop::{FD_RESERVE, LoopStats, Options, Server, fd_limit, sessions_for_fd_limit};

@@ -31,6 +31,24 @@ pub struct Config {
     /// forever before Connect). `None`: no such limit (the spec has none;
     /// mms-server sets 30 s).
     pub setup_timeout: Option<Duration>,
+    /// Accept a UDP funnel ([3.2.5.5]): the runtime has a UDP socket on
+    /// the TCP port's number and gave the machine the peer's address
+    /// ([`super::ServerMachine::with_peer`]). Off: UDP is declined with
+    /// ReportDisconnectedFunnel.
+    pub udp: bool,
+    /// Resent bytes per second a session may send, as a percentage of the
+    /// content bit rate (at least 8 KiB/s; a burst of one second's worth):
+    /// the bound on what resend requests can make the server send
+    /// ([3.2.5.13]).
+    pub resend_budget_percent: u32,
+    /// How long the runtime keeps copies of what it sent over UDP
+    /// ([`super::ResendRing`]); a request for an older packet is not
+    /// answered.
+    pub resend_window: Duration,
+    /// How long ReportEndOfStream waits after the last UDP datagram of a
+    /// play, so the datagrams arrive (and can be asked for again) first:
+    /// VLC ends its session on it at once (interop-notes).
+    pub udp_end_delay: Duration,
     /// Refuse what the spec forbids even where real clients do it
     /// (`check_strict` on every message, a missing StreamSwitch selects
     /// nothing, an unreadable funnelName or subscriberName is refused).
@@ -46,6 +64,10 @@ impl Default for Config {
             linger: Some(Duration::from_secs(3)),
             paced: true,
             setup_timeout: None,
+            udp: false,
+            resend_budget_percent: 100,
+            resend_window: Duration::from_secs(5),
+            udp_end_delay: Duration::from_secs(1),
             strict: false,
         }
     }

@@ -19,6 +19,16 @@ pub enum Sent {
     Packet {
         /// Its LocationId.
         number: u64,
+        /// Its 32-bit sequence ([3.2.5.11.1]): the key a runtime keeps a
+        /// UDP copy under ([`super::ResendRing`]).
+        sequence: u32,
+    },
+    /// A UDP packet-pair datagram ([4.4.1]).
+    PacketPair,
+    /// A copy of the Data packet of `sequence`, sent again ([3.2.5.13]).
+    Resend {
+        /// Its sequence.
+        sequence: u32,
     },
 }
 
@@ -35,6 +45,15 @@ pub trait Driver {
     /// number may be asked for again when the first answer was early: a
     /// source that keeps its last packet answers without reading again.
     fn packet(&mut self, number: u64) -> Result<&[u8], Self::Error>;
+
+    /// The copy kept of the Data packet of `sequence` as it was sent over
+    /// UDP ([3.2.5.13]), if it is still held (a [`super::ResendRing`]). A
+    /// driver that keeps none (TCP delivery only) answers `None`: the
+    /// machine then counts the request as not held.
+    fn resend(&mut self, sequence: u32) -> Option<&[u8]> {
+        let _ = sequence;
+        None
+    }
 
     /// Takes `bytes` to send as `to` says. The machine's state has moved
     /// on: the bytes must be sent (or the session closed).
@@ -109,19 +128,30 @@ pub fn drain<D: Driver>(
         if !driver.has_room() {
             return Ok(Drained::Full);
         }
-        // Header pieces and packets go on the TCP connection until UDP
-        // delivery lands.
+        // Header pieces and packets go where the funnel says
+        // (`data_route`); messages always on TCP.
         let (to, what) = match machine.poll_output(now, buf)? {
+            Output::Transmit(t @ Transmit::Udp { .. }) => (t, Sent::PacketPair),
             Output::Transmit(t) => (t, Sent::Message),
             Output::ReadHeader { offset, len } => {
                 let bytes = driver.header(offset, len).map_err(DriveError::Content)?;
                 let n = machine.header_piece(now, bytes, buf)?;
-                (Transmit::Tcp(n), Sent::HeaderPiece)
+                (machine.data_route(n), Sent::HeaderPiece)
+            }
+            Output::Resend { sequence } => {
+                let held = driver.resend(sequence);
+                match machine.resend_packet(sequence, held, buf)? {
+                    Some(t) => (t, Sent::Resend { sequence }),
+                    None => continue,
+                }
             }
             Output::ReadPacket { number } => {
                 let bytes = driver.packet(number).map_err(DriveError::Content)?;
                 match machine.data_packet(now, number, bytes, buf)? {
-                    Data::Send(n) => (Transmit::Tcp(n), Sent::Packet { number }),
+                    Data::Send(n) => {
+                        let sequence = machine.next_sequence().wrapping_sub(1);
+                        (machine.data_route(n), Sent::Packet { number, sequence })
+                    }
                     Data::NotBefore(due) => {
                         let t = machine.poll_timeout().map_or(due, |t| t.min(due));
                         return Ok(Drained::NotBefore(t));

@@ -63,6 +63,13 @@ pub enum Output {
         /// The packet number (LocationId).
         number: u64,
     },
+    /// [3.2.5.13] The client asked for the Data packet of `sequence` again:
+    /// hand the copy the runtime kept of it ([`super::ResendRing`]), or
+    /// `None`, to [`super::ServerMachine::resend_packet`].
+    Resend {
+        /// The 32-bit sequence of the Data packet.
+        sequence: u32,
+    },
     /// The playlist entry ended and [`super::Media::continues`] said another
     /// follows: open it and call [`super::ServerMachine::next_entry`] (or
     /// [`super::ServerMachine::end_of_content`] if it cannot be opened).

@@ -21,9 +21,10 @@
 //! | `Replies` (`output.rs`) | the reply queue, TcpMessageHeader seq and timeSent | [3.2.5.2] |
 //! | [`drain`] (`drive.rs`) | the one loop that answers the machine's content requests | — |
 //!
-//! Places kept for what comes next, each a new part in a new file: `udp`
-//! (Data over UDP, the UDP packet-pair and RequestPacketListResend,
-//! [3.2.5.5], [3.2.5.13], [4.4.1]), `auth` (SecurityChallenge /
+//! | `Udp` (`udp.rs`) | the UDP destination, the UDP packet-pair, resend requests and their budget, the held end of stream | [3.2.5.5], [3.2.5.13], [4.4.1] |
+//! | [`ResendRing`] (`resend.rs`) | the runtime's copies of what it sent over UDP, by sequence | [3.2.5.13] |
+//!
+//! Places kept for what comes next, each a new part in a new file: `auth` (SecurityChallenge /
 //! SecurityResponse, [3.2.5.6], [3.2.5.7]) and `live` (broadcast content
 //! whose LocationId keeps counting, [2.2.2]).
 //!
@@ -82,15 +83,19 @@ mod header;
 mod output;
 mod pacing;
 mod play;
+mod resend;
 mod setup;
 mod streams;
 mod timers;
+mod udp;
 
 pub use config::{Config, Media};
 pub use drive::{Drained, DriveError, Driver, Sent, drain};
 pub use error::ServerError;
 pub use event::{Data, Event, Events, MAX_EVENTS, Output};
+pub use resend::ResendRing;
 pub use setup::MAX_REDIRECT_LEN;
+pub use udp::{RESEND_QUEUE, UDP_PAIR_LOCATION, UDP_PAIR_PAYLOAD, UdpStats};
 
 pub use crate::machine::{Input, State, Transmit, Unit};
 use crate::time::Instant;
@@ -176,6 +181,7 @@ pub struct ServerMachine {
     play: play::Playback,
     pacer: pacing::Pacer,
     timers: timers::Timers,
+    udp: udp::Udp,
     out: Replies,
 }
 
@@ -195,6 +201,7 @@ impl ServerMachine {
             play: play::Playback::default(),
             pacer: pacing::Pacer::default(),
             timers: timers::Timers::default(),
+            udp: udp::Udp::default(),
             out: Replies::default(),
         }
     }
@@ -227,8 +234,8 @@ impl ServerMachine {
     /// Handles one unit of input and returns the events for the
     /// application, borrowing from it. A TcpMessageHeader packet's messages
     /// are handled in order ([3.2.5.1]); a Data packet from the client is
-    /// an error; UDP datagrams are ignored until UDP delivery lands (a
-    /// stray datagram must not end a TCP session).
+    /// an error; a datagram is a resend request ([3.2.5.13]), checked and
+    /// counted, never an end of the session.
     pub fn handle_input<'p>(
         &mut self,
         now: Instant,
@@ -246,7 +253,10 @@ impl ServerMachine {
                     "from the client (Data packets only flow to it)",
                 ));
             }
-            Input::Udp { .. } => return Ok(events),
+            Input::Udp { source, contents } => {
+                self.on_datagram(now, source, contents);
+                return Ok(events);
+            }
         };
         if self.config.strict {
             TcpMessageHeaderRepr::check_strict(packet)?;
@@ -299,6 +309,7 @@ impl ServerMachine {
                     return Err(ServerError::WrongOpenFileId(r.open_file_id));
                 }
                 self.incarnation = r.play_incarnation;
+                self.start_udp_pair();
                 self.out.push(Reply::ReadBlock {
                     incarnation: r.play_incarnation,
                 })?;

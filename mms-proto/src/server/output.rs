@@ -21,10 +21,12 @@ pub(super) enum Reply {
     ConnectedEx {
         packet_pair: bool,
     },
-    /// ReportFunnelInfo; with packet-pair, the TcpMessageHeader packet's
-    /// total size (512, 512, 1056) and which of the three it is.
+    /// ReportFunnelInfo; with the TCP packet-pair, the TcpMessageHeader
+    /// packet's total size (512, 512, 1056) and which of the three it is;
+    /// `udp_pair`: playIncarnation 0xF0F0F901 ([4.4.1]).
     FunnelInfo {
         pair: Option<(usize, u32)>,
+        udp_pair: bool,
     },
     ConnectedFunnel,
     DisconnectedFunnel(HResult),
@@ -92,12 +94,21 @@ impl ServerMachine {
     /// packet needs the packet size + 8). An error ends the session.
     pub fn poll_output(&mut self, now: Instant, buf: &mut [u8]) -> Result<Output, ServerError> {
         self.timers.arm_setup(now, self.config.setup_timeout);
+        // [4.4.1] The UDP packet-pair goes before ReportReadBlock.
+        if let Some(o) = self.poll_udp_pair(buf)? {
+            return Ok(o);
+        }
+        self.release_end(now, false)?;
         if let Some(r) = self.out.queue.pop_front() {
             let n = self.emit_reply(now, r, buf)?;
             return Ok(Output::Transmit(Transmit::Tcp(n)));
         }
         if self.out.close {
             return Ok(Output::Close);
+        }
+        // [3.2.5.13] Resends go before new packets.
+        if let Some(o) = self.poll_resend(now) {
+            return Ok(o);
         }
         if self.phase == Phase::SendingHeader
             && let Some(o) = self.poll_header(now)
@@ -123,7 +134,7 @@ impl ServerMachine {
     /// time of a packet that was early.
     pub fn poll_timeout(&self) -> Option<Instant> {
         let busy = matches!(self.phase, Phase::Streaming | Phase::SendingHeader);
-        [self.timers.next(busy), self.play.due()]
+        [self.timers.next(busy), self.play.due(), self.udp_deadline()]
             .into_iter()
             .flatten()
             .min()
@@ -141,9 +152,21 @@ impl ServerMachine {
                 };
                 ReportConnectedExRepr::new(pi, version).into()
             }
-            Reply::FunnelInfo { pair: None } => ReportFunnelInfoRepr::new(self.client_id).into(),
+            Reply::FunnelInfo {
+                pair: None,
+                udp_pair: false,
+            } => ReportFunnelInfoRepr::new(self.client_id).into(),
+            Reply::FunnelInfo {
+                pair: None,
+                udp_pair: true,
+            } => ReportFunnelInfoRepr {
+                play_incarnation: MMS_PACKET_PAIR_UDP_HIGH_ENTROPY,
+                ..ReportFunnelInfoRepr::new(self.client_id)
+            }
+            .into(),
             Reply::FunnelInfo {
                 pair: Some((total, index)),
+                ..
             } => {
                 let len = total - TCP_HEADER_LEN - REPORT_FUNNEL_INFO_FIXED;
                 packet_pair_filler(self.client_id, index, &mut filler[..len]);
@@ -254,7 +277,7 @@ fn report_open_file(hr: HResult, incarnation: u32, m: &Media) -> ReportOpenFileR
 /// compresses them away. No RNG in a sans-IO core: a xorshift64* stream
 /// seeded from the Client-ID and the message index is as incompressible as
 /// the spec needs.
-fn packet_pair_filler(client_id: u32, index: u32, out: &mut [u8]) {
+pub(super) fn packet_pair_filler(client_id: u32, index: u32, out: &mut [u8]) {
     let mut x = (u64::from(client_id) << 32 | u64::from(index)) ^ 0x9E37_79B9_7F4A_7C15;
     for chunk in out.chunks_mut(8) {
         x ^= x >> 12;

@@ -71,6 +71,12 @@ macro_rules! start_request {
 pub(super) use start_request;
 
 impl Playback {
+    /// Sequence ([3.2.1]): of the next data packet; every one below it
+    /// was sent.
+    pub(super) fn sequence(&self) -> u32 {
+        self.sequence
+    }
+
     /// When an early packet is due again.
     pub(super) fn due(&self) -> Option<Instant> {
         self.read.due.filter(|_| self.read.pending)
@@ -106,6 +112,8 @@ impl ServerMachine {
         if req.open_file_id != super::FILE_ID {
             return Err(ServerError::WrongOpenFileId(req.open_file_id));
         }
+        // A held end of stream goes before this play's answer.
+        self.release_end(now, true)?;
         let media = self.media_for("no media in READY")?;
         if let Some(rate) = stride {
             if !(-5.0..=5.0).contains(&rate) || rate == 0.0 || rate.is_nan() {
@@ -183,6 +191,7 @@ impl ServerMachine {
 
     /// [3.2.5.14] StopPlaying: READY, EndOfStream with its incarnation.
     pub(super) fn on_stop(&mut self, now: Instant, incarnation: u32) -> Result<(), ServerError> {
+        self.release_end(now, true)?;
         self.phase = Phase::Ready;
         self.play.awaiting_entry = false;
         self.play.cancel_read();
@@ -243,6 +252,10 @@ impl ServerMachine {
         self.phase = Phase::Ready;
         self.play.cancel_read();
         self.timers.start_idle(now, self.config.idle_timeout);
+        // Over UDP it waits for the last datagrams ([`super::Config::udp_end_delay`]).
+        if self.hold_end(now, HResult::S_OK, self.incarnation) {
+            return Ok(());
+        }
         self.timers.linger(now, self.config.linger);
         self.out.push(Reply::EndOfStream {
             hr: HResult::S_OK,

@@ -7,7 +7,8 @@ use super::{Event, Media, Phase, Reply, ServerError, ServerMachine};
 use crate::wire::text::{ClientToken, FunnelName, FunnelProto, Subscriber, Version};
 use crate::wire::{
     ConnectFunnelRepr, ConnectRepr, FunnelInfoRepr, HResult, MMS_PACKET_PAIR_TCP_HIGH_ENTROPY,
-    MMS_USE_PACKET_PAIR, OpenFileRepr, REDIRECT_PROXY, REDIRECT_URL,
+    MMS_PACKET_PAIR_UDP_HIGH_ENTROPY, MMS_USE_PACKET_PAIR, OpenFileRepr, REDIRECT_PROXY,
+    REDIRECT_URL,
 };
 
 /// Longest redirect location the machine holds.
@@ -51,9 +52,18 @@ impl ServerMachine {
 
     /// [3.2.5.4] FunnelInfo: give the Client-ID; with the TCP packet-pair
     /// asked for, three ReportFunnelInfo of 512, 512 and 1056 bytes with
-    /// random filler. (FFmpeg's 0x00F0F0F0 is no packet-pair value,
-    /// interop-notes; UDP packet-pair is not offered: no UDP delivery yet.)
+    /// random filler; with the UDP packet-pair ([4.4.1]) one
+    /// ReportFunnelInfo with 0xF0F0F901, and the two datagrams follow the
+    /// ReadBlock. (FFmpeg's 0x00F0F0F0 is no packet-pair value,
+    /// interop-notes.)
     pub(super) fn on_funnel_info(&mut self, f: &FunnelInfoRepr) -> Result<(), ServerError> {
+        if f.play_incarnation == MMS_PACKET_PAIR_UDP_HIGH_ENTROPY && self.config.udp {
+            self.udp.pair_asked = true;
+            return self.out.push(Reply::FunnelInfo {
+                pair: None,
+                udp_pair: true,
+            });
+        }
         if matches!(
             f.play_incarnation,
             MMS_USE_PACKET_PAIR | MMS_PACKET_PAIR_TCP_HIGH_ENTROPY
@@ -61,16 +71,22 @@ impl ServerMachine {
             for (i, total) in [(0, 512), (1, 512), (2, 1056)] {
                 self.out.push(Reply::FunnelInfo {
                     pair: Some((total, i)),
+                    udp_pair: false,
                 })?;
             }
             Ok(())
         } else {
-            self.out.push(Reply::FunnelInfo { pair: None })
+            self.out.push(Reply::FunnelInfo {
+                pair: None,
+                udp_pair: false,
+            })
         }
     }
 
-    /// [3.2.5.5] ConnectFunnel: TCP is accepted; UDP is declined until UDP
-    /// delivery lands (the client may ask for TCP next).
+    /// [3.2.5.5] ConnectFunnel: TCP is accepted; UDP sets Client-Port
+    /// when [`super::Config::udp`] is on and the peer is known (the IP in
+    /// funnelName is ignored: Data goes to the TCP peer), else it is
+    /// declined and the client may ask for TCP next.
     pub(super) fn on_connect_funnel(
         &mut self,
         f: &ConnectFunnelRepr<'_>,
@@ -82,8 +98,16 @@ impl ServerMachine {
             }) => Reply::ConnectedFunnel,
             Ok(FunnelName {
                 proto: FunnelProto::Udp,
+                port,
                 ..
-            }) => Reply::DisconnectedFunnel(HResult::E_NOTIMPL),
+            }) => {
+                if self.config.udp && self.udp.select(port) {
+                    self.setup.client_port = port;
+                    Reply::ConnectedFunnel
+                } else {
+                    Reply::DisconnectedFunnel(HResult::E_NOTIMPL)
+                }
+            }
             Err(_) if self.config.strict => Reply::DisconnectedFunnel(HResult::E_INVALIDARG),
             // Tolerant: an unreadable funnelName means TCP (the IP is
             // ignored anyway).
