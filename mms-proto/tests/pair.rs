@@ -332,3 +332,225 @@ fn the_link_drops_duplicates_and_reorders_datagrams_as_told() {
     p.play_to_end(Play::default());
     assert_plays_the_file_from(&f, &p.client.play_packets(0), 0);
 }
+
+/// Data over UDP ([3.1.4.7], [3.2.5.11.1], [3.2.5.13]) through the
+/// link's datagram hooks: losses, duplicates and reordering, each
+/// session's file compared with the source.
+mod udp {
+    use super::*;
+    use mms_proto::wire::RequestPacketListResendRepr;
+    use std::net::SocketAddr;
+
+    fn udp_pair(f: &[u8]) -> Pair {
+        udp_pair_with(
+            f,
+            server::Config {
+                udp: true,
+                ..server::Config::default()
+            },
+        )
+    }
+
+    fn udp_pair_with(f: &[u8], server: server::Config) -> Pair {
+        let client = client::Config {
+            udp_port: Some(7000),
+            server_udp: Some(pair::SERVER_ADDR.parse().unwrap()),
+            ..client_config()
+        };
+        Pair::new(vec![f.to_vec()], server, client, Duration::from_millis(20))
+    }
+
+    /// Every packet the client got in the session, by LocationId, once.
+    fn received(p: &Pair) -> Vec<(u32, Vec<u8>)> {
+        let mut v: Vec<(u32, Vec<u8>)> = p
+            .client
+            .got
+            .iter()
+            .filter_map(|g| match g {
+                Got::Packet { location_id, data } => Some((*location_id, data.clone())),
+                _ => None,
+            })
+            .collect();
+        v.sort_by_key(|(n, _)| *n);
+        v
+    }
+
+    /// Plays to the end and waits until nothing is missing.
+    fn play_all(p: &mut Pair) {
+        p.play_to_end(Play::default());
+        p.run_until(100_000, |p| p.client.m.udp_missing() == 0);
+    }
+
+    /// A small deterministic random stream for the link's fate.
+    fn lcg(seed: u64) -> impl FnMut() -> u64 {
+        let mut x = seed;
+        move || {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            x >> 33
+        }
+    }
+
+    #[test]
+    fn a_session_over_udp_without_loss() {
+        let f = file("ff_av.wmv");
+        let mut p = udp_pair(&f);
+        p.ready();
+        assert_eq!(p.client.header(1), f[..header_len(&f)]);
+        assert_eq!(
+            p.server.m.udp_destination(),
+            Some(pair::CLIENT_ADDR.parse().unwrap()),
+            "Data goes to the TCP peer at the funnel's port"
+        );
+        assert!(p.client.m.udp_active());
+        play_all(&mut p);
+        let got = received(&p);
+        assert_plays_the_file_from(&f, &got, 0);
+        let s = p.client.m.udp_stats();
+        assert_eq!((s.missing, s.lost, s.requests, s.duplicates), (0, 0, 0, 0));
+        assert_eq!(s.received as usize, got.len());
+        assert_eq!(p.server.m.udp_stats().resent, 0);
+    }
+
+    #[test]
+    fn twenty_percent_loss_duplicates_and_reordering_are_recovered() {
+        let mut odd = 0;
+        for (name, seed) in [
+            ("ff_av.wmv", 1),
+            ("ff_small_packets.asf", 2),
+            ("ff_lang.wmv", 3),
+        ] {
+            let f = file(name);
+            let mut p = udp_pair(&f);
+            let mut r = lcg(seed);
+            p.fate = Box::new(move |_: &Datagram| match r() % 100 {
+                0..20 => Fate::Drop,
+                20..25 => Fate::Duplicate,
+                25..30 => Fate::Delay(Duration::from_millis(45)),
+                _ => Fate::Deliver,
+            });
+            p.ready();
+            assert_eq!(p.client.header(p.client.headers()), f[..header_len(&f)]);
+            play_all(&mut p);
+            assert_plays_the_file_from(&f, &received(&p), 0);
+            let s = p.client.m.udp_stats();
+            assert_eq!(s.lost, 0, "{name}: {s:?}");
+            assert!(s.recovered > 0 && s.requests > 0, "{name}: {s:?}");
+            odd += s.duplicates + s.reordered;
+            assert!(p.server.m.udp_stats().resent >= s.recovered);
+        }
+        assert!(odd > 0, "the link duplicated and reordered some");
+    }
+
+    #[test]
+    fn a_lost_header_datagram_is_read_again_after_the_header_timer() {
+        let f = file("ff_big_packets.asf");
+        let mut p = udp_pair(&f);
+        let mut dropped = 0;
+        p.fate = Box::new(move |d: &Datagram| {
+            // The first header piece (AFFlags 0x04 or 0x0C), once.
+            let header_piece = d.contents.len() > 8 && matches!(d.contents[5], 0x04 | 0x0C);
+            if header_piece && dropped == 0 {
+                dropped += 1;
+                Fate::Drop
+            } else {
+                Fate::Deliver
+            }
+        });
+        let t0 = p.now;
+        p.ready();
+        assert_eq!(p.client.header(p.client.headers()), f[..header_len(&f)]);
+        assert!(p.now - t0 >= Duration::from_secs(1), "the Header timer ran");
+        assert!(
+            p.server.events.is_empty() || p.server.error.is_none(),
+            "{:?}",
+            p.server.error
+        );
+        play_all(&mut p);
+        assert_plays_the_file_from(&f, &received(&p), 0);
+    }
+
+    #[test]
+    fn the_last_packets_lost_before_end_of_stream_are_recovered() {
+        let f = file("ff_audio.wma");
+        let count = HeaderSummary::parse(&f).unwrap().packet_count as u32;
+        let mut p = udp_pair(&f);
+        let mut seen = std::collections::HashSet::new();
+        p.fate = Box::new(move |d: &Datagram| {
+            // Header pieces carry the ReadBlock's incarnation (1..=8), media
+            // the play's (9 on: the client's first).
+            let media = d.contents.len() > 8 && d.contents[4] >= 9;
+            let loc = u32::from_le_bytes(d.contents[..4].try_into().unwrap());
+            // The last three packets' first copies are lost.
+            if media && loc + 3 >= count && seen.insert(loc) {
+                Fate::Drop
+            } else {
+                Fate::Deliver
+            }
+        });
+        p.ready();
+        play_all(&mut p);
+        assert_plays_the_file_from(&f, &received(&p), 0);
+        let s = p.client.m.udp_stats();
+        assert_eq!((s.recovered, s.lost), (3, 0), "{s:?}");
+    }
+
+    #[test]
+    fn spoofed_and_excessive_resend_requests_stay_within_the_budget() {
+        let f = file("ff_av.wmv");
+        // The session stays open after its end: resend requests still count.
+        let mut p = udp_pair_with(
+            &f,
+            server::Config {
+                udp: true,
+                linger: None,
+                ..server::Config::default()
+            },
+        );
+        p.ready();
+        p.play_to_end(Play::default());
+        p.run_until(100_000, |p| p.client.m.udp_missing() == 0);
+        let client_id = p.client.m.client_id();
+        let request = |client_id: u32, source_id: u16| {
+            let r = RequestPacketListResendRepr {
+                client_id,
+                source_id,
+                packets: (0..32).collect(),
+            };
+            let mut b = vec![0u8; r.buffer_len()];
+            r.emit(&mut b).unwrap();
+            b
+        };
+        let stranger: SocketAddr = "10.9.9.9:7000".parse().unwrap();
+        let before = p.delivered.0;
+        p.inject_datagram_from(stranger, false, request(client_id, 1));
+        p.inject_datagram(false, request(client_id ^ 1, 1));
+        p.inject_datagram(false, request(client_id, 2));
+        p.inject_datagram(false, vec![0xEE; 40]);
+        let to_server = p.delivered.1;
+        p.run_until(1000, |p| p.delivered.1 >= to_server + 4);
+        let s = p.server.m.udp_stats();
+        assert_eq!((s.refused, s.resent), (4, 0), "{s:?}");
+        assert_eq!(p.delivered.0, before, "nothing sent for them");
+        // 1,000 valid requests a second for 2 s, 32 packets each.
+        let rate = HeaderSummary::parse(&f).unwrap().total_bitrate() as u64 / 8;
+        let budget = rate.max(8 * 1024);
+        let start = p.now;
+        for i in 0..2000u64 {
+            p.now = p.now.max(start + Duration::from_millis(i));
+            p.inject_datagram(false, request(client_id, 1));
+            p.step();
+        }
+        while p.step() {}
+        let s = p.server.m.udp_stats();
+        let elapsed = (p.now - start).0 / 1_000_000 + 1;
+        assert!(
+            s.resent_bytes <= budget + budget * elapsed,
+            "{} bytes resent in {elapsed} s, budget {budget} B/s: {s:?}",
+            s.resent_bytes
+        );
+        assert!(s.resent > 0, "a valid request is answered: {s:?}");
+        assert!(s.requests >= 2000);
+    }
+}

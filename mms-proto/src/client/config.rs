@@ -1,6 +1,6 @@
 //! The settings of a client session, and the bounds of what it holds.
 
-use core::net::{IpAddr, Ipv4Addr};
+use core::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use crate::time::Duration;
 use crate::wire::text::{Guid, Version};
@@ -48,6 +48,19 @@ pub struct Config {
     /// StreamSwitch and StartPlaying from the beginning by itself. Off:
     /// it waits in READY for the application's selection and play.
     pub follow_playlist: bool,
+    /// The server's UDP address ([3.1.4.7]: the URL's host and port, or
+    /// the proxy's): resend requests go there, and datagrams from any
+    /// other address are dropped. Needed for Data over UDP.
+    pub server_udp: Option<SocketAddr>,
+    /// How long a missing UDP packet is waited for (reordering) before it
+    /// is first asked for again.
+    pub resend_delay: Duration,
+    /// How long after a resend request a packet still missing is asked
+    /// for again.
+    pub resend_interval: Duration,
+    /// How long a missing packet is asked for before it is given up (keep
+    /// it below the server's window: mms-server keeps 5 s).
+    pub resend_deadline: Duration,
     /// Refuse what the spec forbids even where servers do it.
     pub strict: bool,
 }
@@ -69,6 +82,10 @@ impl Default for Config {
             header_timeout: Duration::from_secs(5),
             max_header_len: 16 << 20,
             follow_playlist: true,
+            server_udp: None,
+            resend_delay: Duration::from_millis(20),
+            resend_interval: Duration::from_millis(150),
+            resend_deadline: Duration::from_secs(3),
             strict: false,
         }
     }

@@ -90,6 +90,11 @@ impl HeaderRead {
         self.bytes = 0;
     }
 
+    /// The incarnation of the read in progress.
+    pub(super) fn reading(&self) -> u32 {
+        self.reading
+    }
+
     /// When the Header timer expires, if it runs.
     pub(super) fn deadline(&self) -> Option<Instant> {
         self.deadline

@@ -107,6 +107,7 @@ mod header;
 mod output;
 mod play;
 mod setup;
+mod udp;
 
 pub use config::{Config, MAX_HOST_LEN, MAX_PATH_LEN, MAX_TOKEN_LEN};
 pub use error::ClientError;
@@ -114,6 +115,7 @@ pub use event::{Event, FileInfo, Redirect};
 pub use header::HEADER_RETRY_LIMIT;
 pub use output::{OUTPUT_BUF_LEN, Output};
 pub use play::{Play, Start, Stats, frame_offset};
+pub use udp::{MAX_MISSING, UdpStats};
 
 pub use crate::machine::{Input, State, Transmit, Unit};
 
@@ -196,6 +198,7 @@ pub struct ClientMachine {
     setup: Setup,
     header: HeaderRead,
     play: Playback,
+    udp: udp::UdpRecv,
     out: Outbox,
 }
 
@@ -211,6 +214,7 @@ impl ClientMachine {
             file: None,
             header: HeaderRead::new(),
             play: Playback::new(),
+            udp: udp::UdpRecv::default(),
             out: Outbox::default(),
         };
         c.out.push(Pending::Connect)?;
@@ -296,8 +300,9 @@ impl ClientMachine {
 
     /// Handles one unit of input. A TCP unit is what [`frame`] cut: a
     /// TcpMessageHeader packet or a Data packet ([3.1.5.2]). A UDP
-    /// datagram is ignored (`Ok(None)`): Data over UDP is not done yet,
-    /// and a stray datagram must not end a TCP session. An `Err` ends
+    /// datagram is a Data packet when UDP is in place and it comes from
+    /// [`Config::server_udp`]; anything else is counted and dropped
+    /// ([`UdpStats::foreign`]): a datagram never ends the session. An `Err` ends
     /// the session; it is [`ClientError::Misuse`] only when the runtime let
     /// the output queue fill up without calling
     /// [`poll_output`](Self::poll_output).
@@ -312,7 +317,7 @@ impl ClientMachine {
         let r = match input {
             Input::Tcp(Unit::Command(packet)) => self.handle_command(now, packet),
             Input::Tcp(Unit::Data(packet)) => self.handle_data(packet),
-            Input::Udp { .. } => return Ok(None),
+            Input::Udp { source, contents } => self.handle_datagram(now, source, contents),
         };
         if r.is_err() {
             self.phase = Phase::Closed;
@@ -404,7 +409,7 @@ impl ClientMachine {
         }
         match self.phase {
             Phase::Header | Phase::EntryHeader => self.header_data(&d),
-            _ => self.media_data(&d),
+            _ => self.media_data(&d, None),
         }
     }
 }

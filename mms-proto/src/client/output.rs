@@ -39,8 +39,8 @@ pub const OUTPUT_BUF_LEN: usize = 4096;
 /// What the caller does next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Output {
-    /// Send the first bytes of the buffer (always [`Transmit::Tcp`] for
-    /// now: the client sends every message on the TCP connection).
+    /// Send the first bytes of the buffer: a message on the TCP
+    /// connection, or a RequestPacketListResend datagram ([3.1.4.7]).
     Transmit(Transmit),
     /// Nothing to send; call [`ClientMachine::handle_timeout`] at this
     /// time unless input comes first.
@@ -126,10 +126,20 @@ impl ClientMachine {
         if self.phase == Phase::Closed {
             return Ok(Output::Close);
         }
-        Ok(match self.header.deadline() {
-            Some(t) if self.phase == Phase::Header => Output::Timeout(t),
-            _ => Output::Wait,
-        })
+        // [3.1.4.7] Lost UDP packets asked for again.
+        if let Some(t) = self.poll_resend(now, buf) {
+            return Ok(Output::Transmit(t));
+        }
+        let header = self
+            .header
+            .deadline()
+            .filter(|_| self.phase == Phase::Header);
+        Ok(
+            match [header, self.udp_deadline()].into_iter().flatten().min() {
+                Some(t) => Output::Timeout(t),
+                None => Output::Wait,
+            },
+        )
     }
 
     fn emit(&mut self, now: Instant, p: Pending, buf: &mut [u8]) -> Result<usize, ClientError> {

@@ -252,6 +252,11 @@ impl Playback {
         self.stale = self.current.take().or(self.stale);
     }
 
+    /// Whether `incarnation` labels the current play's packets.
+    pub(super) fn current_is(&self, incarnation: u8) -> bool {
+        self.current.is_some_and(|c| c & 0xFF == incarnation as u32)
+    }
+
     /// Counts and drops a Data packet of a superseded play; false for
     /// any other incarnation.
     pub(super) fn drop_if_stale(&mut self, incarnation: u8) -> bool {
@@ -363,6 +368,8 @@ impl ClientMachine {
         p.stop_incarnation = incarnation;
         p.supersede();
         p.current = Some(incarnation);
+        self.udp.finished = None;
+        self.udp.highest_location = None;
         p.last_sequence = None;
         p.stats = Stats {
             started: now,
@@ -475,6 +482,17 @@ impl ClientMachine {
         p.sent.stop = false;
         if ready {
             self.phase = Phase::Ready;
+            if !stopped && self.udp.active {
+                // Over UDP its missing packets may still come (resent),
+                // its last ones too.
+                self.udp.finished = p.current.map(|c| c as u8);
+                let count = self.file.map_or(0, |f| f.packet_count);
+                if p.rate == 1.0 && count > 0 {
+                    let next = self.udp.highest_location.map_or(0, |l| u64::from(l) + 1);
+                    self.udp
+                        .probe_tail(now, count.saturating_sub(next).min(u32::MAX as u64) as u32);
+                }
+            }
             p.supersede();
             if p.close_requested {
                 self.out.close_file()?;
@@ -559,21 +577,35 @@ impl ClientMachine {
         Ok(())
     }
 
-    /// [3.1.5.17] A Data packet while STREAMING or READY.
+    /// [3.1.5.17] A Data packet while STREAMING or READY; `udp_sequence`:
+    /// it came over UDP with this 32-bit sequence (and may have overtaken
+    /// ReportStartedPlaying).
     pub(super) fn media_data<'p>(
         &mut self,
         d: &DataPacketRepr<'p>,
+        udp_sequence: Option<u32>,
     ) -> Result<Option<Event<'p>>, ClientError> {
         let p = &mut self.play;
         let incarnation = d.play_incarnation;
         let current = p.current.is_some_and(|c| c & 0xFF == incarnation as u32);
+        let overtook = udp_sequence.is_some() && current && (p.sent.play || p.sent.striding);
         match self.phase {
             Phase::Streaming if current => {
                 if p.sent.stop {
                     p.stats.stale += 1;
                     return Ok(None);
                 }
-                let sequence = p.sequence(d.af_flags);
+                let sequence = udp_sequence.unwrap_or_else(|| p.sequence(d.af_flags));
+                p.stats.packets = p.stats.packets.saturating_add(1);
+                p.stats.bytes = p.stats.bytes.saturating_add(d.payload.len() as u64);
+                Ok(Some(Event::Packet {
+                    location_id: d.location_id,
+                    sequence,
+                    data: d.payload,
+                }))
+            }
+            Phase::Ready if overtook => {
+                let sequence = udp_sequence.unwrap_or_default();
                 p.stats.packets = p.stats.packets.saturating_add(1);
                 p.stats.bytes = p.stats.bytes.saturating_add(d.payload.len() as u64);
                 Ok(Some(Event::Packet {

@@ -110,6 +110,11 @@ impl Setup {
 
     /// [3.1.6.1] rule 2: a Header timer expiry expects two packet-pair
     /// packets again, if any were expected.
+    /// A bandwidth measured by the UDP packet-pair.
+    pub(super) fn set_bandwidth(&mut self, bw: Option<u64>) {
+        self.bandwidth = bw;
+    }
+
     pub(super) fn rearm_packet_pair(&mut self) {
         if self.packet_pair_expected > 0 {
             self.packet_pair_expected = 2;
@@ -168,17 +173,17 @@ impl ClientMachine {
                 Err(_) => s.auth_scheme,
             };
         }
-        let pair = s.packet_pair_expected > 0
-            && r.play_incarnation == MMS_USE_PACKET_PAIR
-            && !s.udp_selected;
+        let pair = s.packet_pair_expected > 0 && r.play_incarnation == MMS_USE_PACKET_PAIR;
         if !pair {
             s.packet_pair_expected = 0;
         }
-        self.out.push(Pending::FunnelInfo(if pair {
-            MMS_PACKET_PAIR_TCP_HIGH_ENTROPY
-        } else {
-            MMS_DISABLE_PACKET_PAIR
-        }))?;
+        // [4.4.1] Over UDP the pair comes as two datagrams after ReadBlock.
+        self.out
+            .push(Pending::FunnelInfo(match (pair, s.udp_selected) {
+                (true, false) => MMS_PACKET_PAIR_TCP_HIGH_ENTROPY,
+                (true, true) => MMS_PACKET_PAIR_UDP_HIGH_ENTROPY,
+                (false, _) => MMS_DISABLE_PACKET_PAIR,
+            }))?;
         self.phase = Phase::FunnelInfo;
         Ok(Some(Event::Connected {
             server_version: self.setup.server_version,
@@ -241,15 +246,20 @@ impl ClientMachine {
         Ok(Some(Event::FellBackToTcp))
     }
 
-    /// [3.1.5.6] ReportConnectedFunnel: OpenFile. Data over UDP is not
-    /// done yet, so a server that accepted UDP is [`ClientError::Unsupported`].
+    /// [3.1.5.6] ReportConnectedFunnel: OpenFile; with UDP-Selected, Data
+    /// comes over UDP from now on (which needs [`super::Config::server_udp`]).
     pub(super) fn on_connected_funnel(
         &mut self,
         r: &ReportConnectedFunnelRepr<'_>,
     ) -> Result<Option<Event<'static>>, ClientError> {
         ClientError::check(MessageId::ReportConnectedFunnel, r.hr)?;
         if self.setup.udp_selected {
-            return Err(ClientError::Unsupported("Data packets over UDP"));
+            if self.config.server_udp.is_none() {
+                return Err(ClientError::Misuse(
+                    "UDP asked for without the server's UDP address (Config::server_udp)",
+                ));
+            }
+            self.udp.active = true;
         }
         let incarnation = self.play.next_incarnation();
         self.setup.open_incarnation = incarnation;

@@ -196,6 +196,11 @@ pub struct FileDriver<'f> {
         Vec<u8>,
         mms_proto::server::Sent,
     )>,
+    /// Where UDP copies are kept for resends, and the time.
+    ring: Option<(
+        &'f mut mms_proto::server::ResendRing<Vec<u8>>,
+        mms_proto::time::Instant,
+    )>,
 }
 
 impl<'f> FileDriver<'f> {
@@ -206,7 +211,19 @@ impl<'f> FileDriver<'f> {
             packet_size: h.packet_size as usize,
             header_len: h.file_header_len(),
             sent: Vec::new(),
+            ring: None,
         }
+    }
+
+    /// Keeps the UDP Data packets sent in `ring` (at `now`) and answers
+    /// resend requests from it.
+    pub fn with_ring(
+        mut self,
+        ring: &'f mut mms_proto::server::ResendRing<Vec<u8>>,
+        now: mms_proto::time::Instant,
+    ) -> Self {
+        self.ring = Some((ring, now));
+        self
     }
 
     /// Packet `n` of the file.
@@ -227,12 +244,25 @@ impl mms_proto::server::Driver for FileDriver<'_> {
         Ok(FileDriver::packet(self, number))
     }
 
+    fn resend(&mut self, sequence: u32) -> Option<&[u8]> {
+        let (ring, now) = self.ring.as_ref()?;
+        ring.get(sequence, *now)
+    }
+
     fn transmit(
         &mut self,
         to: mms_proto::machine::Transmit,
         bytes: &[u8],
         what: mms_proto::server::Sent,
     ) {
+        if let (
+            mms_proto::machine::Transmit::Udp { .. },
+            mms_proto::server::Sent::Packet { sequence, .. },
+            Some((ring, now)),
+        ) = (to, what, self.ring.as_mut())
+        {
+            ring.store(sequence, *now, bytes);
+        }
         self.sent.push((to, bytes.to_vec(), what));
     }
 

@@ -118,6 +118,8 @@ pub struct ServerEnd {
     pub events: Vec<String>,
     pub error: Option<String>,
     pub closed: bool,
+    /// The copies of UDP Data packets, for resend requests.
+    pub ring: server::ResendRing<Vec<u8>>,
 }
 
 /// Both machines, the link and the clock.
@@ -177,7 +179,10 @@ impl Pair {
                 closed: false,
             },
             server: ServerEnd {
-                m: ServerMachine::new(server, 0x5EED_0001),
+                ring: server::ResendRing::new(vec![0; 4 << 20], 64 * 1024, server.resend_window)
+                    .unwrap(),
+                m: ServerMachine::new(server, 0x5EED_0001)
+                    .with_peer(CLIENT_ADDR.parse::<SocketAddr>().unwrap().ip()),
                 inbox: Vec::new(),
                 deadline: None,
                 entries,
@@ -228,7 +233,14 @@ impl Pair {
     /// Sends a datagram from one end to the other (as its machine would).
     pub fn inject_datagram(&mut self, to_client: bool, contents: Vec<u8>) {
         let (c, s) = (CLIENT_ADDR.parse().unwrap(), SERVER_ADDR.parse().unwrap());
-        let (source, destination) = if to_client { (s, c) } else { (c, s) };
+        let source = if to_client { s } else { c };
+        self.inject_datagram_from(source, to_client, contents);
+    }
+
+    /// Sends a datagram that claims to come from `source` to one end.
+    pub fn inject_datagram_from(&mut self, source: SocketAddr, to_client: bool, contents: Vec<u8>) {
+        let (c, s) = (CLIENT_ADDR.parse().unwrap(), SERVER_ADDR.parse().unwrap());
+        let destination = if to_client { c } else { s };
         self.send_udp(
             to_client,
             Datagram {
@@ -286,7 +298,8 @@ impl Pair {
         // The server, through the one drain loop.
         if !self.server.closed {
             for _ in 0..1000 {
-                let mut driver = FileDriver::new(&self.server.entries[self.server.entry]);
+                let mut driver = FileDriver::new(&self.server.entries[self.server.entry])
+                    .with_ring(&mut self.server.ring, self.now);
                 let why = server::drain(&mut self.server.m, self.now, &mut driver, &mut buf);
                 let sent = std::mem::take(&mut driver.sent);
                 for (to, bytes, _what) in sent {
@@ -378,9 +391,13 @@ impl Pair {
                 };
                 if to_client {
                     self.delivered.0 += 1;
-                    if let Err(e) = client_handle(&mut self.client.m, now, input) {
-                        self.client.error = Some(e);
-                        self.client.closed = true;
+                    match client_event(&mut self.client.m, now, input) {
+                        Ok(Some(got)) => self.client.got(got),
+                        Ok(None) => {}
+                        Err(e) => {
+                            self.client.error = Some(e);
+                            self.client.closed = true;
+                        }
                     }
                 } else {
                     self.delivered.1 += 1;
@@ -453,15 +470,7 @@ impl Pair {
             used += f.len();
             let now = self.now;
             match client_event(&mut self.client.m, now, Input::tcp(f, &unit)) {
-                Ok(Some(got)) => {
-                    let last = matches!(got, Got::HeaderPiece { last: true, .. });
-                    self.client.got.push(got);
-                    if last {
-                        // The application names the streams of the header.
-                        let header = self.client.header(self.client.headers());
-                        self.client.m.set_streams(streams_of(&header));
-                    }
-                }
+                Ok(Some(got)) => self.client.got(got),
                 Ok(None) => {}
                 Err(e) => {
                     self.client.error = Some(e);
@@ -551,6 +560,17 @@ impl Pair {
 }
 
 impl ClientEnd {
+    /// Records what the application got; after a header's last piece it
+    /// names the header's streams.
+    fn got(&mut self, got: Got) {
+        let last = matches!(got, Got::HeaderPiece { last: true, .. });
+        self.got.push(got);
+        if last {
+            let header = self.header(self.headers());
+            self.m.set_streams(streams_of(&header));
+        }
+    }
+
     /// How many ASF headers arrived whole.
     pub fn headers(&self) -> usize {
         self.got
@@ -652,8 +672,4 @@ fn client_event(
         ClientEvent::Bandwidth(b) => Got::Bandwidth(b),
         other => Got::Other(format!("{other:?}")),
     }))
-}
-
-fn client_handle(m: &mut ClientMachine, now: Instant, input: Input<'_>) -> Result<(), ClientError> {
-    client_event(m, now, input).map(|_| ())
 }
