@@ -51,6 +51,9 @@ pub enum Error {
     Header(mms_proto::wire::Error),
     /// More redirects than allowed.
     TooManyRedirects(u8),
+    /// Data over UDP was agreed but no datagram arrived (a firewall or
+    /// NAT in the way); [`crate::Transport::Auto`] then uses TCP.
+    UdpSilent,
     /// A request that does not fit the session's state.
     Misuse(&'static str),
 }
@@ -62,7 +65,7 @@ impl Error {
         match self {
             Error::Url(_) | Error::Misuse(_) => 2,
             Error::Unreachable { .. } => 3,
-            Error::Timeout { .. } => 4,
+            Error::Timeout { .. } | Error::UdpSilent => 4,
             Error::NotFound { .. } => 5,
             Error::AuthRequired => 6,
             Error::Protocol(_) | Error::Header(_) | Error::TooManyRedirects(_) => 7,
@@ -122,6 +125,10 @@ impl fmt::Display for Error {
             Error::Protocol(e) => write!(f, "protocol error: {e}"),
             Error::Header(e) => write!(f, "the ASF header is malformed: {e}"),
             Error::TooManyRedirects(n) => write!(f, "more than {n} redirects"),
+            Error::UdpSilent => f.write_str(
+                "no UDP datagram arrived from the server (a firewall or NAT in the way? \
+                 try --transport tcp)",
+            ),
             Error::Misuse(why) => write!(f, "request refused: {why}"),
         }
     }

@@ -27,15 +27,26 @@
 //! timer, chooses streams per header ([`StreamChoice`]) and turns the
 //! machine's events into owned values. Dropping a session or a pending
 //! future cancels it.
+//!
+//! Data comes over UDP when the URL is `mmsu://`, or `mms://` with
+//! [`Transport::Auto`] (the default: UDP, then TCP if no datagram comes
+//! within [`Transport::FALLBACK_AFTER`] or the server declines), over the
+//! TCP connection with `mmst://` or [`Transport::Tcp`]. Over UDP, lost
+//! packets are asked for again ([3.1.4.7]) and packets are handed out in
+//! sequence order; [`Session::udp_stats`] says what was lost and
+//! recovered. A firewall must let the server's datagrams reach the local
+//! UDP port ([`Options::udp_port`], ephemeral by default).
 
 mod asf_file;
 mod error;
 mod session;
+mod udp;
 mod url;
 
 pub use asf_file::{AsfWriter, Output, patch_header};
 pub use error::Error;
-pub use mms_proto::client::{FileInfo, Play, Start, Stats};
+pub use mms_proto::client::{FileInfo, Play, Start, Stats, UdpStats};
 pub use mms_proto::wire::StopAt;
 pub use session::{Options, Packet, Session, StreamChoice, StreamDesc, connect};
+pub use udp::Transport;
 pub use url::{DEFAULT_PORT, MmsUrl};

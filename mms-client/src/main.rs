@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use indicatif::{HumanBytes, ProgressBar, ProgressStyle};
-use mms_client::{AsfWriter, Error, Options, Output, Play, Session, Start, StopAt, StreamChoice};
+use mms_client::{
+    AsfWriter, Error, Options, Output, Play, Session, Start, StopAt, StreamChoice, Transport,
+};
 use mms_proto::asf::PacketInfo;
 use mms_proto::wire::{
     FILE_ATTRIBUTE_MMS_BROADCAST, FILE_ATTRIBUTE_MMS_CANSEEK, FILE_ATTRIBUTE_MMS_CANSTRIDE,
@@ -30,6 +32,21 @@ struct Cli {
     /// silent server).
     #[arg(long, global = true, default_value_t = 10.0)]
     timeout: f64,
+    /// How Data packets travel for mms:// URLs: `auto` (UDP, then TCP if
+    /// no datagram comes in 6 s), `udp` or `tcp`. mmsu:// is UDP and
+    /// mmst:// TCP whatever this says.
+    #[arg(long, global = true, value_enum, default_value_t = TransportArg::Auto)]
+    transport: TransportArg,
+    /// Local UDP port for Data over UDP (default: any free port).
+    #[arg(long, global = true)]
+    udp_port: Option<u16>,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum TransportArg {
+    Auto,
+    Udp,
+    Tcp,
 }
 
 #[derive(Subcommand)]
@@ -130,7 +147,19 @@ fn main() -> ExitCode {
         Err(e) => return fail(&format!("cannot start the runtime: {e}"), 1),
     };
     let timeout = Duration::from_secs_f64(cli.timeout.clamp(0.1, 3600.0));
-    match rt.block_on(run(cli.command, timeout)) {
+    let transport = match cli.transport {
+        TransportArg::Auto => Transport::Auto,
+        TransportArg::Udp => Transport::Udp,
+        TransportArg::Tcp => Transport::Tcp,
+    };
+    let options = Options {
+        connect_timeout: timeout,
+        read_timeout: timeout.max(Duration::from_secs(5)),
+        transport,
+        udp_port: cli.udp_port,
+        ..Options::default()
+    };
+    match rt.block_on(run(cli.command, options)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Mms(e)) => fail(&e.to_string(), e.exit_code()),
         Err(Failure::Output(path, e)) => fail(&format!("{}: {e}", path.display()), 1),
@@ -153,12 +182,7 @@ impl From<Error> for Failure {
     }
 }
 
-async fn run(command: Command, timeout: Duration) -> Result<(), Failure> {
-    let mut options = Options {
-        connect_timeout: timeout,
-        read_timeout: timeout.max(Duration::from_secs(5)),
-        ..Options::default()
-    };
+async fn run(command: Command, mut options: Options) -> Result<(), Failure> {
     match command {
         Command::Probe { url, json } => {
             let session = mms_client::connect(&url, options).await?;
@@ -421,6 +445,17 @@ async fn dump(
         bytes = stats.bytes,
         "dump finished"
     );
+    if s.udp() && !quiet {
+        let u = s.udp_stats();
+        let _ = writeln!(
+            io::stderr(),
+            "mms: over UDP: {} packets received, {} lost, {} recovered by resend, {} duplicates",
+            u.received,
+            u.lost,
+            u.recovered,
+            u.duplicates
+        );
+    }
     if !quiet && output.as_os_str() != "-" {
         let _ = writeln!(
             io::stderr(),

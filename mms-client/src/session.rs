@@ -2,6 +2,7 @@
 //! `TcpStream` and the machine and keeps the machine's one timer. Every
 //! protocol decision is the machine's.
 
+use std::collections::VecDeque;
 use std::hash::{BuildHasher, Hasher};
 use std::time::Duration;
 
@@ -10,14 +11,15 @@ use futures_core::Stream;
 use mms_proto::asf::{HeaderSummary, Preferences, StreamSet, select_streams};
 use mms_proto::client::{
     ClientError, ClientMachine, Config, Event, FileInfo, Input, OUTPUT_BUF_LEN, Output, Play,
-    Redirect, Start, State, Stats,
+    Redirect, Start, State, Stats, Transmit,
 };
 use mms_proto::time::Instant;
 use mms_proto::wire::text::{Guid, Version};
 use mms_proto::wire::{Limits, Status, frame};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::net::{TcpStream, UdpSocket};
 
+use crate::udp::{Reorder, Transport};
 use crate::url::unbracket;
 use crate::{Error, MmsUrl};
 
@@ -43,6 +45,11 @@ pub struct Options {
     pub guid: Option<Guid>,
     /// Largest ASF header accepted, bytes.
     pub max_header_len: u32,
+    /// How Data packets travel for an `mms://` URL (`mmsu://` is UDP,
+    /// `mmst://` TCP, whatever this says).
+    pub transport: Transport,
+    /// The local UDP port for Data over UDP; 0 or `None`: any free one.
+    pub udp_port: Option<u16>,
 }
 
 impl Default for Options {
@@ -57,6 +64,8 @@ impl Default for Options {
             follow_playlist: true,
             guid: None,
             max_header_len: 16 << 20,
+            transport: Transport::Auto,
+            udp_port: None,
         }
     }
 }
@@ -126,7 +135,10 @@ async fn connect_following(mut url: MmsUrl, mut options: Options) -> Result<Sess
     let guid = options.guid.unwrap_or_else(random_guid);
     options.guid = Some(guid);
     let mut redirects = 0u8;
+    let mut tcp_only = false;
     loop {
+        let transport = Transport::of_scheme(&url.scheme, options.transport);
+        let want_udp = transport != Transport::Tcp && !tcp_only;
         let target = options
             .proxy
             .clone()
@@ -144,6 +156,27 @@ async fn connect_following(mut url: MmsUrl, mut options: Options) -> Result<Sess
             })?;
         io.set_nodelay(true)?;
         let local = io.local_addr()?;
+        // [3.1.4.7] The server's datagrams come from (and resend requests
+        // go to) the address the TCP connection reached: the server's, or
+        // the proxy's.
+        let peer = io.peer_addr()?;
+        let udp = if want_udp {
+            let port = options.udp_port.unwrap_or(0);
+            Some(
+                UdpSocket::bind((local.ip(), port))
+                    .await
+                    .map_err(|source| Error::Unreachable {
+                        target: format!("local UDP port {port}"),
+                        source,
+                    })?,
+            )
+        } else {
+            None
+        };
+        let udp_port = match &udp {
+            Some(u) => Some(u.local_addr()?.port()),
+            None => None,
+        };
         let config = Config {
             guid,
             packet_pair: options.packet_pair,
@@ -151,13 +184,24 @@ async fn connect_following(mut url: MmsUrl, mut options: Options) -> Result<Sess
             local_port: local.port(),
             max_header_len: options.max_header_len,
             follow_playlist: options.follow_playlist,
+            udp_port,
+            server_udp: udp.is_some().then_some(peer),
             ..Config::default()
         };
         let host_param = options.proxy.is_some().then(|| url.host_port());
         let m = ClientMachine::new(config, &url.path, host_param.as_deref())
             .map_err(|e| Error::from_machine(e, &url.path))?;
         let mut s = Session::new(io, m, url.clone(), options.clone());
-        match s.setup().await? {
+        s.udp = udp;
+        let setup = s.setup().await;
+        if let Err(Error::UdpSilent) = setup
+            && transport == Transport::Auto
+        {
+            tracing::info!(%url, "no UDP datagram came: reconnecting over TCP");
+            tcp_only = true;
+            continue;
+        }
+        match setup? {
             Setup::Ready => return Ok(s),
             Setup::Redirect(next) => {
                 redirects += 1;
@@ -201,12 +245,14 @@ enum Setup {
 }
 
 /// Where a redirect sends the next connection, owned.
+#[derive(Debug)]
 enum Hop {
     Url(MmsUrl),
     Proxy(Option<(String, u16)>),
 }
 
 /// What the machine said, owned.
+#[derive(Debug)]
 enum Happened {
     Packet(Packet),
     /// A header is in and the stream choice applied to it.
@@ -236,6 +282,20 @@ pub struct Session {
     building: Vec<u8>,
     /// The play ended (READY) and no packets are coming.
     ended: bool,
+    /// Data over UDP arrives here (when asked for).
+    udp: Option<UdpSocket>,
+    /// Datagrams received on it.
+    datagrams: u64,
+    /// Packets over UDP put back in sequence order.
+    reorder: Reorder,
+    /// An end of stream held while lost packets are still asked for.
+    held_end: Option<Happened>,
+    /// What datagrams made happen (a header completed over UDP), for
+    /// `next` to return.
+    happened: VecDeque<Happened>,
+    /// The server closed TCP while an end of stream was held: nothing more
+    /// will be resent.
+    tcp_closed: bool,
 }
 
 impl Session {
@@ -251,7 +311,23 @@ impl Session {
             header: Bytes::new(),
             building: Vec::new(),
             ended: true,
+            udp: None,
+            datagrams: 0,
+            reorder: Reorder::default(),
+            held_end: None,
+            happened: VecDeque::new(),
+            tcp_closed: false,
         }
+    }
+
+    /// Whether Data comes over UDP in this session.
+    pub fn udp(&self) -> bool {
+        self.udp.is_some() && self.machine.udp_active()
+    }
+
+    /// What happened to the session's datagrams (all zero over TCP).
+    pub fn udp_stats(&self) -> mms_proto::client::UdpStats {
+        self.machine.udp_stats()
     }
 
     fn now(&self) -> Instant {
@@ -267,6 +343,12 @@ impl Session {
         loop {
             let now = self.now();
             match self.machine.poll_output(now, &mut self.out) {
+                Ok(Output::Transmit(Transmit::Udp { destination, len })) => {
+                    // A lost request is asked again by the machine.
+                    if let Some(u) = &self.udp {
+                        let _ = u.send_to(&self.out[..len], destination).await;
+                    }
+                }
                 Ok(Output::Transmit(t)) => self.io.write_all(&self.out[..t.len()]).await?,
                 Ok(Output::Timeout(t)) => return Ok(Some(t)),
                 Ok(Output::Wait) => return Ok(None),
@@ -279,10 +361,27 @@ impl Session {
         }
     }
 
-    /// Runs the machine until it has something to say.
+    /// Runs the machine until it has something to say. Over UDP, packets
+    /// come out in sequence order, and an end of stream only once nothing
+    /// lost is still asked for.
     async fn next(&mut self) -> Result<Happened, Error> {
         let limits = Limits::default();
         loop {
+            if let Some(h) = self.happened.pop_front() {
+                return Ok(h);
+            }
+            if let Some(p) = self.reorder.ready.pop_front() {
+                return Ok(Happened::Packet(p));
+            }
+            if self.held_end.is_some() && (self.machine.udp_missing() == 0 || self.tcp_closed) {
+                self.reorder.release(self.machine.udp_settled(), true);
+                if let Some(p) = self.reorder.ready.pop_front() {
+                    return Ok(Happened::Packet(p));
+                }
+                if let Some(h) = self.held_end.take() {
+                    return Ok(h);
+                }
+            }
             let timer = self.flush().await?;
             if self.machine.state() == State::Closed && self.input.is_empty() {
                 return Err(Error::Protocol(ClientError::ConnectionClosed));
@@ -306,13 +405,61 @@ impl Session {
                     None => Happened::Nothing,
                     Some(ev) => self.own(&unit, ev)?,
                 };
-                match happened {
+                match self.sort(happened) {
                     Happened::Nothing => continue,
                     h => return Ok(h),
                 }
             }
             self.read_more(timer).await?;
         }
+    }
+
+    /// Over UDP: packets into the reorder buffer, an end of stream held
+    /// while the machine still asks for lost packets.
+    fn sort(&mut self, h: Happened) -> Happened {
+        if !self.udp() {
+            return h;
+        }
+        match h {
+            Happened::Packet(p) => {
+                self.reorder.push(p);
+                self.reorder.release(self.machine.udp_settled(), false);
+                Happened::Nothing
+            }
+            end @ Happened::EndOfStream { ready: true, .. } => {
+                self.held_end = Some(end);
+                Happened::Nothing
+            }
+            h => h,
+        }
+    }
+
+    /// A datagram from the UDP socket, to the machine.
+    fn datagram(&mut self, source: std::net::SocketAddr, bytes: Bytes) -> Result<(), Error> {
+        self.datagrams += 1;
+        let now = self.now();
+        let ev = self
+            .machine
+            .handle_input(
+                now,
+                Input::Udp {
+                    source,
+                    contents: &bytes,
+                },
+            )
+            .map_err(|e| Error::from_machine(e, &self.url.path))?;
+        let happened = match ev {
+            None => Happened::Nothing,
+            Some(ev) => self.own(&bytes, ev)?,
+        };
+        match self.sort(happened) {
+            Happened::Nothing => {}
+            // A header completed over UDP (or the like): for `next`.
+            h => self.happened.push_back(h),
+        }
+        // A resend may have settled what held packets back.
+        self.reorder.release(self.machine.udp_settled(), false);
+        Ok(())
     }
 
     fn own(&mut self, unit: &Bytes, ev: Event<'_>) -> Result<Happened, Error> {
@@ -379,18 +526,60 @@ impl Session {
 
     async fn read_more(&mut self, timer: Option<Instant>) -> Result<(), Error> {
         let read_limit = self.options.read_timeout;
-        let wait = match timer {
+        let mut wait = match timer {
             Some(t) => Duration::from_micros(t.0.saturating_sub(self.now().0)).min(read_limit),
             None => read_limit,
         };
+        // Data over UDP in place and never a datagram: a firewall or NAT
+        // in the way, or a server that accepts UDP and sends over TCP.
+        let silent = self.udp() && self.datagrams == 0;
+        if silent {
+            let since = self.epoch.elapsed();
+            if since >= Transport::FALLBACK_AFTER {
+                return Err(Error::UdpSilent);
+            }
+            wait = wait.min(Transport::FALLBACK_AFTER - since);
+        }
         self.input.reserve(64 * 1024);
-        match tokio::time::timeout(wait, self.io.read_buf(&mut self.input)).await {
+        let read = async {
+            match &self.udp {
+                Some(u) => {
+                    let mut d = vec![0u8; 65_536];
+                    tokio::select! {
+                        r = self.io.read_buf(&mut self.input) => Ok(r),
+                        r = u.recv_from(&mut d) => Err(r.map(|(n, from)| {
+                            d.truncate(n);
+                            (from, Bytes::from(d))
+                        })),
+                    }
+                }
+                None => Ok(self.io.read_buf(&mut self.input).await),
+            }
+        };
+        let r = match tokio::time::timeout(wait, read).await {
+            Ok(Err(Ok((from, d)))) => return self.datagram(from, d),
+            // A UDP error (an ICMP report of an earlier send) says nothing
+            // of the session.
+            Ok(Err(Err(_))) => return Ok(()),
+            Ok(Ok(r)) => Ok(r),
+            Err(e) => Err(e),
+        };
+        match r {
+            // The server closed after the end of stream: what is still
+            // missing will not come; the held end goes out.
+            Ok(Ok(0)) if self.held_end.is_some() => {
+                self.tcp_closed = true;
+                Ok(())
+            }
             Ok(Ok(0)) => {
                 let e = self.machine.connection_closed();
                 Err(Error::Protocol(e))
             }
             Ok(Ok(_)) => Ok(()),
             Ok(Err(e)) => Err(Error::Io(e)),
+            Err(_) if silent && self.epoch.elapsed() >= Transport::FALLBACK_AFTER => {
+                Err(Error::UdpSilent)
+            }
             Err(_) if timer.is_some_and(|t| self.now() >= t) => {
                 let now = self.now();
                 self.machine
@@ -406,7 +595,17 @@ impl Session {
 
     async fn setup(&mut self) -> Result<Setup, Error> {
         loop {
-            match self.next().await? {
+            let next = match self.next().await {
+                // The Header timer gave up with not one datagram in: the
+                // UDP path is blocked, not the server broken.
+                Err(Error::Protocol(ClientError::HeaderTimeout))
+                    if self.udp() && self.datagrams == 0 =>
+                {
+                    return Err(Error::UdpSilent);
+                }
+                r => r?,
+            };
+            match next {
                 Happened::HeaderDone => return Ok(Setup::Ready),
                 Happened::Redirect(r) => return Ok(Setup::Redirect(r)),
                 Happened::Challenge => return Err(Error::AuthRequired),
@@ -531,9 +730,17 @@ impl Session {
             .play(now, &play)
             .map_err(|e| Error::from_machine(e, &self.url.path))?;
         self.ended = false;
+        // Over UDP the play's first packets may come before the report.
+        let mut early = Vec::new();
         loop {
             match self.next().await? {
-                Happened::Playing => return Ok(()),
+                Happened::Playing => {
+                    for p in early.into_iter().rev() {
+                        self.reorder.ready.push_front(p);
+                    }
+                    return Ok(());
+                }
+                Happened::Packet(p) if self.udp() => early.push(p),
                 Happened::EndOfStream { stopped: true, .. } | Happened::Packet(_) => {}
                 Happened::EndOfStream { ready: true, .. } => {
                     self.ended = true;

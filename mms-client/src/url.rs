@@ -9,7 +9,7 @@ use crate::Error;
 /// The default MMS port ([MS-MMSP] 2.1).
 pub const DEFAULT_PORT: u16 = 1755;
 
-/// A parsed `mms://`, `mmst://` (or `mmsu://`, served over TCP here) URL.
+/// A parsed `mms://`, `mmst://` (TCP data) or `mmsu://` (UDP data) URL.
 ///
 /// Credentials (`user:password@`) are kept apart and never shown by
 /// `Display`, so a URL can be logged.

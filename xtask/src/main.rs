@@ -194,6 +194,10 @@ const APT_PACKAGES: &[(&str, Option<&str>)] = &[
     ("mplayer", Some("mplayer")),
     // Wireshark's MMS dissector checks what the server sends.
     ("tshark", Some("tshark")),
+    // Network namespaces (`ip netns`) and kernel packet loss (nftables'
+    // `numgen random`) for the UDP delivery tests: this kernel has no netem.
+    ("iproute2", Some("ip")),
+    ("nftables", Some("nft")),
 ];
 
 fn deps() -> Result {

@@ -180,9 +180,17 @@ impl ClientMachine {
 
     /// [3.1.5.9.1] ReadBlock with the next HeaderIncarnation, and the
     /// Header timer.
+    /// Over UDP the period is the spec's, 1 s plus the transfer time (a
+    /// lost datagram is read again soon); on TCP at least
+    /// [`super::Config::header_timeout`].
     pub(super) fn read_block(&mut self, now: Instant) -> Result<(), ClientError> {
         let f = self.file.unwrap_or_default();
-        let incarnation = self.header.begin(now, f, self.config.header_timeout);
+        let floor = if self.udp.active {
+            Duration::from_secs(1)
+        } else {
+            self.config.header_timeout
+        };
+        let incarnation = self.header.begin(now, f, floor);
         self.out.push(Pending::ReadBlock { incarnation })?;
         self.phase = Phase::Header;
         Ok(())
