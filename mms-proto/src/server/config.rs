@@ -47,7 +47,9 @@ pub struct Config {
     pub resend_window: Duration,
     /// How long ReportEndOfStream waits after the last UDP datagram of a
     /// play, so the datagrams arrive (and can be asked for again) first:
-    /// VLC ends its session on it at once (interop-notes).
+    /// VLC ends its session on it at once (interop-notes). Over UDP the
+    /// linger after it lasts at least [`Config::resend_window`], so a
+    /// client can still ask for the last packets.
     pub udp_end_delay: Duration,
     /// Refuse what the spec forbids even where real clients do it
     /// (`check_strict` on every message, a missing StreamSwitch selects

@@ -319,7 +319,11 @@ impl ServerMachine {
         }
         let at = now + self.config.udp_end_delay;
         self.udp.end = Some((at, hr, incarnation));
-        self.timers.linger(at, self.config.linger);
+        // The client may still ask for the last packets: the linger lasts
+        // at least as long as their copies are kept.
+        let window = self.config.resend_window;
+        let linger = self.config.linger.map(|l| l.max(window));
+        self.timers.linger(at, linger);
         true
     }
 
