@@ -33,7 +33,7 @@ mod error;
 mod session;
 mod url;
 
-pub use asf_file::{AsfWriter, Output, patch_header};
+pub use asf_file::{AsfWriter, Finished, Output, patch_header};
 pub use error::Error;
 pub use mms_proto::client::{FileInfo, Play, Start, Stats};
 pub use mms_proto::wire::StopAt;
