@@ -3,6 +3,15 @@
 //! can seek — the File Properties and Data Object counts, sizes and
 //! durations patched to what the file holds (asf-facts §2, §3).
 //!
+//! A file gets a Simple Index Object per video stream after its Data
+//! Object (built with [`SimpleIndexBuilder`] as packets are written, at
+//! the interval the header's Index Parameters name, else 1 s), so players
+//! seek in it by index. Audio-only files get none, as FFmpeg writes none:
+//! audio payloads are all cleanpoints and packets have a fixed size, so
+//! readers (WMP, FFmpeg, mms-server) seek by a binary search over Send
+//! Times. A pipe gets no index (its header cannot say where the data
+//! ends).
+//!
 //! Nothing is lost: [`AsfWriter::finish`] finishes the file whatever ended
 //! the dump. After a failed write (a full disk) it cuts the file to the
 //! whole packets that reached it and patches the header for those: the
@@ -11,8 +20,10 @@
 use std::io::{self, Seek, SeekFrom, Write};
 
 use mms_proto::asf::{
-    DATA_OBJECT_PREFIX_LEN, DataObject, FLAG_BROADCAST, FLAG_SEEKABLE, FileProperties,
-    HeaderObject, PacketInfo, guid, repad,
+    DATA_OBJECT_PREFIX_LEN, DEFAULT_INDEX_INTERVAL, DataObject, FLAG_BROADCAST, FLAG_SEEKABLE,
+    FileProperties, HeaderObject, PacketInfo, SIMPLE_INDEX_ENTRY_LEN, SIMPLE_INDEX_HEADER_LEN,
+    SimpleIndexBuilder, SimpleIndexEntry, StreamKind, emit_simple_index_header, guid,
+    index_interval, repad,
 };
 
 /// Where a dump goes: a file (patched at the end) or a pipe (as is).
@@ -65,6 +76,32 @@ impl Output for io::Cursor<Vec<u8>> {
 /// Bytes of whole packets gathered before one write to the output.
 const WRITE_CHUNK: usize = 256 * 1024;
 
+/// Most Simple Index entries kept per stream (48 days at 1 s; 24 MB):
+/// presentation times past that are a server's nonsense, and the file
+/// gets no index rather than unbounded memory.
+const MAX_INDEX_ENTRIES: usize = 1 << 22;
+
+/// One video stream's index being built.
+struct StreamIndex {
+    builder: SimpleIndexBuilder,
+    entries: Vec<SimpleIndexEntry>,
+    /// Too many entries: no index for this stream.
+    overflow: bool,
+}
+
+impl StreamIndex {
+    fn push(&mut self, number: u32, packet: &[u8]) {
+        let (entries, overflow) = (&mut self.entries, &mut self.overflow);
+        let _ = self.builder.push(number, packet, |e| {
+            if entries.len() < MAX_INDEX_ENTRIES {
+                entries.push(e);
+            } else {
+                *overflow = true;
+            }
+        });
+    }
+}
+
 /// What [`AsfWriter::finish`] left in the file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Finished {
@@ -75,6 +112,9 @@ pub struct Finished {
     pub lost: u64,
     /// The header was patched (a seekable output).
     pub patched: bool,
+    /// Simple Index Objects written after the Data Object (one per video
+    /// stream that had a key frame).
+    pub indexes: usize,
 }
 
 /// An ASF file being written.
@@ -96,6 +136,9 @@ pub struct AsfWriter<W: Output> {
     ends: Vec<u32>,
     /// A write failed: the output holds an unknown part of `pending`.
     failed: bool,
+    file_id: guid::Guid,
+    /// The video streams' indexes, by stream number.
+    indexes: Vec<StreamIndex>,
 }
 
 impl<W: Output> AsfWriter<W> {
@@ -111,8 +154,25 @@ impl<W: Output> AsfWriter<W> {
                 "the header lacks the Data Object prefix",
             ));
         }
+        let interval = index_interval(header)
+            .ok()
+            .flatten()
+            .unwrap_or(DEFAULT_INDEX_INTERVAL);
+        let mut indexes: Vec<StreamIndex> = summary
+            .streams
+            .iter()
+            .filter(|s| s.kind == StreamKind::Video)
+            .map(|s| StreamIndex {
+                builder: SimpleIndexBuilder::new(s.number, interval),
+                entries: Vec::new(),
+                overflow: false,
+            })
+            .collect();
+        indexes.sort_by_key(|i| i.builder.stream());
         out.write_all(header)?;
         Ok(Self {
+            file_id: summary.file_id,
+            indexes,
             out,
             header: header.to_vec(),
             packet_size,
@@ -143,6 +203,10 @@ impl<W: Output> AsfWriter<W> {
             end = end.max(info.send_time.saturating_add(info.duration as u32));
         }
         self.ends.push(end);
+        let number = self.packets.min(u32::MAX as u64) as u32;
+        for index in &mut self.indexes {
+            index.push(number, &self.scratch[..n]);
+        }
         self.pending.extend_from_slice(&self.scratch[..n]);
         self.packets += 1;
         if self.pending.len() >= WRITE_CHUNK {
@@ -191,6 +255,22 @@ impl<W: Output> AsfWriter<W> {
             packets = packets.min(held);
             self.out.truncate_to(header_len + packets * p)?;
         }
+        let data_end = header_len + packets * p;
+        // The index, on a file whose packets all arrived.
+        let mut trailing = 0u64;
+        let mut indexes = 0;
+        if !self.failed && self.out.stored_len()?.is_some() {
+            let (bytes, n) = self.index_objects();
+            if !bytes.is_empty() {
+                match self.out.write_all(&bytes) {
+                    Ok(()) => {
+                        trailing = bytes.len() as u64;
+                        indexes = n;
+                    }
+                    Err(_) => self.out.truncate_to(data_end)?,
+                }
+            }
+        }
         let _ = self.out.flush();
         let lost = self.packets - packets;
         let whole = packets == self.source_packets && !self.source_broadcast;
@@ -200,11 +280,11 @@ impl<W: Output> AsfWriter<W> {
             }
             _ => None,
         };
-        patch_header(&mut self.header, packets, span)?;
+        patch_header(&mut self.header, packets, span, trailing)?;
         let mut patched = false;
         if self.out.rewind_to(0)? {
             self.out.write_all(&self.header)?;
-            self.out.rewind_to(header_len + packets * p)?;
+            self.out.rewind_to(data_end + trailing)?;
             self.out.flush()?;
             patched = true;
         }
@@ -212,17 +292,65 @@ impl<W: Output> AsfWriter<W> {
             packets,
             lost,
             patched,
+            indexes,
         };
         Ok((done, self.out))
     }
 }
 
+impl<W: Output> AsfWriter<W> {
+    /// The Simple Index Objects of the video streams that had a key
+    /// frame, in stream-number order (asf-facts §7.1), and their number.
+    fn index_objects(&mut self) -> (Vec<u8>, usize) {
+        let mut out = Vec::new();
+        let mut n = 0;
+        for index in &mut self.indexes {
+            let entries = &mut index.entries;
+            let overflow = &mut index.overflow;
+            index.builder.finish(|e| {
+                if entries.len() < MAX_INDEX_ENTRIES {
+                    entries.push(e);
+                } else {
+                    *overflow = true;
+                }
+            });
+            if index.overflow || !index.builder.has_key_frame() {
+                continue;
+            }
+            let at = out.len();
+            let len = SIMPLE_INDEX_HEADER_LEN + index.entries.len() * SIMPLE_INDEX_ENTRY_LEN;
+            out.resize(at + len, 0);
+            let b = &mut out[at..];
+            // The buffer is sized for the header and every entry.
+            let mut off = emit_simple_index_header(
+                b,
+                &self.file_id,
+                index.builder.interval(),
+                index.builder.max_packet_count() as u32,
+                index.entries.len() as u32,
+            )
+            .unwrap_or(0);
+            for e in &index.entries {
+                off += e.emit(&mut b[off..]).unwrap_or(0);
+            }
+            n += 1;
+        }
+        (out, n)
+    }
+}
+
 /// Sets the File Properties Object's File Size and Data Packets Count,
 /// clears Broadcast and sets Seekable, and the Data Object's size and
-/// Total Data Packets, for `packets` packets; with `span_ms` (the Send
-/// Times the file covers, when it does not hold the whole source) also
-/// Send Duration and Play Duration (that plus the preroll).
-pub fn patch_header(header: &mut [u8], packets: u64, span_ms: Option<u32>) -> io::Result<()> {
+/// Total Data Packets, for `packets` packets followed by `trailing` bytes
+/// (index objects); with `span_ms` (the Send Times the file covers, when
+/// it does not hold the whole source) also Send Duration and Play Duration
+/// (that plus the preroll).
+pub fn patch_header(
+    header: &mut [u8],
+    packets: u64,
+    span_ms: Option<u32>,
+    trailing: u64,
+) -> io::Result<()> {
     let invalid =
         |e: mms_proto::wire::Error| io::Error::new(io::ErrorKind::InvalidData, e.to_string());
     let (fp_at, data_at) = {
@@ -245,7 +373,7 @@ pub fn patch_header(header: &mut [u8], packets: u64, span_ms: Option<u32>) -> io
     let header_len = header.len() as u64;
     let mut fp = FileProperties::new_checked(&mut header[fp_at..]).map_err(invalid)?;
     let p = fp.max_packet_size() as u64;
-    fp.set_file_size(header_len + packets * p);
+    fp.set_file_size(header_len + packets * p + trailing);
     fp.set_data_packets_count(packets);
     if let Some(span) = span_ms {
         // 100-ns units; Play Duration includes the preroll.
