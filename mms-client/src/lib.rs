@@ -31,6 +31,7 @@
 mod asf_file;
 mod error;
 mod session;
+mod tolerance;
 mod url;
 
 pub use asf_file::{AsfWriter, Finished, Output, patch_header};

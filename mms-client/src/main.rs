@@ -35,6 +35,16 @@ struct Cli {
     /// silent server).
     #[arg(long, global = true, default_value_t = 10.0)]
     timeout: f64,
+    /// Say more: `-v` what the client tolerated of the server (or logs at
+    /// info), `-vv` debug.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    /// Refuse what servers send against the spec (a play incarnation not
+    /// asked for, a short refusal, a malformed version, Data past the
+    /// packet count or not ASF, streams or time not asked for) instead of
+    /// tolerating it.
+    #[arg(long, global = true)]
+    strict: bool,
 }
 
 #[derive(Subcommand)]
@@ -125,7 +135,14 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_writer(io::stderr)
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+                match cli.verbose {
+                    0 => "warn",
+                    1 => "info",
+                    _ => "debug",
+                }
+                .into()
+            }),
         )
         .init();
     let rt = match tokio::runtime::Builder::new_current_thread()
@@ -136,7 +153,7 @@ fn main() -> ExitCode {
         Err(e) => return fail(&format!("cannot start the runtime: {e}"), 1),
     };
     let timeout = Duration::from_secs_f64(cli.timeout.clamp(0.1, 3600.0));
-    match rt.block_on(run(cli.command, timeout)) {
+    match rt.block_on(run(cli.command, timeout, cli.strict)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Mms(e)) => fail(&e.to_string(), e.exit_code()),
         Err(Failure::Output(path, e)) => fail(&format!("{}: {e}", path.display()), 1),
@@ -162,10 +179,11 @@ impl From<Error> for Failure {
     }
 }
 
-async fn run(command: Command, timeout: Duration) -> Result<(), Failure> {
+async fn run(command: Command, timeout: Duration, strict: bool) -> Result<(), Failure> {
     let mut options = Options {
         connect_timeout: timeout,
         read_timeout: timeout.max(Duration::from_secs(5)),
+        strict,
         ..Options::default()
     };
     match command {
@@ -241,9 +259,8 @@ fn attributes(a: u32) -> String {
 fn probe(s: &Session, json: bool) -> io::Result<()> {
     let f = s.file();
     let streams = s.streams().map_err(io::Error::other)?;
-    let version = s
-        .server_version()
-        .map_or_else(|| "-".to_string(), |v| v.to_string());
+    // As sent, whatever its shape ("0.9.75" too).
+    let version = s.server_version_text().unwrap_or("-").to_string();
     let mut out = io::stdout().lock();
     if json {
         let v = serde_json::json!({
@@ -477,6 +494,11 @@ async fn dump(
         lost = stats.lost,
         bytes = stats.bytes,
         unwritable,
+        foreign_incarnation = stats.foreign_incarnation,
+        past_count = stats.past_count,
+        not_asf = stats.not_asf,
+        unselected = stats.unselected,
+        past_stop = stats.past_stop,
         "dump finished"
     );
     let why = match &end {

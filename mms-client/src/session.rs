@@ -43,6 +43,10 @@ pub struct Options {
     pub guid: Option<Guid>,
     /// Largest ASF header accepted, bytes.
     pub max_header_len: u32,
+    /// Refuse what servers in the wild send against the spec (the
+    /// machine's [`Config::strict`]) instead of tolerating and counting it
+    /// in [`Stats`] (see [`Session::stats`]).
+    pub strict: bool,
 }
 
 impl Default for Options {
@@ -57,6 +61,7 @@ impl Default for Options {
             follow_playlist: true,
             guid: None,
             max_header_len: 16 << 20,
+            strict: false,
         }
     }
 }
@@ -151,6 +156,7 @@ async fn connect_following(mut url: MmsUrl, mut options: Options) -> Result<Sess
             local_port: local.port(),
             max_header_len: options.max_header_len,
             follow_playlist: options.follow_playlist,
+            strict: options.strict,
             ..Config::default()
         };
         let host_param = options.proxy.is_some().then(|| url.host_port());
@@ -236,6 +242,8 @@ pub struct Session {
     building: Vec<u8>,
     /// The play ended (READY) and no packets are coming.
     ended: bool,
+    /// Where [`ClientMachine::trim`] rewrites a packet.
+    trimmed: Vec<u8>,
 }
 
 impl Session {
@@ -251,6 +259,7 @@ impl Session {
             header: Bytes::new(),
             building: Vec::new(),
             ended: true,
+            trimmed: Vec::new(),
         }
     }
 
@@ -298,6 +307,7 @@ impl Session {
             if let Some(f) = f {
                 let unit = self.input.split_to(f.len()).freeze();
                 let now = self.now();
+                let before = self.machine.stats();
                 let ev = self
                     .machine
                     .handle_input(now, Input::tcp(f, &unit))
@@ -306,6 +316,7 @@ impl Session {
                     None => Happened::Nothing,
                     Some(ev) => self.own(&unit, ev)?,
                 };
+                crate::tolerance::note(&before, &self.machine.stats());
                 match happened {
                     Happened::Nothing => continue,
                     h => return Ok(h),
@@ -321,12 +332,17 @@ impl Session {
                 location_id,
                 sequence,
                 data,
-            } => Happened::Packet(Packet {
-                location_id,
-                sequence,
-                entry: self.machine.entry(),
-                data: unit.slice_ref(data),
-            }),
+            } => match crate::tolerance::trim(&mut self.machine, data, &mut self.trimmed)
+                .map_err(|e| Error::from_machine(e, &self.url.path))?
+            {
+                None => Happened::Nothing,
+                Some(kept) => Happened::Packet(Packet {
+                    location_id,
+                    sequence,
+                    entry: self.machine.entry(),
+                    data: kept.map_or_else(|| unit.slice_ref(data), Bytes::copy_from_slice),
+                }),
+            },
             Event::HeaderPiece { data, first, last } => {
                 if first {
                     self.building.clear();
@@ -468,9 +484,16 @@ impl Session {
         self.machine.file().unwrap_or_default()
     }
 
-    /// The server's version (ServerVersionInfo).
+    /// The server's version (ServerVersionInfo), when it parses.
     pub fn server_version(&self) -> Option<Version> {
         self.machine.server_version()
+    }
+
+    /// ServerVersionInfo as the server sent it, whatever its shape
+    /// (`"0.9.75"` is kept here though [`Session::server_version`] is
+    /// `None`).
+    pub fn server_version_text(&self) -> Option<&str> {
+        self.machine.server_version_text()
     }
 
     /// The URL finally opened (after redirects).
@@ -483,7 +506,8 @@ impl Session {
         self.machine.entry()
     }
 
-    /// Statistics of the current or last play.
+    /// Statistics of the current or last play, with the count of each
+    /// fault of the server tolerated ([`Options::strict`] refuses them).
     pub fn stats(&self) -> Stats {
         self.machine.stats()
     }

@@ -46,6 +46,8 @@ pub struct Script {
     pub ignore_stop: bool,
     /// Wait this long between media packets.
     pub pace: Duration,
+    /// Send these packets (by number) as bytes that are no ASF packet.
+    pub corrupt: Vec<usize>,
 }
 
 impl Script {
@@ -62,6 +64,7 @@ impl Script {
             ignore_stream_switch: false,
             ignore_stop: false,
             pace: Duration::ZERO,
+            corrupt: Vec::new(),
         }
     }
 
@@ -333,7 +336,10 @@ impl Conn {
             if Some(self.sent) == self.script.bogus_after {
                 let _ = self.send(&ReportConnectedFunnelRepr::default().into());
             }
-            let payload = if real {
+            let junk = [0x90u8; 64];
+            let payload = if real && self.script.corrupt.contains(&(first + i)) {
+                &junk[..]
+            } else if real {
                 let send = mms_proto::asf::PacketInfo::parse(packet).unwrap().send_time;
                 let t0 = *t0.get_or_insert(send);
                 let past = match stop {

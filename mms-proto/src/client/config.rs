@@ -48,7 +48,9 @@ pub struct Config {
     /// StreamSwitch and StartPlaying from the beginning by itself. Off:
     /// it waits in READY for the application's selection and play.
     pub follow_playlist: bool,
-    /// Refuse what the spec forbids even where servers do it.
+    /// Refuse what the spec forbids even where servers do it: besides the
+    /// messages' own strict checks, each fault the machine otherwise
+    /// tolerates and counts in [`Stats`](super::Stats) (`tolerate.rs`).
     pub strict: bool,
 }
 

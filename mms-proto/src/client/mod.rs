@@ -62,7 +62,12 @@
 //! **Tolerated.** A superseded play's packets still in flight, and a
 //! cancelled ReadBlock's pieces, are dropped (and counted,
 //! [`Stats::stale`]); one ReportEndOfStream answering a StopPlaying that
-//! crossed the server's own end is absorbed in READY.
+//! crossed the server's own end is absorbed in READY. What servers in the
+//! wild get wrong (`tolerate.rs`: media of another playIncarnation, a
+//! refusal cut after its hr, a version of any shape, Data past the count
+//! or not ASF, streams or time not asked for — the last two through
+//! [`ClientMachine::trim`]) is accepted and counted in [`Stats`], or
+//! refused with [`Config::strict`].
 //!
 //! **Playlists** ([3.1.5.19], [3.1.4.4]). ReportStreamChange
 //! ([`Event::EntryChange`], counted by [`ClientMachine::entry`]) → the
@@ -107,6 +112,7 @@ mod header;
 mod output;
 mod play;
 mod setup;
+mod tolerate;
 
 pub use config::{Config, MAX_HOST_LEN, MAX_PATH_LEN, MAX_TOKEN_LEN};
 pub use error::ClientError;
@@ -114,6 +120,7 @@ pub use event::{Event, FileInfo, Redirect};
 pub use header::HEADER_RETRY_LIMIT;
 pub use output::{OUTPUT_BUF_LEN, Output};
 pub use play::{Play, Start, Stats, frame_offset};
+pub use tolerate::Trimmed;
 
 pub use crate::machine::{Input, State, Transmit, Unit};
 
@@ -331,7 +338,8 @@ impl ClientMachine {
         let (_, mut messages) = parse_packet(packet)?;
         let message = messages
             .next()
-            .ok_or(Error::invalid("TcpMessageHeader", "no message"))??;
+            .ok_or(Error::invalid("TcpMessageHeader", "no message"))?
+            .map_err(|e| self.short_report(packet, e))?;
         if self.config.strict {
             message.check_strict()?;
             if messages.next().is_some() {
