@@ -1,24 +1,56 @@
 //! Writing what a session receives as a valid ASF file: the header as
 //! sent, packets restored to the fixed packet size, and — when the output
-//! can seek — the File Properties and Data Object counts patched to what
-//! was written (asf-facts §2, §3).
+//! can seek — the File Properties and Data Object counts, sizes and
+//! durations patched to what the file holds (asf-facts §2, §3).
+//!
+//! A file gets a Simple Index Object per video stream after its Data
+//! Object (built with [`SimpleIndexBuilder`] as packets are written, at
+//! the interval the header's Index Parameters name, else 1 s), so players
+//! seek in it by index. Audio-only files get none, as FFmpeg writes none:
+//! audio payloads are all cleanpoints and packets have a fixed size, so
+//! readers (WMP, FFmpeg, mms-server) seek by a binary search over Send
+//! Times. A pipe gets no index (its header cannot say where the data
+//! ends).
+//!
+//! Nothing is lost: [`AsfWriter::finish`] finishes the file whatever ended
+//! the dump. After a failed write (a full disk) it cuts the file to the
+//! whole packets that reached it and patches the header for those: the
+//! header is rewritten in place, which needs no new space.
 
 use std::io::{self, Seek, SeekFrom, Write};
 
 use mms_proto::asf::{
-    DATA_OBJECT_PREFIX_LEN, DataObject, FLAG_BROADCAST, FLAG_SEEKABLE, FileProperties,
-    HeaderObject, PacketInfo, guid, repad,
+    DATA_OBJECT_PREFIX_LEN, DEFAULT_INDEX_INTERVAL, DataObject, FLAG_BROADCAST, FLAG_SEEKABLE,
+    FileProperties, HeaderObject, PacketInfo, SIMPLE_INDEX_ENTRY_LEN, SIMPLE_INDEX_HEADER_LEN,
+    SimpleIndexBuilder, SimpleIndexEntry, StreamKind, emit_simple_index_header, guid,
+    index_interval, repad,
 };
 
 /// Where a dump goes: a file (patched at the end) or a pipe (as is).
 pub trait Output: Write {
     /// Seeks to `pos` if the output can; `Ok(false)` if it cannot.
     fn rewind_to(&mut self, pos: u64) -> io::Result<bool>;
+
+    /// The bytes the output holds, if it can tell (a file: its length).
+    fn stored_len(&mut self) -> io::Result<Option<u64>> {
+        Ok(None)
+    }
+
+    /// Cuts the output to `len` bytes, if it can (a file: `set_len`).
+    fn truncate_to(&mut self, _len: u64) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 impl Output for std::fs::File {
     fn rewind_to(&mut self, pos: u64) -> io::Result<bool> {
         self.seek(SeekFrom::Start(pos)).map(|_| true)
+    }
+    fn stored_len(&mut self) -> io::Result<Option<u64>> {
+        self.metadata().map(|m| Some(m.len()))
+    }
+    fn truncate_to(&mut self, len: u64) -> io::Result<()> {
+        self.set_len(len)
     }
 }
 
@@ -32,23 +64,87 @@ impl Output for io::Cursor<Vec<u8>> {
     fn rewind_to(&mut self, pos: u64) -> io::Result<bool> {
         self.seek(SeekFrom::Start(pos)).map(|_| true)
     }
+    fn stored_len(&mut self) -> io::Result<Option<u64>> {
+        Ok(Some(self.get_ref().len() as u64))
+    }
+    fn truncate_to(&mut self, len: u64) -> io::Result<()> {
+        self.get_mut().truncate(len as usize);
+        Ok(())
+    }
+}
+
+/// Bytes of whole packets gathered before one write to the output.
+const WRITE_CHUNK: usize = 256 * 1024;
+
+/// Most Simple Index entries kept per stream (48 days at 1 s; 24 MB):
+/// presentation times past that are a server's nonsense, and the file
+/// gets no index rather than unbounded memory.
+const MAX_INDEX_ENTRIES: usize = 1 << 22;
+
+/// One video stream's index being built.
+struct StreamIndex {
+    builder: SimpleIndexBuilder,
+    entries: Vec<SimpleIndexEntry>,
+    /// Too many entries: no index for this stream.
+    overflow: bool,
+}
+
+impl StreamIndex {
+    fn push(&mut self, number: u32, packet: &[u8]) {
+        let (entries, overflow) = (&mut self.entries, &mut self.overflow);
+        let _ = self.builder.push(number, packet, |e| {
+            if entries.len() < MAX_INDEX_ENTRIES {
+                entries.push(e);
+            } else {
+                *overflow = true;
+            }
+        });
+    }
+}
+
+/// What [`AsfWriter::finish`] left in the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Finished {
+    /// Data packets in the file (its header says so when it was patched).
+    pub packets: u64,
+    /// Packets accepted by [`AsfWriter::write_packet`] that did not reach
+    /// the output (a failed write: the disk was full).
+    pub lost: u64,
+    /// The header was patched (a seekable output).
+    pub patched: bool,
+    /// Simple Index Objects written after the Data Object (one per video
+    /// stream that had a key frame).
+    pub indexes: usize,
 }
 
 /// An ASF file being written.
 pub struct AsfWriter<W: Output> {
-    out: io::BufWriter<W>,
+    out: W,
     header: Vec<u8>,
     packet_size: usize,
+    /// The source's Data Packets Count and Broadcast flag: when the file
+    /// holds exactly those packets its durations stay the source's.
+    source_packets: u64,
+    source_broadcast: bool,
+    /// Packets accepted.
     packets: u64,
-    buf: Vec<u8>,
+    /// Whole packets waiting for one write.
+    pending: Vec<u8>,
+    scratch: Vec<u8>,
     first_send: Option<u32>,
-    last_end: u32,
+    /// Per packet accepted: the latest end (Send Time + Duration) so far.
+    ends: Vec<u32>,
+    /// A write failed: the output holds an unknown part of `pending`.
+    failed: bool,
+    file_id: guid::Guid,
+    /// The video streams' indexes, by stream number.
+    indexes: Vec<StreamIndex>,
 }
 
 impl<W: Output> AsfWriter<W> {
     /// Starts a file with `header` (the MMS "ASF file header": Header
     /// Object plus the Data Object's 50-byte prefix).
-    pub fn new(out: W, header: &[u8]) -> io::Result<Self> {
+    pub fn new(mut out: W, header: &[u8]) -> io::Result<Self> {
         let summary = mms_proto::asf::HeaderSummary::parse(header)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
         let packet_size = summary.packet_size as usize;
@@ -58,70 +154,203 @@ impl<W: Output> AsfWriter<W> {
                 "the header lacks the Data Object prefix",
             ));
         }
-        let mut out = io::BufWriter::with_capacity(256 * 1024, out);
+        let interval = index_interval(header)
+            .ok()
+            .flatten()
+            .unwrap_or(DEFAULT_INDEX_INTERVAL);
+        let mut indexes: Vec<StreamIndex> = summary
+            .streams
+            .iter()
+            .filter(|s| s.kind == StreamKind::Video)
+            .map(|s| StreamIndex {
+                builder: SimpleIndexBuilder::new(s.number, interval),
+                entries: Vec::new(),
+                overflow: false,
+            })
+            .collect();
+        indexes.sort_by_key(|i| i.builder.stream());
         out.write_all(header)?;
         Ok(Self {
+            file_id: summary.file_id,
+            indexes,
             out,
             header: header.to_vec(),
             packet_size,
+            source_packets: summary.packet_count,
+            source_broadcast: summary.is_broadcast(),
             packets: 0,
-            buf: vec![0; packet_size.max(1)],
+            pending: Vec::with_capacity(WRITE_CHUNK + packet_size),
+            scratch: vec![0; packet_size.max(1)],
             first_send: None,
-            last_end: 0,
+            ends: Vec::new(),
+            failed: false,
         })
     }
 
-    /// Appends one received packet, re-padded to the packet size.
+    /// Appends one received packet, re-padded to the packet size. A packet
+    /// that does not re-pad is refused with [`io::ErrorKind::InvalidData`]
+    /// and nothing is written; any other error is the output's, and the
+    /// writer takes no more packets (finish it).
     pub fn write_packet(&mut self, data: &[u8]) -> io::Result<()> {
-        let n = repad(data, self.packet_size, &mut self.buf)
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
-        if let Ok(info) = PacketInfo::parse(&self.buf[..n]) {
-            self.first_send.get_or_insert(info.send_time);
-            self.last_end = self
-                .last_end
-                .max(info.send_time.saturating_add(info.duration as u32));
+        if self.failed {
+            return Err(io::Error::other("an earlier write failed"));
         }
-        self.out.write_all(&self.buf[..n])?;
+        let n = repad(data, self.packet_size, &mut self.scratch)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+        let mut end = self.ends.last().copied().unwrap_or(0);
+        if let Ok(info) = PacketInfo::parse(&self.scratch[..n]) {
+            self.first_send.get_or_insert(info.send_time);
+            end = end.max(info.send_time.saturating_add(info.duration as u32));
+        }
+        self.ends.push(end);
+        let number = self.packets.min(u32::MAX as u64) as u32;
+        for index in &mut self.indexes {
+            index.push(number, &self.scratch[..n]);
+        }
+        self.pending.extend_from_slice(&self.scratch[..n]);
         self.packets += 1;
+        if self.pending.len() >= WRITE_CHUNK {
+            self.write_pending()?;
+        }
         Ok(())
     }
 
-    /// Packets written so far.
+    fn write_pending(&mut self) -> io::Result<()> {
+        if let Err(e) = self.out.write_all(&self.pending) {
+            self.failed = true;
+            return Err(e);
+        }
+        self.pending.clear();
+        Ok(())
+    }
+
+    /// Packets accepted so far.
     pub fn packets(&self) -> u64 {
         self.packets
     }
 
-    /// Bytes written so far.
+    /// Bytes written so far (counting the packets not yet flushed).
     pub fn bytes(&self) -> u64 {
         self.header.len() as u64 + self.packets * self.packet_size as u64
     }
 
-    /// Finishes the file: on a seekable output the header's counts become
-    /// those of the packets written (a live dump becomes a seekable file).
-    /// Returns the output.
-    pub fn finish(mut self) -> io::Result<W> {
-        patch_header(
-            &mut self.header,
-            self.packets,
-            self.first_send.map(|f| self.last_end.saturating_sub(f)),
-        )?;
-        self.out.flush()?;
-        let end = self.bytes();
-        let mut out = self.out.into_inner().map_err(|e| e.into_error())?;
-        if out.rewind_to(0)? {
-            out.write_all(&self.header)?;
-            out.rewind_to(end)?;
-            out.flush()?;
+    /// Finishes the file, whatever ended the dump: writes what is pending
+    /// and, on a seekable output, patches the header to the packets the
+    /// file holds — after a failed write first cutting it to the whole
+    /// packets that reached it. A live source becomes a seekable file.
+    /// Returns what the file holds, and the output.
+    pub fn finish(mut self) -> io::Result<(Finished, W)> {
+        if !self.failed {
+            let _ = self.write_pending();
         }
-        Ok(out)
+        let header_len = self.header.len() as u64;
+        let p = self.packet_size as u64;
+        let mut packets = self.packets;
+        if self.failed {
+            // What reached the output: whole packets only.
+            let held = match self.out.stored_len()? {
+                Some(len) => len.saturating_sub(header_len) / p.max(1),
+                None => packets - self.pending.len() as u64 / p.max(1),
+            };
+            packets = packets.min(held);
+            self.out.truncate_to(header_len + packets * p)?;
+        }
+        let data_end = header_len + packets * p;
+        // The index, on a file whose packets all arrived.
+        let mut trailing = 0u64;
+        let mut indexes = 0;
+        if !self.failed && self.out.stored_len()?.is_some() {
+            let (bytes, n) = self.index_objects();
+            if !bytes.is_empty() {
+                match self.out.write_all(&bytes) {
+                    Ok(()) => {
+                        trailing = bytes.len() as u64;
+                        indexes = n;
+                    }
+                    Err(_) => self.out.truncate_to(data_end)?,
+                }
+            }
+        }
+        let _ = self.out.flush();
+        let lost = self.packets - packets;
+        let whole = packets == self.source_packets && !self.source_broadcast;
+        let span = match (self.first_send, packets) {
+            (Some(first), 1..) if !whole => {
+                Some(self.ends[packets as usize - 1].saturating_sub(first))
+            }
+            _ => None,
+        };
+        patch_header(&mut self.header, packets, span, trailing)?;
+        let mut patched = false;
+        if self.out.rewind_to(0)? {
+            self.out.write_all(&self.header)?;
+            self.out.rewind_to(data_end + trailing)?;
+            self.out.flush()?;
+            patched = true;
+        }
+        let done = Finished {
+            packets,
+            lost,
+            patched,
+            indexes,
+        };
+        Ok((done, self.out))
+    }
+}
+
+impl<W: Output> AsfWriter<W> {
+    /// The Simple Index Objects of the video streams that had a key
+    /// frame, in stream-number order (asf-facts §7.1), and their number.
+    fn index_objects(&mut self) -> (Vec<u8>, usize) {
+        let mut out = Vec::new();
+        let mut n = 0;
+        for index in &mut self.indexes {
+            let entries = &mut index.entries;
+            let overflow = &mut index.overflow;
+            index.builder.finish(|e| {
+                if entries.len() < MAX_INDEX_ENTRIES {
+                    entries.push(e);
+                } else {
+                    *overflow = true;
+                }
+            });
+            if index.overflow || !index.builder.has_key_frame() {
+                continue;
+            }
+            let at = out.len();
+            let len = SIMPLE_INDEX_HEADER_LEN + index.entries.len() * SIMPLE_INDEX_ENTRY_LEN;
+            out.resize(at + len, 0);
+            let b = &mut out[at..];
+            // The buffer is sized for the header and every entry.
+            let mut off = emit_simple_index_header(
+                b,
+                &self.file_id,
+                index.builder.interval(),
+                index.builder.max_packet_count() as u32,
+                index.entries.len() as u32,
+            )
+            .unwrap_or(0);
+            for e in &index.entries {
+                off += e.emit(&mut b[off..]).unwrap_or(0);
+            }
+            n += 1;
+        }
+        (out, n)
     }
 }
 
 /// Sets the File Properties Object's File Size and Data Packets Count,
-/// clears Broadcast and sets Seekable (and, for a broadcast, the durations
-/// from the packets' Send Times: `span_ms`), and the Data Object's size and
-/// Total Data Packets, for `packets` packets.
-pub fn patch_header(header: &mut [u8], packets: u64, span_ms: Option<u32>) -> io::Result<()> {
+/// clears Broadcast and sets Seekable, and the Data Object's size and
+/// Total Data Packets, for `packets` packets followed by `trailing` bytes
+/// (index objects); with `span_ms` (the Send Times the file covers, when
+/// it does not hold the whole source) also Send Duration and Play Duration
+/// (that plus the preroll).
+pub fn patch_header(
+    header: &mut [u8],
+    packets: u64,
+    span_ms: Option<u32>,
+    trailing: u64,
+) -> io::Result<()> {
     let invalid =
         |e: mms_proto::wire::Error| io::Error::new(io::ErrorKind::InvalidData, e.to_string());
     let (fp_at, data_at) = {
@@ -144,20 +373,145 @@ pub fn patch_header(header: &mut [u8], packets: u64, span_ms: Option<u32>) -> io
     let header_len = header.len() as u64;
     let mut fp = FileProperties::new_checked(&mut header[fp_at..]).map_err(invalid)?;
     let p = fp.max_packet_size() as u64;
-    fp.set_file_size(header_len + packets * p);
+    fp.set_file_size(header_len + packets * p + trailing);
     fp.set_data_packets_count(packets);
-    let flags = fp.flags();
-    if flags & FLAG_BROADCAST != 0 {
-        if let Some(span) = span_ms {
-            // 100-ns units; Play Duration includes the preroll.
-            let send = span as u64 * 10_000;
-            fp.set_send_duration(send);
-            fp.set_play_duration(send + fp.preroll() * 10_000);
-        }
+    if let Some(span) = span_ms {
+        // 100-ns units; Play Duration includes the preroll.
+        let send = span as u64 * 10_000;
+        fp.set_send_duration(send);
+        fp.set_play_duration(send + fp.preroll() * 10_000);
     }
+    let flags = fp.flags();
     fp.set_flags((flags & !FLAG_BROADCAST) | FLAG_SEEKABLE);
     let mut d = DataObject::new_checked(&mut header[data_at..]).map_err(invalid)?;
     d.set_size(DATA_OBJECT_PREFIX_LEN as u64 + packets * p);
     d.set_total_data_packets(packets);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A file on a disk that is full after `room` bytes: a write past it
+    /// stores what fits and fails.
+    struct FullDisk {
+        file: io::Cursor<Vec<u8>>,
+        room: usize,
+    }
+
+    impl Write for FullDisk {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            let at = self.file.position() as usize;
+            let fits = self.room.saturating_sub(at).min(buf.len());
+            if fits == 0 && !buf.is_empty() {
+                return Err(io::Error::new(io::ErrorKind::StorageFull, "disk full"));
+            }
+            self.file.write(&buf[..fits])
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Output for FullDisk {
+        fn rewind_to(&mut self, pos: u64) -> io::Result<bool> {
+            self.file.rewind_to(pos)
+        }
+        fn stored_len(&mut self) -> io::Result<Option<u64>> {
+            self.file.stored_len()
+        }
+        fn truncate_to(&mut self, len: u64) -> io::Result<()> {
+            self.file.truncate_to(len)
+        }
+    }
+
+    fn source() -> Vec<u8> {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/ff_av.wmv");
+        std::fs::read(path).unwrap()
+    }
+
+    /// The source's header and packets (plain file, fixed size).
+    fn split(file: &[u8]) -> (&[u8], Vec<&[u8]>) {
+        let h = mms_proto::asf::HeaderSummary::parse(file).unwrap();
+        let start = h.header_object_len() + DATA_OBJECT_PREFIX_LEN;
+        let p = h.packet_size as usize;
+        let packets = file[start..start + h.packet_count as usize * p]
+            .chunks(p)
+            .collect();
+        (&file[..start], packets)
+    }
+
+    fn counts(file: &[u8]) -> (u64, u64, u64, u64) {
+        let h = mms_proto::asf::HeaderSummary::parse(file).unwrap();
+        let d = DataObject::new_checked(&file[h.header_object_len()..]).unwrap();
+        (
+            h.packet_count,
+            h.file_size,
+            d.total_data_packets(),
+            d.size(),
+        )
+    }
+
+    #[test]
+    fn a_whole_file_keeps_the_source_durations() {
+        let src = source();
+        let (header, packets) = split(&src);
+        let mut w = AsfWriter::new(io::Cursor::new(Vec::new()), header).unwrap();
+        for p in &packets {
+            w.write_packet(p).unwrap();
+        }
+        let (done, out) = w.finish().unwrap();
+        assert_eq!(done.packets, packets.len() as u64);
+        let got = out.into_inner();
+        let (a, b) = (
+            mms_proto::asf::HeaderSummary::parse(&src).unwrap(),
+            mms_proto::asf::HeaderSummary::parse(&got).unwrap(),
+        );
+        assert_eq!(
+            (a.play_duration, a.send_duration),
+            (b.play_duration, b.send_duration)
+        );
+        let (n, _, dn, ds) = counts(&src);
+        assert_eq!(counts(&got), (n, got.len() as u64, dn, ds));
+    }
+
+    /// The disk fills in the middle of a packet: the file is cut to the
+    /// whole packets it holds and its header says so, durations included.
+    #[test]
+    fn a_full_disk_leaves_a_finished_file() {
+        let src = source();
+        let (header, packets) = split(&src);
+        let p = packets[0].len();
+        let room = header.len() + 5 * p + p / 2;
+        let disk = FullDisk {
+            file: io::Cursor::new(Vec::new()),
+            room,
+        };
+        let mut w = AsfWriter::new(disk, header).unwrap();
+        // The writes may fail here or only when finish writes the rest.
+        for pk in &packets {
+            if let Err(e) = w.write_packet(pk) {
+                assert_eq!(e.kind(), io::ErrorKind::StorageFull);
+                break;
+            }
+        }
+        let accepted = w.packets();
+        assert!(accepted > 5);
+        let (done, disk) = w.finish().unwrap();
+        assert_eq!((done.packets, done.lost), (5, accepted - 5));
+        assert!(done.patched);
+        let got = disk.file.into_inner();
+        let p = p as u64;
+        assert_eq!(got.len() as u64, header.len() as u64 + 5 * p);
+        assert_eq!(counts(&got), (5, got.len() as u64, 5, 50 + 5 * p), "counts");
+        assert_eq!(&got[header.len()..], &src[header.len()..got.len()]);
+        let end = {
+            let i = PacketInfo::parse(packets[4]).unwrap();
+            i.send_time + i.duration as u32
+        };
+        let s = mms_proto::asf::HeaderSummary::parse(&got).unwrap();
+        assert_eq!(s.send_duration, end as u64 * 10_000);
+        assert_eq!(s.play_duration, (end as u64 + s.preroll_ms) * 10_000);
+    }
 }

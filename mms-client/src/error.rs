@@ -60,7 +60,8 @@ pub enum Error {
 
 impl Error {
     /// The `mms` command's exit code for this error (documented in
-    /// `mms --help`).
+    /// `mms --help`): a connection the server closed or reset is 9
+    /// ("connection lost"), whatever the phase.
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Url(_) | Error::Misuse(_) => 2,
@@ -68,9 +69,9 @@ impl Error {
             Error::Timeout { .. } | Error::UdpSilent => 4,
             Error::NotFound { .. } => 5,
             Error::AuthRequired => 6,
+            Error::Protocol(ClientError::ConnectionClosed) | Error::Io(_) => 9,
             Error::Protocol(_) | Error::Header(_) | Error::TooManyRedirects(_) => 7,
             Error::Server { .. } => 8,
-            Error::Io(_) => 9,
         }
     }
 

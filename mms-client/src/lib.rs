@@ -40,10 +40,11 @@
 mod asf_file;
 mod error;
 mod session;
+mod tolerance;
 mod udp;
 mod url;
 
-pub use asf_file::{AsfWriter, Output, patch_header};
+pub use asf_file::{AsfWriter, Finished, Output, patch_header};
 pub use error::Error;
 pub use mms_proto::client::{FileInfo, Play, Start, Stats, UdpStats};
 pub use mms_proto::wire::StopAt;

@@ -8,7 +8,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use indicatif::{HumanBytes, ProgressBar, ProgressStyle};
 use mms_client::{
-    AsfWriter, Error, Options, Output, Play, Session, Start, StopAt, StreamChoice, Transport,
+    AsfWriter, Error, Finished, Options, Play, Session, Start, StopAt, StreamChoice, Transport,
 };
 use mms_proto::asf::PacketInfo;
 use mms_proto::wire::{
@@ -20,10 +20,15 @@ use mms_proto::wire::{
 #[command(
     version,
     about = "Probe and download mms:// (MS-MMSP) streams",
-    after_help = "Exit codes: 0 done; 1 output file error; 2 bad arguments or URL; 3 host \
-                  unreachable; 4 timeout; 5 file not found on the server; 6 authentication \
-                  required; 7 malformed or broken server; 8 other server refusal; 9 connection \
-                  lost.\nLogs: RUST_LOG=mms_client=debug."
+    after_help = "Exit codes: 0 done; 1 output file error (e.g. a full disk); 2 bad arguments \
+                  or URL; 3 host unreachable; 4 timeout; 5 file not found on the server; 6 \
+                  authentication required; 7 malformed or broken server; 8 other server \
+                  refusal; 9 connection lost (the server closed or reset it); 130 interrupted \
+                  by Ctrl-C, 143 by SIGTERM.\nWhatever ends a dump, the file written so far is \
+                  finished as a valid ASF file: its header counts, sizes and durations are \
+                  those of the packets it holds (after a full disk, the whole packets that \
+                  fit). With `-o -` nothing can be patched: the header keeps the source's \
+                  counts.\nLogs: RUST_LOG=mms_client=debug."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -40,6 +45,16 @@ struct Cli {
     /// Local UDP port for Data over UDP (default: any free port).
     #[arg(long, global = true)]
     udp_port: Option<u16>,
+    /// Say more: `-v` what the client tolerated of the server (or logs at
+    /// info), `-vv` debug.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    /// Refuse what servers send against the spec (a play incarnation not
+    /// asked for, a short refusal, a malformed version, Data past the
+    /// packet count or not ASF, streams or time not asked for) instead of
+    /// tolerating it.
+    #[arg(long, global = true)]
+    strict: bool,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -64,8 +79,9 @@ enum Command {
     Dump {
         /// The stream, `mms://host[:port]/path`.
         url: String,
-        /// Output file (`-`: standard output, e.g. `| ffplay -`). Further
-        /// playlist entries go to NAME.2.asf, NAME.3.asf, …
+        /// Output file (`-`: standard output, e.g. `| ffplay -`; a pipe
+        /// keeps the source header's counts, as nothing can be patched).
+        /// Further playlist entries go to NAME.2.asf, NAME.3.asf, …
         #[arg(short, long)]
         output: PathBuf,
         /// Start at this time (seconds, or `[h:]m:s`).
@@ -136,7 +152,14 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_writer(io::stderr)
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+                match cli.verbose {
+                    0 => "warn",
+                    1 => "info",
+                    _ => "debug",
+                }
+                .into()
+            }),
         )
         .init();
     let rt = match tokio::runtime::Builder::new_current_thread()
@@ -157,12 +180,14 @@ fn main() -> ExitCode {
         read_timeout: timeout.max(Duration::from_secs(5)),
         transport,
         udp_port: cli.udp_port,
+        strict: cli.strict,
         ..Options::default()
     };
     match rt.block_on(run(cli.command, options)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Mms(e)) => fail(&e.to_string(), e.exit_code()),
         Err(Failure::Output(path, e)) => fail(&format!("{}: {e}", path.display()), 1),
+        Err(Failure::Interrupted(n)) => ExitCode::from(128 + n as u8),
     }
 }
 
@@ -174,6 +199,8 @@ fn fail(msg: &str, code: i32) -> ExitCode {
 enum Failure {
     Mms(Error),
     Output(PathBuf, io::Error),
+    /// Ended by this signal; the output was finished.
+    Interrupted(i32),
 }
 
 impl From<Error> for Failure {
@@ -256,9 +283,8 @@ fn attributes(a: u32) -> String {
 fn probe(s: &Session, json: bool) -> io::Result<()> {
     let f = s.file();
     let streams = s.streams().map_err(io::Error::other)?;
-    let version = s
-        .server_version()
-        .map_or_else(|| "-".to_string(), |v| v.to_string());
+    // As sent, whatever its shape ("0.9.75" too).
+    let version = s.server_version_text().unwrap_or("-").to_string();
     let mut out = io::stdout().lock();
     if json {
         let v = serde_json::json!({
@@ -347,17 +373,40 @@ impl Sink {
             Sink::Stdout(w) => w.bytes(),
         }
     }
-    fn finish(self) -> io::Result<u64> {
-        fn done<W: Output>(w: AsfWriter<W>) -> io::Result<u64> {
-            let n = w.packets();
-            w.finish()?;
-            Ok(n)
-        }
+    fn finish(self) -> io::Result<Finished> {
         match self {
-            Sink::File(w) => done(w),
-            Sink::Stdout(w) => done(w),
+            Sink::File(w) => w.finish().map(|f| f.0),
+            Sink::Stdout(w) => w.finish().map(|f| f.0),
         }
     }
+}
+
+/// What ended a dump.
+enum End {
+    /// The end of the stream (or of the part asked for).
+    Done,
+    /// A signal (its number): Ctrl-C, SIGTERM.
+    Signal(i32),
+    /// The session failed.
+    Mms(Error),
+    /// The output failed (a full disk).
+    Output(io::Error),
+}
+
+/// The next SIGINT (Ctrl-C) or SIGTERM: its number.
+async fn signalled() -> i32 {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            return tokio::select! {
+                _ = tokio::signal::ctrl_c() => 2,
+                _ = term.recv() => 15,
+            };
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+    2
 }
 
 async fn dump(
@@ -372,8 +421,7 @@ async fn dump(
         move |e| Failure::Output(p, e)
     };
     let mut path = entry_path(output, 0);
-    let mut sink = Sink::open(&path, s.header()).map_err(out_err(&path))?;
-    s.play(play).await?;
+    let mut sink = Some(Sink::open(&path, s.header()).map_err(out_err(&path))?);
     let total_ms = match duration {
         Some(d) => d,
         None => {
@@ -397,54 +445,93 @@ async fn dump(
     };
     let mut entry = s.entry();
     let mut first_send: Option<u32> = None;
-    let mut interrupted = false;
+    let mut unwritable = 0u32;
     let began = std::time::Instant::now();
-    let mut ctrl_c = std::pin::pin!(tokio::signal::ctrl_c());
-    loop {
-        let next = tokio::select! {
-            p = s.next_packet() => p,
-            _ = &mut ctrl_c => { interrupted = true; break; }
-        };
-        let Some(p) = next? else { break };
-        if p.entry != entry {
-            // A server-side playlist's next entry: its own file.
-            sink.finish().map_err(out_err(&path))?;
-            entry = p.entry;
-            path = if output.as_os_str() == "-" {
-                output.to_path_buf()
-            } else {
-                entry_path(output, entry)
+    let mut signal = std::pin::pin!(signalled());
+    let end = 'dump: {
+        if let Err(e) = s.play(play).await {
+            break 'dump End::Mms(e);
+        }
+        loop {
+            let next = tokio::select! {
+                p = s.next_packet() => p,
+                n = &mut signal => break End::Signal(n),
             };
-            sink = Sink::open(&path, s.header()).map_err(out_err(&path))?;
-            first_send = None;
+            let p = match next {
+                Ok(Some(p)) => p,
+                Ok(None) => break End::Done,
+                Err(e) => break End::Mms(e),
+            };
+            if p.entry != entry {
+                // A server-side playlist's next entry: its own file.
+                if let Some(done) = sink.take() {
+                    if let Err(e) = done.finish() {
+                        break End::Output(e);
+                    }
+                }
+                entry = p.entry;
+                path = if output.as_os_str() == "-" {
+                    output.to_path_buf()
+                } else {
+                    entry_path(output, entry)
+                };
+                match Sink::open(&path, s.header()) {
+                    Ok(next) => sink = Some(next),
+                    Err(e) => break End::Output(e),
+                }
+                first_send = None;
+            }
+            let Some(out) = sink.as_mut() else {
+                break End::Done;
+            };
+            match out.write_packet(&p.data) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::InvalidData => {
+                    // Not an ASF packet of this file: the server's fault,
+                    // not the output's.
+                    unwritable += 1;
+                    tracing::warn!(location_id = p.location_id, error = %e, "packet dropped");
+                    continue;
+                }
+                Err(e) => break End::Output(e),
+            }
+            if let Ok(info) = PacketInfo::parse(&p.data) {
+                let t0 = *first_send.get_or_insert(info.send_time);
+                let pos = info.send_time.saturating_sub(t0) as u64;
+                bar.set_position(pos.min(total_ms));
+                bar.set_message(format!("{} / {}", clock(pos), clock(total_ms)));
+            }
+            let bytes = out.bytes();
+            let secs = began.elapsed().as_secs_f64().max(1e-3);
+            bar.set_prefix(format!(
+                "{} {}/s",
+                HumanBytes(bytes),
+                HumanBytes((bytes as f64 / secs) as u64)
+            ));
         }
-        sink.write_packet(&p.data).map_err(out_err(&path))?;
-        if let Ok(info) = PacketInfo::parse(&p.data) {
-            let t0 = *first_send.get_or_insert(info.send_time);
-            let pos = info.send_time.saturating_sub(t0) as u64;
-            bar.set_position(pos.min(total_ms));
-            bar.set_message(format!("{} / {}", clock(pos), clock(total_ms)));
-        }
-        let bytes = sink.bytes();
-        let secs = began.elapsed().as_secs_f64().max(1e-3);
-        bar.set_prefix(format!(
-            "{} {}/s",
-            HumanBytes(bytes),
-            HumanBytes((bytes as f64 / secs) as u64)
-        ));
-    }
-    if interrupted {
-        let _ = s.stop().await;
-    }
+    };
     bar.finish_and_clear();
-    let packets = sink.finish().map_err(out_err(&path))?;
+    // The file first, whatever ended the dump; the network after.
+    let finished = sink.map(Sink::finish).transpose();
     let stats = s.stats();
     tracing::info!(
-        packets,
         lost = stats.lost,
         bytes = stats.bytes,
+        unwritable,
+        foreign_incarnation = stats.foreign_incarnation,
+        past_count = stats.past_count,
+        not_asf = stats.not_asf,
+        unselected = stats.unselected,
+        past_stop = stats.past_stop,
         "dump finished"
     );
+    let why = match &end {
+        End::Done => "",
+        End::Signal(_) => " (interrupted)",
+        End::Mms(_) => " (the session failed)",
+        End::Output(_) => " (the output failed)",
+    };
+    let to_file = output.as_os_str() != "-";
     if s.udp() && !quiet {
         let u = s.udp_stats();
         let _ = writeln!(
@@ -456,15 +543,31 @@ async fn dump(
             u.duplicates
         );
     }
-    if !quiet && output.as_os_str() != "-" {
-        let _ = writeln!(
-            io::stderr(),
-            "mms: wrote {packets} packets to {}{}",
-            path.display(),
-            if interrupted { " (interrupted)" } else { "" }
-        );
+    match &finished {
+        Ok(Some(f)) if to_file && (!quiet || !matches!(end, End::Done)) => {
+            let lost = if f.lost > 0 {
+                format!("; {} more did not fit", f.lost)
+            } else {
+                String::new()
+            };
+            let _ = writeln!(
+                io::stderr(),
+                "mms: wrote {} packets to {}{why}{lost}",
+                f.packets,
+                path.display(),
+            );
+        }
+        _ => {}
     }
-    Ok(())
+    if let End::Signal(_) = end {
+        let _ = tokio::time::timeout(Duration::from_secs(1), s.stop()).await;
+    }
+    match end {
+        End::Done => finished.map(drop).map_err(out_err(&path)),
+        End::Signal(n) => Err(Failure::Interrupted(n)),
+        End::Mms(e) => Err(Failure::Mms(e)),
+        End::Output(e) => Err(Failure::Output(path, e)),
+    }
 }
 
 fn clock(ms: u64) -> String {

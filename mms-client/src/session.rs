@@ -50,6 +50,10 @@ pub struct Options {
     pub transport: Transport,
     /// The local UDP port for Data over UDP; 0 or `None`: any free one.
     pub udp_port: Option<u16>,
+    /// Refuse what servers in the wild send against the spec (the
+    /// machine's [`Config::strict`]) instead of tolerating and counting it
+    /// in [`Stats`] (see [`Session::stats`]).
+    pub strict: bool,
 }
 
 impl Default for Options {
@@ -66,6 +70,7 @@ impl Default for Options {
             max_header_len: 16 << 20,
             transport: Transport::Auto,
             udp_port: None,
+            strict: false,
         }
     }
 }
@@ -186,6 +191,7 @@ async fn connect_following(mut url: MmsUrl, mut options: Options) -> Result<Sess
             follow_playlist: options.follow_playlist,
             udp_port,
             server_udp: udp.is_some().then_some(peer),
+            strict: options.strict,
             ..Config::default()
         };
         let host_param = options.proxy.is_some().then(|| url.host_port());
@@ -284,7 +290,8 @@ pub struct Session {
     ended: bool,
     /// Data over UDP arrives here (when asked for).
     udp: Option<UdpSocket>,
-    /// Datagrams received on it.
+    /// Data packets received, over UDP or TCP (a server may accept UDP and
+    /// send over TCP): none means the UDP path is blocked.
     datagrams: u64,
     /// Packets over UDP put back in sequence order.
     reorder: Reorder,
@@ -296,6 +303,8 @@ pub struct Session {
     /// The server closed TCP while an end of stream was held: nothing more
     /// will be resent.
     tcp_closed: bool,
+    /// Where [`ClientMachine::trim`] rewrites a packet.
+    trimmed: Vec<u8>,
 }
 
 impl Session {
@@ -317,6 +326,7 @@ impl Session {
             held_end: None,
             happened: VecDeque::new(),
             tcp_closed: false,
+            trimmed: Vec::new(),
         }
     }
 
@@ -383,6 +393,10 @@ impl Session {
                 }
             }
             let timer = self.flush().await?;
+            // Sending may have given up the last missing packets.
+            if self.held_end.is_some() && (self.machine.udp_missing() == 0 || self.tcp_closed) {
+                continue;
+            }
             if self.machine.state() == State::Closed && self.input.is_empty() {
                 return Err(Error::Protocol(ClientError::ConnectionClosed));
             }
@@ -395,8 +409,13 @@ impl Session {
                 }
             };
             if let Some(f) = f {
+                if matches!(f, mms_proto::wire::Frame::Data(_)) {
+                    self.datagrams += 1;
+                }
                 let unit = self.input.split_to(f.len()).freeze();
                 let now = self.now();
+                let before = self.machine.stats();
+                let udp_before = self.machine.udp_stats();
                 let ev = self
                     .machine
                     .handle_input(now, Input::tcp(f, &unit))
@@ -405,7 +424,14 @@ impl Session {
                     None => Happened::Nothing,
                     Some(ev) => self.own(&unit, ev)?,
                 };
-                match self.sort(happened) {
+                crate::tolerance::note(&before, &self.machine.stats());
+                crate::tolerance::note_udp(&udp_before, &self.machine.udp_stats());
+                // Data over TCP is in order: only datagrams are sorted.
+                let happened = match happened {
+                    p @ Happened::Packet(_) => p,
+                    h => self.sort(h),
+                };
+                match happened {
                     Happened::Nothing => continue,
                     h => return Ok(h),
                 }
@@ -468,12 +494,17 @@ impl Session {
                 location_id,
                 sequence,
                 data,
-            } => Happened::Packet(Packet {
-                location_id,
-                sequence,
-                entry: self.machine.entry(),
-                data: unit.slice_ref(data),
-            }),
+            } => match crate::tolerance::trim(&mut self.machine, data, &mut self.trimmed)
+                .map_err(|e| Error::from_machine(e, &self.url.path))?
+            {
+                None => Happened::Nothing,
+                Some(kept) => Happened::Packet(Packet {
+                    location_id,
+                    sequence,
+                    entry: self.machine.entry(),
+                    data: kept.map_or_else(|| unit.slice_ref(data), Bytes::copy_from_slice),
+                }),
+            },
             Event::HeaderPiece { data, first, last } => {
                 if first {
                     self.building.clear();
@@ -667,9 +698,16 @@ impl Session {
         self.machine.file().unwrap_or_default()
     }
 
-    /// The server's version (ServerVersionInfo).
+    /// The server's version (ServerVersionInfo), when it parses.
     pub fn server_version(&self) -> Option<Version> {
         self.machine.server_version()
+    }
+
+    /// ServerVersionInfo as the server sent it, whatever its shape
+    /// (`"0.9.75"` is kept here though [`Session::server_version`] is
+    /// `None`).
+    pub fn server_version_text(&self) -> Option<&str> {
+        self.machine.server_version_text()
     }
 
     /// The URL finally opened (after redirects).
@@ -682,7 +720,8 @@ impl Session {
         self.machine.entry()
     }
 
-    /// Statistics of the current or last play.
+    /// Statistics of the current or last play, with the count of each
+    /// fault of the server tolerated ([`Options::strict`] refuses them).
     pub fn stats(&self) -> Stats {
         self.machine.stats()
     }

@@ -633,6 +633,7 @@ pub fn client(data: &[u8]) {
     };
     let mut now = Instant(0);
     let mut out = [0u8; OUTPUT_BUF_LEN];
+    let mut trimmed = [0u8; 16 * 1024];
     for step in 0..96u32 {
         for _ in 0..16 {
             match c.poll_output(now, &mut out) {
@@ -696,6 +697,10 @@ pub fn client(data: &[u8]) {
                 data, location_id, ..
             })) => {
                 assert!(inside(data));
+                // What the runtime keeps of it: a rewritten packet parses.
+                if let Ok(Trimmed::Rewritten(n)) = c.trim(data, &mut trimmed) {
+                    assert!(crate::asf::PacketInfo::parse(&trimmed[..n]).is_ok()); // oracle assertion: failing here is the finding
+                }
                 match location_id % 11 {
                     3 => {
                         let _ = c.play(

@@ -10,6 +10,7 @@
 
 pub mod guid;
 mod header;
+mod index;
 mod live;
 mod object;
 mod packet;
@@ -22,6 +23,10 @@ pub use header::{
     AudioFormat, Codec, DATA_OBJECT_PREFIX_LEN, DataObject, ExtendedStreamProperties,
     FLAG_BROADCAST, FLAG_SEEKABLE, FileProperties, HeaderExtension, HeaderObject, Index,
     SimpleIndex, StreamKind, StreamProperties, StreamSet, VideoFormat, languages, stream_bitrates,
+};
+pub use index::{
+    DEFAULT_INDEX_INTERVAL, SIMPLE_INDEX_ENTRY_LEN, SIMPLE_INDEX_HEADER_LEN, SimpleIndexBuilder,
+    SimpleIndexEntry, emit_simple_index_header, index_interval,
 };
 pub use live::{AsfReader, AsfUnit};
 pub use object::{OBJECT_HEADER_LEN, Object, ObjectHeader, Objects};

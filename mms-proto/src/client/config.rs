@@ -61,7 +61,9 @@ pub struct Config {
     /// How long a missing packet is asked for before it is given up (keep
     /// it below the server's window: mms-server keeps 5 s).
     pub resend_deadline: Duration,
-    /// Refuse what the spec forbids even where servers do it.
+    /// Refuse what the spec forbids even where servers do it: besides the
+    /// messages' own strict checks, each fault the machine otherwise
+    /// tolerates and counts in [`Stats`](super::Stats) (`tolerate.rs`).
     pub strict: bool,
 }
 

@@ -62,7 +62,12 @@
 //! **Tolerated.** A superseded play's packets still in flight, and a
 //! cancelled ReadBlock's pieces, are dropped (and counted,
 //! [`Stats::stale`]); one ReportEndOfStream answering a StopPlaying that
-//! crossed the server's own end is absorbed in READY.
+//! crossed the server's own end is absorbed in READY. What servers in the
+//! wild get wrong (`tolerate.rs`: media of another playIncarnation, a
+//! refusal cut after its hr, a version of any shape, Data past the count
+//! or not ASF, streams or time not asked for — the last two through
+//! [`ClientMachine::trim`]) is accepted and counted in [`Stats`], or
+//! refused with [`Config::strict`].
 //!
 //! **Playlists** ([3.1.5.19], [3.1.4.4]). ReportStreamChange
 //! ([`Event::EntryChange`], counted by [`ClientMachine::entry`]) → the
@@ -107,6 +112,7 @@ mod header;
 mod output;
 mod play;
 mod setup;
+mod tolerate;
 mod udp;
 
 pub use config::{Config, MAX_HOST_LEN, MAX_PATH_LEN, MAX_TOKEN_LEN};
@@ -115,6 +121,7 @@ pub use event::{Event, FileInfo, Redirect};
 pub use header::HEADER_RETRY_LIMIT;
 pub use output::{OUTPUT_BUF_LEN, Output};
 pub use play::{Play, Start, Stats, frame_offset};
+pub use tolerate::Trimmed;
 pub use udp::{MAX_MISSING, UdpStats};
 
 pub use crate::machine::{Input, State, Transmit, Unit};
@@ -336,7 +343,8 @@ impl ClientMachine {
         let (_, mut messages) = parse_packet(packet)?;
         let message = messages
             .next()
-            .ok_or(Error::invalid("TcpMessageHeader", "no message"))??;
+            .ok_or(Error::invalid("TcpMessageHeader", "no message"))?
+            .map_err(|e| self.short_report(packet, e))?;
         if self.config.strict {
             message.check_strict()?;
             if messages.next().is_some() {
@@ -406,6 +414,16 @@ impl ClientMachine {
         let d = DataPacketRepr::parse(&view)?;
         if self.config.strict {
             d.check_strict()?;
+        }
+        if self.udp.active {
+            // [3.2.5.11.1] says UDP once Client-Port is set; some servers
+            // accept UDP and go on over TCP (issue: servers in the wild).
+            if self.config.strict {
+                return Err(ClientError::UnexpectedData(
+                    "over TCP although the server accepted UDP",
+                ));
+            }
+            self.udp.stats.tcp_data += 1;
         }
         match self.phase {
             Phase::Header | Phase::EntryHeader => self.header_data(&d),

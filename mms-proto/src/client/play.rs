@@ -84,6 +84,21 @@ pub struct Stats {
     pub lost_run: u32,
     /// Packets of a superseded play dropped (after a stop or seek).
     pub stale: u32,
+    /// Tolerated: media labelled with a playIncarnation other than the
+    /// play's (servers that label every play 4), accepted as the play's.
+    pub foreign_incarnation: u32,
+    /// Tolerated: Data past the declared packet count (e.g. the file's
+    /// Simple Index sent as one more packet), dropped.
+    pub past_count: u32,
+    /// Tolerated: Data that does not parse as an ASF data packet, dropped.
+    pub not_asf: u32,
+    /// Tolerated: packets carrying streams the selection turned off (a
+    /// server that ignores StreamSwitch), filtered by the client
+    /// ([`ClientMachine::trim`]).
+    pub unselected: u32,
+    /// Tolerated: packets past the play's stop position (a server that
+    /// ignores frameOffset), dropped; the client stops the play itself.
+    pub past_stop: u32,
     /// When the play was asked for.
     pub started: Instant,
     /// Where it started, ms (0 when from a packet or offset).
@@ -185,6 +200,12 @@ pub(super) struct Playback {
     stats: Stats,
     /// Close once the play is over ([3.1.4.8]).
     close_requested: bool,
+    /// Where the current play stops (frameOffset), for a server that
+    /// ignores it.
+    pub(super) stop_at: StopAt,
+    /// The Send Time of the current play's first packet (the origin of a
+    /// relative stop).
+    pub(super) first_send: Option<u32>,
     /// One more ReportEndOfStream may come (see on_end_of_stream).
     stray_end_of_stream: bool,
     /// A playlist entry ended (hr 1) and its ReportStreamChange has not
@@ -209,6 +230,8 @@ impl Playback {
             last_sequence: None,
             stats: Stats::default(),
             close_requested: false,
+            stop_at: StopAt::End,
+            first_send: None,
             stray_end_of_stream: false,
             between_entries: false,
         }
@@ -244,6 +267,17 @@ impl Playback {
     }
     pub(super) fn stray_end_of_stream(&self) -> bool {
         self.stray_end_of_stream
+    }
+    /// A play is current and not being stopped.
+    pub(super) fn playing(&self) -> bool {
+        self.current.is_some() && !self.sent.stop
+    }
+    /// The streams of the header and those selected.
+    pub(super) fn selection(&self) -> (StreamSet, StreamSet) {
+        (self.streams.all, self.streams.selected)
+    }
+    pub(super) fn stats_mut(&mut self) -> &mut Stats {
+        &mut self.stats
     }
 
     /// The current play is over or superseded: its late packets are
@@ -366,6 +400,8 @@ impl ClientMachine {
             }
         }
         p.stop_incarnation = incarnation;
+        p.stop_at = play.stop;
+        p.first_send = None;
         p.supersede();
         p.current = Some(incarnation);
         self.udp.finished = None;
@@ -482,7 +518,8 @@ impl ClientMachine {
         p.sent.stop = false;
         if ready {
             self.phase = Phase::Ready;
-            if !stopped && self.udp.active {
+            // (Not when the server sent the play over TCP after all.)
+            if !stopped && self.udp.active && self.udp.stats.received > 0 {
                 // Over UDP its missing packets may still come (resent),
                 // its last ones too.
                 self.udp.finished = p.current.map(|c| c as u8);
@@ -536,6 +573,8 @@ impl ClientMachine {
             f.packet_size = r.packet_size;
             f.header_size = r.header_size;
             f.bit_rate = r.bit_rate;
+            // ReportStreamChange does not say the entry's count.
+            f.packet_count = 0;
         }
         self.play.supersede();
         self.play.between_entries = false;
@@ -579,53 +618,62 @@ impl ClientMachine {
 
     /// [3.1.5.17] A Data packet while STREAMING or READY; `udp_sequence`:
     /// it came over UDP with this 32-bit sequence (and may have overtaken
-    /// ReportStartedPlaying).
+    /// ReportStartedPlaying). Tolerated unless `strict` (`tolerate.rs`): a
+    /// play's media labelled with another playIncarnation, Data past the
+    /// declared packet count or not an ASF packet.
     pub(super) fn media_data<'p>(
         &mut self,
         d: &DataPacketRepr<'p>,
         udp_sequence: Option<u32>,
     ) -> Result<Option<Event<'p>>, ClientError> {
-        let p = &mut self.play;
         let incarnation = d.play_incarnation;
-        let current = p.current.is_some_and(|c| c & 0xFF == incarnation as u32);
-        let overtook = udp_sequence.is_some() && current && (p.sent.play || p.sent.striding);
-        match self.phase {
-            Phase::Streaming if current => {
-                if p.sent.stop {
-                    p.stats.stale += 1;
-                    return Ok(None);
-                }
-                let sequence = udp_sequence.unwrap_or_else(|| p.sequence(d.af_flags));
-                p.stats.packets = p.stats.packets.saturating_add(1);
-                p.stats.bytes = p.stats.bytes.saturating_add(d.payload.len() as u64);
-                Ok(Some(Event::Packet {
-                    location_id: d.location_id,
-                    sequence,
-                    data: d.payload,
-                }))
-            }
-            Phase::Ready if overtook => {
-                let sequence = udp_sequence.unwrap_or_default();
-                p.stats.packets = p.stats.packets.saturating_add(1);
-                p.stats.bytes = p.stats.bytes.saturating_add(d.payload.len() as u64);
-                Ok(Some(Event::Packet {
-                    location_id: d.location_id,
-                    sequence,
-                    data: d.payload,
-                }))
-            }
-            // A superseded play's packets still in flight.
-            Phase::Streaming | Phase::Ready if p.drop_if_stale(incarnation) => Ok(None),
-            Phase::Ready if p.sent.stop || p.sent.play || p.sent.striding => {
-                Err(ClientError::UnexpectedData("before ReportStartedPlaying"))
-            }
-            Phase::Streaming => Err(ClientError::UnexpectedData(
-                "of an unknown play incarnation",
-            )),
-            Phase::Ready => Err(ClientError::UnexpectedData("while READY")),
-            _ => Err(ClientError::UnexpectedData(
-                "before the header was asked for",
-            )),
+        let current = self
+            .play
+            .current
+            .is_some_and(|c| c & 0xFF == incarnation as u32);
+        let streaming = self.phase == Phase::Streaming;
+        let p = &self.play;
+        // Over UDP a play's first packets may come before its report.
+        let overtook = udp_sequence.is_some()
+            && current
+            && self.phase == Phase::Ready
+            && (p.sent.play || p.sent.striding);
+        // A superseded play's packets still in flight.
+        if !current
+            && matches!(self.phase, Phase::Streaming | Phase::Ready)
+            && self.play.drop_if_stale(incarnation)
+        {
+            return Ok(None);
         }
+        if overtook || (streaming && (current || self.foreign_incarnation(incarnation)?)) {
+            if self.play.sent.stop {
+                self.play.stats.stale += 1;
+                return Ok(None);
+            }
+            let sequence = match udp_sequence {
+                Some(s) => s,
+                None => self.play.sequence(d.af_flags),
+            };
+            if !self.media_is_asf(d)? {
+                return Ok(None);
+            }
+            let p = &mut self.play;
+            p.stats.packets = p.stats.packets.saturating_add(1);
+            p.stats.bytes = p.stats.bytes.saturating_add(d.payload.len() as u64);
+            return Ok(Some(Event::Packet {
+                location_id: d.location_id,
+                sequence,
+                data: d.payload,
+            }));
+        }
+        let p = &self.play;
+        Err(match self.phase {
+            Phase::Ready if p.sent.stop || p.sent.play || p.sent.striding => {
+                ClientError::UnexpectedData("before ReportStartedPlaying")
+            }
+            Phase::Streaming => ClientError::UnexpectedData("of an unknown play incarnation"),
+            Phase::Ready => ClientError::UnexpectedData("while READY"),
+            _ => ClientError::UnexpectedData("before the header was asked for"),
+        })
     }
 }

@@ -28,6 +28,8 @@ pub(super) struct Setup {
     host: Option<String<MAX_HOST_LEN>>,
     /// Server-Version ([3.1.5.3]).
     server_version: Option<Version>,
+    /// ServerVersionInfo as sent (whatever its shape, up to 64 chars).
+    server_version_text: Option<String<64>>,
     /// Auth-Scheme ([3.1.5.3], [3.1.5.8]).
     auth_scheme: AuthenPackage,
     /// Client-ID: nCubs of ReportFunnelInfo.
@@ -71,6 +73,7 @@ impl Setup {
             path: p,
             host,
             server_version: None,
+            server_version_text: None,
             auth_scheme: AuthenPackage::Ntlm,
             client_id: 0,
             funnel_info_count: 0,
@@ -89,6 +92,9 @@ impl Setup {
     }
     pub(super) fn server_version(&self) -> Option<Version> {
         self.server_version
+    }
+    pub(super) fn server_version_text(&self) -> Option<&str> {
+        self.server_version_text.as_deref()
     }
     /// Server-Version ≥ 9: acceleration fields ([3.1.4.2.1]), the v9 end
     /// of stream ([3.1.5.18]) and challenge ([3.1.5.8]) rules.
@@ -166,6 +172,7 @@ impl ClientMachine {
         ClientError::check(MessageId::ReportConnectedEx, r.hr)?;
         let s = &mut self.setup;
         s.server_version = r.server_version_info.and_then(|v| Version::parse(&v).ok());
+        s.server_version_text = r.server_version_info.map(super::tolerate::text);
         if let Some(a) = r.authen_package.filter(|a| !a.is_empty()) {
             s.auth_scheme = match AuthenPackage::parse(&a) {
                 Ok(scheme) => scheme,

@@ -48,6 +48,9 @@ pub struct UdpStats {
     /// Datagrams from another address than the server's, or unreadable:
     /// dropped.
     pub foreign: u64,
+    /// Data packets that came over TCP although the server accepted UDP
+    /// (taken, unless [`super::Config::strict`]).
+    pub tcp_data: u64,
 }
 
 /// A sequence not yet arrived.

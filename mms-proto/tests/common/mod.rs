@@ -305,3 +305,26 @@ pub fn payload_list(packet: &[u8]) -> Payloads {
         })
         .collect()
 }
+
+/// An ASF data packet of `len` bytes (at least 27), written field by field
+/// (asf-facts §12): `82 00 00`, no length fields, property flags 0x5D,
+/// Send Time 0, Duration 0, then one payload of stream 1 (key frame),
+/// object 0, offset 0, 8 bytes of replicated data (object size, PT
+/// 3100 ms) and `len - 26` bytes of 0x07.
+pub fn asf_packet(len: usize) -> Vec<u8> {
+    let data = len - 26;
+    build(&[
+        F::Raw(&[0x82, 0, 0]),
+        F::U8(0x00), // length type flags: single payload, no fields
+        F::U8(0x5D), // property flags
+        F::U32(0),   // Send Time
+        F::U16(0),   // Duration
+        F::U8(0x81), // stream 1, key frame
+        F::U8(0),    // Media Object Number
+        F::U32(0),   // Offset Into Media Object
+        F::U8(8),    // Replicated Data Length
+        F::U32(data as u32),
+        F::U32(3100),
+        F::Raw(&vec![7; data]),
+    ])
+}
