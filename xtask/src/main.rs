@@ -282,6 +282,28 @@ const PROTO_DEP_ALLOWLIST: &[&str] = &[
     "hash32",
     "byteorder",
     "stable_deref_trait",
+    // auth: RustCrypto's MD4 / MD5 / HMAC / DES / RC4 and what they share
+    // (all no_std, no allocation), ctutils for constant-time equality.
+    "md4",
+    "md-5",
+    "hmac",
+    "des",
+    "rc4",
+    "digest",
+    "cipher",
+    "block-buffer",
+    "crypto-common",
+    "hybrid-array",
+    "inout",
+    "typenum",
+    "ctutils",
+    "cmov",
+    "cfg-if",
+    // auth: Basic credentials (default features off: no alloc).
+    "base64",
+    // auth: the NTLM message parsers (default features off), and its memchr.
+    "nom",
+    "memchr",
 ];
 
 fn dep_check() -> Result {
