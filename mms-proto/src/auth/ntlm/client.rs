@@ -125,9 +125,16 @@ impl<'w> Initiator<'w> {
         let mut w = AvWriter::new(&mut pairs);
         let mut had_flags = false;
         for p in ch.target_info.iter() {
-            if p.id == av_id::FLAGS && with_mic {
-                let old = ch.target_info.flags().unwrap_or(0);
-                w.push(av_id::FLAGS, &(old | av_flags::MIC_PRESENT).to_le_bytes())?;
+            if p.id == av_id::FLAGS {
+                // The MIC bit says whether this message has a MIC: set it
+                // exactly then, whatever the server's pairs said.
+                let old = <[u8; 4]>::try_from(p.value).map_or(0, u32::from_le_bytes);
+                let new = if with_mic {
+                    old | av_flags::MIC_PRESENT
+                } else {
+                    old & !av_flags::MIC_PRESENT
+                };
+                w.push(av_id::FLAGS, &new.to_le_bytes())?;
                 had_flags = true;
             } else {
                 w.push(p.id, p.value)?;
