@@ -21,6 +21,9 @@
 //! [redirects]                  # path → where the client is sent ([2.2.4.9])
 //! "old/show.wmv" = "mms://media.example.org/show.wmv"
 //! ```
+//!
+//! The `[auth]` section (users file, schemes, protected paths) is
+//! described in [`crate::auth_settings`].
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -68,6 +71,9 @@ pub struct Settings {
     /// Paths (as clients send them, without the leading `/`) answered with
     /// ReportRedirect to the URL given.
     pub redirects: std::collections::BTreeMap<String, String>,
+    /// `[auth]`: users, schemes and protected paths; `None`: no
+    /// authentication.
+    pub auth: Option<crate::auth_settings::AuthSettings>,
 }
 
 impl Default for Settings {
@@ -90,6 +96,7 @@ impl Default for Settings {
             max_input_bytes: o.max_input,
             max_command_bytes: o.limits.max_command_len,
             redirects: Default::default(),
+            auth: None,
         }
     }
 }
@@ -156,6 +163,9 @@ impl Settings {
             return Err(SettingsError::Invalid(
                 "a redirect URL must be shorter than 512 bytes",
             ));
+        }
+        if let Some(auth) = &self.auth {
+            auth.check()?;
         }
         Ok(())
     }
