@@ -9,6 +9,9 @@ use core::fmt::Write as _;
 
 use crate::wire::*;
 
+mod auth;
+pub use auth::{basic_credentials, ntlm_authenticate, ntlm_challenge, ntlm_token};
+
 /// Room for what the oracles emit: a framed command is bounded by
 /// [`Limits::default`]; a message taken whole from fuzz input may be longer.
 const OUT: usize = 128 * 1024;

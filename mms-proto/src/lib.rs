@@ -20,7 +20,8 @@
 //! [`wire::DataPacket`] for media. [`asf`] reads and rewrites the ASF
 //! content those Data packets carry. [`client`] and [`server`] are the two
 //! ends of [3.1] and [3.2] as sans-IO machines; [`machine`] is the input
-//! and transmit shape they share.
+//! and transmit shape they share. [`auth`] holds the Basic and NTLM
+//! schemes both machines' authentication uses.
 //!
 //! [MS-MMSP]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-mmsp/
 #![no_std]
@@ -32,6 +33,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod asf;
+pub mod auth;
 pub mod client;
 pub mod machine;
 pub mod server;

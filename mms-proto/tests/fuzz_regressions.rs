@@ -25,6 +25,10 @@ fn oracle(target: &str) -> Option<Oracle> {
         "asf_rewrite" => asf_rewrite,
         "server" => server,
         "client" => client,
+        "ntlm_token" => ntlm_token,
+        "ntlm_challenge" => ntlm_challenge,
+        "ntlm_authenticate" => ntlm_authenticate,
+        "basic_credentials" => basic_credentials,
         _ => return None,
     })
 }

@@ -25,6 +25,9 @@
 //! [redirects]                  # path → where the client is sent ([2.2.4.9])
 //! "old/show.wmv" = "mms://media.example.org/show.wmv"
 //! ```
+//!
+//! The `[auth]` section (users file, schemes, protected paths) is
+//! described in [`crate::auth_settings`].
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -83,6 +86,9 @@ pub struct Settings {
     /// Paths (as clients send them, without the leading `/`) answered with
     /// ReportRedirect to the URL given.
     pub redirects: std::collections::BTreeMap<String, String>,
+    /// `[auth]`: users, schemes and protected paths; `None`: no
+    /// authentication.
+    pub auth: Option<crate::auth_settings::AuthSettings>,
 }
 
 impl Default for Settings {
@@ -109,6 +115,7 @@ impl Default for Settings {
             resend_budget_percent: c.resend_budget_percent,
             udp_end_delay_secs: c.udp_end_delay.0 as f64 / 1e6,
             redirects: Default::default(),
+            auth: None,
         }
     }
 }
@@ -188,6 +195,9 @@ impl Settings {
             return Err(SettingsError::Invalid(
                 "a redirect URL must be shorter than 512 bytes",
             ));
+        }
+        if let Some(auth) = &self.auth {
+            auth.check()?;
         }
         Ok(())
     }

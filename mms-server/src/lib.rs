@@ -15,10 +15,12 @@
 
 pub mod access_log;
 mod answers;
+pub mod auth_settings;
 pub mod config;
 mod conn;
 pub mod content;
 mod event_loop;
 mod udp;
+pub mod users;
 
 pub use event_loop::{FD_RESERVE, LoopStats, Options, Server, fd_limit, sessions_for_fd_limit};

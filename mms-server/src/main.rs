@@ -16,9 +16,12 @@ use mms_server::{Options, Server};
     version,
     about = "Serve a folder of .asf/.wma/.wmv files over MMS (mms://, mmst://)",
     after_help = "Flags override the config file; the file's keys are documented in \
-                  mms-server/src/config.rs and docs/server.md."
+                  mms-server/src/config.rs and docs/server.md.",
+    args_conflicts_with_subcommands = true
 )]
 struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
     /// Folder to serve (default: the bundled demo folder).
     #[arg(long)]
     root: Option<PathBuf>,
@@ -40,6 +43,57 @@ struct Cli {
     /// Append a W3C access log line per play to this file (`-`: stdout).
     #[arg(long)]
     access_log: Option<PathBuf>,
+}
+
+#[derive(clap::Subcommand)]
+enum Command {
+    /// Set a user's password in a users file (`[auth] users`), created
+    /// mode 0600 if missing. The password is read from the terminal
+    /// without echo, or as one line from standard input; only its NT hash
+    /// is stored.
+    Passwd {
+        /// The users file.
+        file: PathBuf,
+        /// The user name.
+        name: String,
+    },
+}
+
+/// `mms-server passwd FILE NAME`.
+#[allow(clippy::print_stderr)] // a command's answer to the operator, not a log line
+fn passwd(file: &std::path::Path, name: &str) -> ExitCode {
+    use std::io::IsTerminal;
+    if let Err(why) = mms_server::users::check_name(name) {
+        eprintln!("mms-server passwd: bad user name: {why}");
+        return ExitCode::from(2);
+    }
+    let password = if std::io::stdin().is_terminal() {
+        rpassword::prompt_password(format!("password for {name}: "))
+    } else {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line).map(|_| {
+            let end = line.trim_end_matches(['\n', '\r']).len();
+            line.truncate(end);
+            line
+        })
+    };
+    let password = match password {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("mms-server passwd: cannot read the password: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match mms_server::users::passwd(file, name, &password) {
+        Ok(()) => {
+            eprintln!("mms-server passwd: {} updated for {name}", file.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("mms-server passwd: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn settings(cli: Cli) -> Result<Settings, String> {
@@ -76,13 +130,35 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let s = match settings(Cli::parse()) {
+    let cli = Cli::parse();
+    if let Some(Command::Passwd { file, name }) = &cli.command {
+        return passwd(file, name);
+    }
+    let s = match settings(cli) {
         Ok(s) => s,
         Err(e) => {
             tracing::error!("bad settings: {e}");
             return ExitCode::from(2);
         }
     };
+    if let Some(auth) = &s.auth {
+        // The users file is checked now (mode 0600, every line), so a bad
+        // one stops the start.
+        match mms_server::users::Users::load(&auth.users) {
+            Ok(users) => tracing::info!(users = users.len(), "users file read"),
+            Err(e) => {
+                tracing::error!("{e}");
+                return ExitCode::from(2);
+            }
+        }
+        // Until the machines challenge for protected paths, serving with
+        // [auth] set would hand them out unprotected: refuse instead.
+        tracing::error!(
+            "[auth] is configured, but this build does not enforce authentication yet: \
+             remove the [auth] section to serve without it"
+        );
+        return ExitCode::from(2);
+    }
     let root = s
         .root
         .clone()

@@ -24,6 +24,10 @@ pub(crate) const TARGETS: &[&str] = &[
     "asf_rewrite",
     "server",
     "client",
+    "ntlm_token",
+    "ntlm_challenge",
+    "ntlm_authenticate",
+    "basic_credentials",
 ];
 
 /// Runs the targets; returns `(target, executions)`. With `seed`, libFuzzer
@@ -74,6 +78,8 @@ pub(crate) fn run(
             "server",
             "--test",
             "client",
+            "--test",
+            "auth",
         ])
         .env("MMS_FUZZ_SEEDS", &seeds))?;
     if locked {

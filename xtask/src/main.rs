@@ -5,7 +5,8 @@
 //!   `--locked`; fails if a step fails or the fuzz smoke cannot run
 //!   (`--fuzz-seconds 0` skips it, and says so).
 //! * `deps` — installs the toolchain pieces (the no-std target, nightly,
-//!   cargo-fuzz) and system packages the tasks and tests need (idempotent).
+//!   cargo-fuzz), system packages and Python packages (pyspnego, through
+//!   `python3 -m pip`) the tasks and tests need (idempotent).
 //! * `no-std` — builds mms-proto for `thumbv7em-none-eabihf` (bare metal, no
 //!   alloc) with default features off.
 //! * `fuzz` — runs every fuzz target (or those named) for a while, seeded
@@ -54,7 +55,7 @@ enum Task {
         #[arg(long, default_value_t = 4)]
         fuzz_seconds: u64,
     },
-    /// Install toolchain targets, nightly + cargo-fuzz, and system packages.
+    /// Install toolchain targets, nightly + cargo-fuzz, system and Python packages.
     Deps,
     /// Build mms-proto for thumbv7em-none-eabihf with default features off.
     NoStd,
@@ -198,7 +199,55 @@ const APT_PACKAGES: &[(&str, Option<&str>)] = &[
     // `numgen random`) for the UDP delivery tests: this kernel has no netem.
     ("iproute2", Some("ip")),
     ("nftables", Some("nft")),
+    // python3 and pip for the Python packages of PIP_PACKAGES.
+    ("python3", Some("python3")),
+    ("python3-pip", None),
 ];
+
+/// Python packages the tests use, as pip requirements, each with the module
+/// whose import shows it is there. They go to the `python3` on PATH, the
+/// one the tests run.
+const PIP_PACKAGES: &[(&str, &str)] = &[
+    // An independent NTLM implementation: mms-proto/tests/ntlm_interop.rs
+    // checks our Acceptor against its client and our Initiator against
+    // its server.
+    ("pyspnego~=0.12", "spnego"),
+];
+
+/// True when `python3 -c "import MODULE"` succeeds.
+pub(crate) fn have_python_module(module: &str) -> bool {
+    Command::new("python3")
+        .args(["-c", &format!("import {module}")])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn pip_deps() -> Result {
+    for (requirement, module) in PIP_PACKAGES {
+        if have_python_module(module) {
+            continue;
+        }
+        // Debian's own python3 refuses user installs into the system
+        // (PEP 668, "externally-managed-environment"): then say we mean it.
+        // A pyenv or venv python3 takes the plain form.
+        let plain = sh(Command::new("python3").args(["-m", "pip", "install", requirement]));
+        if plain.is_err() {
+            sh(Command::new("python3").args([
+                "-m",
+                "pip",
+                "install",
+                "--break-system-packages",
+                requirement,
+            ]))?;
+        }
+        if !have_python_module(module) {
+            return Err(format!(
+                "pip installed {requirement} but `python3 -c 'import {module}'` still fails"
+            ));
+        }
+    }
+    Ok(())
+}
 
 fn deps() -> Result {
     let installed = output(Command::new("rustup").args(["target", "list", "--installed"]))?;
@@ -250,6 +299,7 @@ fn deps() -> Result {
             .args(&missing)
             .env("DEBIAN_FRONTEND", "noninteractive"))?;
     }
+    pip_deps()?;
     eprintln!("xtask deps: ok");
     Ok(())
 }
@@ -286,6 +336,28 @@ const PROTO_DEP_ALLOWLIST: &[&str] = &[
     "hash32",
     "byteorder",
     "stable_deref_trait",
+    // auth: RustCrypto's MD4 / MD5 / HMAC / DES / RC4 and what they share
+    // (all no_std, no allocation), ctutils for constant-time equality.
+    "md4",
+    "md-5",
+    "hmac",
+    "des",
+    "rc4",
+    "digest",
+    "cipher",
+    "block-buffer",
+    "crypto-common",
+    "hybrid-array",
+    "inout",
+    "typenum",
+    "ctutils",
+    "cmov",
+    "cfg-if",
+    // auth: Basic credentials (default features off: no alloc).
+    "base64",
+    // auth: the NTLM message parsers (default features off), and its memchr.
+    "nom",
+    "memchr",
 ];
 
 fn dep_check() -> Result {
