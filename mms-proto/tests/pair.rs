@@ -393,6 +393,81 @@ mod udp {
     }
 
     #[test]
+    fn the_udp_packet_pair_measures_the_link_rate() {
+        // [4.4.1]: FunnelInfo 0xF0F0F901; after ReadBlock two 1,472-byte
+        // datagrams back to back, then the header. At 8 Mbit/s they arrive
+        // one datagram time (1,480 + 28 bytes) apart.
+        let f = file("ff_audio.wma");
+        let mut p = Pair::new(
+            vec![f.clone()],
+            server::Config {
+                udp: true,
+                ..server::Config::default()
+            },
+            client::Config {
+                packet_pair: true,
+                udp_port: Some(7000),
+                server_udp: Some(pair::SERVER_ADDR.parse().unwrap()),
+                ..client_config()
+            },
+            Duration::from_millis(30),
+        );
+        p.rate = Some(8_000_000);
+        p.ready();
+        let measured = p.client.got.iter().find_map(|g| match g {
+            Got::Bandwidth(b) => Some(*b),
+            _ => None,
+        });
+        // The client counts the Data packet (1,480 bytes), the link also
+        // the IP and UDP headers: 8 Mbit/s × 1,480 / 1,508.
+        let want = 8_000_000 * 1480 / 1508;
+        let got = measured.flatten().expect("a measurement");
+        assert!(got.abs_diff(want) < 10_000, "{got} bit/s, want ≈ {want}");
+        play_all(&mut p);
+        assert_plays_the_file_from(&f, &received(&p), 0);
+    }
+
+    #[test]
+    fn a_seek_while_streaming_over_udp_under_loss() {
+        // The old play's datagrams still in flight settle their sequences
+        // (dropped as stale); the new play comes whole from packet 6.
+        let f = file("ff_lang.wmv");
+        let mut p = udp_pair(&f);
+        let mut r = lcg(7);
+        p.fate = Box::new(move |_: &Datagram| match r() % 100 {
+            0..20 => Fate::Drop,
+            20..25 => Fate::Delay(Duration::from_millis(45)),
+            _ => Fate::Deliver,
+        });
+        p.ready();
+        p.client.m.play(p.now, &Play::default()).unwrap();
+        p.run_until(100_000, |p| received(p).len() >= 3);
+        let seek = Play {
+            start: Start::Packet(6),
+            ..Play::default()
+        };
+        let from = p.client.got.len();
+        p.client.m.play(p.now, &seek).unwrap();
+        p.run_until(1_000_000, |p| p.client.ends() >= 2);
+        p.run_until(100_000, |p| p.client.m.udp_missing() == 0);
+        let mut second: Vec<(u32, Vec<u8>)> = p.client.got[from..]
+            .iter()
+            .filter_map(|g| match g {
+                Got::Packet { location_id, data } => Some((*location_id, data.clone())),
+                _ => None,
+            })
+            .collect();
+        second.sort_by_key(|(n, _)| *n);
+        assert_plays_the_file_from(&f, &second, 6);
+        assert_eq!(
+            p.client.m.udp_stats().lost,
+            0,
+            "{:?}",
+            p.client.m.udp_stats()
+        );
+    }
+
+    #[test]
     fn a_session_over_udp_without_loss() {
         let f = file("ff_av.wmv");
         let mut p = udp_pair(&f);

@@ -236,12 +236,22 @@ impl Pair {
             self.seeds.1.extend_from_slice(&len.to_le_bytes());
             self.seeds.1.extend_from_slice(&d.contents);
         }
-        let at = self.now + self.latency;
         let link = if to_client {
             &mut self.to_client
         } else {
             &mut self.to_server
         };
+        // Datagrams share the link's rate with the TCP bytes.
+        let start = self.now.max(link.free_at);
+        let done = match self.rate {
+            Some(r) => {
+                let bits = (d.contents.len() as u64 + 28) * 8;
+                start + Duration(bits.saturating_mul(1_000_000) / r)
+            }
+            None => start,
+        };
+        link.free_at = done;
+        let at = done + self.latency;
         match (self.fate)(&d) {
             Fate::Deliver => link.udp.push((at, d)),
             Fate::Drop => {}
