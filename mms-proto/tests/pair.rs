@@ -479,10 +479,23 @@ mod udp {
             "Data goes to the TCP peer at the funnel's port"
         );
         assert!(p.client.m.udp_active());
+        // A Data packet from another address than the server's: dropped.
+        let stranger: SocketAddr = "10.9.9.9:1755".parse().unwrap();
+        let mut fake = vec![0u8; 8 + 100];
+        mms_proto::wire::DataPacketRepr {
+            location_id: 0,
+            play_incarnation: 9,
+            af_flags: 0,
+            payload: &[0x82; 100],
+        }
+        .emit(&mut fake)
+        .unwrap();
+        p.inject_datagram_from(stranger, true, fake);
         play_all(&mut p);
         let got = received(&p);
         assert_plays_the_file_from(&f, &got, 0);
         let s = p.client.m.udp_stats();
+        assert_eq!(s.foreign, 1, "{s:?}");
         assert_eq!((s.missing, s.lost, s.requests, s.duplicates), (0, 0, 0, 0));
         assert_eq!(s.received as usize, got.len());
         assert_eq!(p.server.m.udp_stats().resent, 0);
