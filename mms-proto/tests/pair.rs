@@ -560,6 +560,30 @@ mod udp {
     }
 
     #[test]
+    fn a_header_datagram_arriving_late_is_no_media() {
+        // The first header piece comes 3 s late: the Header timer reads the
+        // header again, and the late copy (HeaderIncarnation 1, AFFlags
+        // 0x04/0x0C) arrives while streaming — no sequence, no gap.
+        let f = file("ff_av.wmv");
+        let mut p = udp_pair(&f);
+        let mut delayed = 0;
+        p.fate = Box::new(move |d: &Datagram| {
+            let header_piece = d.contents.len() > 8 && d.contents[4] < 9;
+            if header_piece && delayed == 0 {
+                delayed += 1;
+                Fate::Delay(Duration::from_secs(3))
+            } else {
+                Fate::Deliver
+            }
+        });
+        p.ready();
+        play_all(&mut p);
+        assert_plays_the_file_from(&f, &received(&p), 0);
+        let s = p.client.m.udp_stats();
+        assert_eq!((s.stale_header, s.missing, s.lost), (1, 0, 0), "{s:?}");
+    }
+
+    #[test]
     fn the_last_packets_lost_before_end_of_stream_are_recovered() {
         let f = file("ff_audio.wma");
         let count = HeaderSummary::parse(&f).unwrap().packet_count as u32;
