@@ -30,7 +30,9 @@
 //!
 //! Data comes over UDP when the URL is `mmsu://`, or `mms://` with
 //! [`Transport::Auto`] (the default: UDP, then TCP if no datagram comes
-//! within [`Transport::FALLBACK_AFTER`] or the server declines), over the
+//! within [`Transport::FALLBACK_AFTER`] or the server declines; when the
+//! datagrams stop mid-play the session reconnects over TCP and goes on
+//! from the latest video key frame, dropping what it had), over the
 //! TCP connection with `mmst://` or [`Transport::Tcp`]. Over UDP, lost
 //! packets are asked for again ([3.1.4.7]) and packets are handed out in
 //! sequence order; [`Session::udp_stats`] says what was lost and

@@ -229,3 +229,52 @@ fn spoofed_resend_requests_make_the_server_send_nothing() {
     );
     assert!(dropped as u32 >= sent / 2, "{dropped} of {sent} dropped");
 }
+
+/// UDP stops mid-play (a rule added while the dump runs): `--transport
+/// auto` goes on over TCP from the packet after the last one it had, and
+/// the file is whole.
+#[test]
+fn auto_goes_on_over_tcp_when_udp_stops_mid_play() {
+    let ns = Netns::new("midplay");
+    let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../mms-server/demo");
+    let options = Options::new(Config {
+        udp: true,
+        linger: Some(Duration::from_secs(1)),
+        ..Config::default()
+    });
+    let server = ns.serve(&demo, options);
+    let want = {
+        let reference = common::serve_unpaced(&demo);
+        let out = common::fresh_path("udp-midplay-tcp.asf");
+        let url = format!("mmst://{}/demo.wmv", reference.addr);
+        let r = std::process::Command::new(env!("CARGO_BIN_EXE_mms"))
+            .args(["dump", &url, "-q", "-o", out.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+        std::fs::read(out).unwrap()
+    };
+    let out = common::fresh_path("udp-midplay.asf");
+    let url = format!("mms://{}/demo.wmv", server.addr);
+    let dump = ns
+        .exec("timeout")
+        .arg("90")
+        .arg(env!("CARGO_BIN_EXE_mms"))
+        .args(["dump", &url, "-o", out.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    ns.nft_input("meta l4proto udp drop");
+    let r = dump.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(r.status.success(), "{err}");
+    assert!(err.contains("the rest over TCP"), "{err}");
+    let (received, _, _) = udp_line(&err);
+    assert!(received > 0, "{err}");
+    assert!(
+        std::fs::read(&out).unwrap() == want,
+        "the dump that fell back differs from a TCP dump: {err}"
+    );
+}

@@ -338,6 +338,7 @@ fn the_link_drops_duplicates_and_reorders_datagrams_as_told() {
 /// session's file compared with the source.
 mod udp {
     use super::*;
+    use mms_proto::client::UdpStats;
     use mms_proto::wire::RequestPacketListResendRepr;
     use std::net::SocketAddr;
 
@@ -581,6 +582,67 @@ mod udp {
         assert_plays_the_file_from(&f, &received(&p), 0);
         let s = p.client.m.udp_stats();
         assert_eq!((s.stale_header, s.missing, s.lost), (1, 0, 0), "{s:?}");
+    }
+
+    fn demo() -> Vec<u8> {
+        std::fs::read(format!(
+            "{}/../mms-server/demo/demo.wmv",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
+    }
+
+    /// demo.wmv unpaced over a 20 Mbit/s link with 100 ms latency, the first
+    /// copies of the packets in `lost` dropped: every packet comes, with
+    /// its true sequence.
+    fn lose_first_copies(lost: std::ops::Range<u32>) -> UdpStats {
+        let f = demo();
+        let mut p = udp_pair_with(
+            &f,
+            server::Config {
+                udp: true,
+                paced: false,
+                resend_budget_percent: 1000,
+                ..server::Config::default()
+            },
+        );
+        p.latency = Duration::from_millis(100);
+        p.rate = Some(20_000_000);
+        let mut seen = std::collections::HashSet::new();
+        p.fate = Box::new(move |d: &Datagram| {
+            let media = d.contents.len() > 8 && d.contents[4] >= 9;
+            let loc = u32::from_le_bytes(d.contents[..4].try_into().unwrap());
+            if media && lost.contains(&loc) && seen.insert(loc) {
+                Fate::Drop
+            } else {
+                Fate::Deliver
+            }
+        });
+        p.ready();
+        play_all(&mut p);
+        assert_plays_the_file_from(&f, &received(&p), 0);
+        p.client.m.udp_stats()
+    }
+
+    #[test]
+    fn a_resend_arriving_more_than_127_packets_late_is_the_missing_one() {
+        // Packet 2's resend comes back after ~130 later packets (the 8-bit
+        // AFFlags alone would name a sequence 126 ahead).
+        let s = lose_first_copies(2..3);
+        assert_eq!((s.missing, s.recovered, s.lost), (1, 1, 0), "{s:?}");
+    }
+
+    #[test]
+    fn a_burst_of_130_lost_packets_is_seen_whole_and_recovered() {
+        let s = lose_first_copies(5..135);
+        assert_eq!((s.missing, s.recovered, s.lost), (130, 130, 0), "{s:?}");
+    }
+
+    #[test]
+    fn a_tail_of_40_lost_packets_is_recovered() {
+        let count = HeaderSummary::parse(&demo()).unwrap().packet_count as u32;
+        let s = lose_first_copies(count - 40..count);
+        assert_eq!((s.recovered, s.lost), (40, 0), "{s:?}");
     }
 
     #[test]

@@ -122,6 +122,7 @@ fn tshark_decodes_a_udp_session_cleanly() {
     let port = server.addr.port();
     // VLC receives on UDP 7000 whatever it is told (interop-notes).
     let filter = format!("tcp port {port} or udp port {port} or udp port 7000");
+    let _port = common::vlc_udp_port_lock();
     let cap = capture("udp-session", &filter, || {
         let home = common::vlc_dir("vlc-tshark");
         let out = home.join("dump-udp.asf");

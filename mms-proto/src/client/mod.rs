@@ -118,7 +118,7 @@ mod udp;
 pub use config::{Config, MAX_HOST_LEN, MAX_PATH_LEN, MAX_TOKEN_LEN};
 pub use error::ClientError;
 pub use event::{Event, FileInfo, Redirect};
-pub use header::HEADER_RETRY_LIMIT;
+pub use header::{HEADER_RETRY_LIMIT, UDP_HEADER_RETRY_LIMIT};
 pub use output::{OUTPUT_BUF_LEN, Output};
 pub use play::{Play, Start, Stats, frame_offset};
 pub use tolerate::Trimmed;

@@ -264,6 +264,8 @@ impl ServerMachine {
         let (_, messages) = parse_packet(packet)?;
         // [3.2.5.1] Receiving stops KeepAlive; sending starts it again.
         self.timers.touch_keepalive(now, self.config.keepalive);
+        // A held ReportEndOfStream goes before the answer to anything new.
+        self.release_end(now, true)?;
         for m in messages {
             let m = m?;
             if self.config.strict {

@@ -86,6 +86,11 @@ impl Replies {
     pub(super) fn closing(&self) -> bool {
         self.close
     }
+
+    /// No room for another reply.
+    pub(super) fn full(&self) -> bool {
+        self.queue.is_full()
+    }
 }
 
 impl ServerMachine {

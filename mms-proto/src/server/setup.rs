@@ -95,7 +95,12 @@ impl ServerMachine {
             Ok(FunnelName {
                 proto: FunnelProto::Tcp,
                 ..
-            }) => Reply::ConnectedFunnel,
+            }) => {
+                // Over TCP from now on, whatever an earlier funnel said.
+                self.udp.deselect();
+                self.setup.client_port = 0;
+                Reply::ConnectedFunnel
+            }
             Ok(FunnelName {
                 proto: FunnelProto::Udp,
                 port,

@@ -194,8 +194,17 @@ impl Pair {
                 closed: false,
             },
             server: ServerEnd {
-                ring: server::ResendRing::new(vec![0; 4 << 20], 64 * 1024, server.resend_window)
-                    .unwrap(),
+                // 4,096 copies of the largest packet served.
+                ring: {
+                    let size = entries
+                        .iter()
+                        .map(|f| HeaderSummary::parse(f).map_or(0, |h| h.packet_size))
+                        .max()
+                        .unwrap_or(0);
+                    let slot = size as usize + 8 + 14;
+                    server::ResendRing::new(vec![0; 4096 * slot], size, server.resend_window)
+                        .unwrap()
+                },
                 m: ServerMachine::new(server, 0x5EED_0001)
                     .with_peer(CLIENT_ADDR.parse::<SocketAddr>().unwrap().ip()),
                 inbox: Vec::new(),
