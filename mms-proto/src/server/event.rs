@@ -22,7 +22,16 @@ pub enum Event<'p> {
     OpenRequest {
         /// fileName: the URL path, not percent-encoded.
         file_name: Utf16Str<'p>,
-        /// tokenData: credentials, empty when none were sent.
+        /// tokenData: credentials, empty when none were sent. For a path
+        /// that needs identification hand it to
+        /// [`super::ServerMachine::authenticate_open`].
+        token: &'p [u8],
+    },
+    /// [3.2.5.7] The client answered a SecurityChallenge: identify it
+    /// with [`super::ServerMachine::authenticate_open`] (or refuse the
+    /// open with [`super::ServerMachine::reject_open`]).
+    SecurityResponse {
+        /// pToken: the credentials or the NTLM message.
         token: &'p [u8],
     },
     /// [3.2.5.11] The client asks to play from `position_ms` (content time);
