@@ -765,7 +765,20 @@ pub fn client(data: &[u8]) {
             }
             Ok(Some(Event::SecurityChallenge { token, .. })) => {
                 assert!(inside(token));
-                let _ = c.respond(b"Basic eDp5");
+                // The machine's own answer (Basic credentials, or NTLM over
+                // whatever CHALLENGE came), else a raw token.
+                let answer = Answer {
+                    credentials: crate::auth::Credentials {
+                        user: "x",
+                        domain: "",
+                        secret: crate::auth::Secret::Password("y"),
+                    },
+                    client_challenge: [7; 8],
+                    timestamp: 0,
+                };
+                if c.answer_challenge(token, &answer).is_err() {
+                    let _ = c.respond(b"Basic eDp5");
+                }
             }
             Ok(Some(Event::EndOfStream { ready: true, .. })) if knobs & 0x20 != 0 => {
                 let _ = c.play(now, &Play::default());
