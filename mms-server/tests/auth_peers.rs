@@ -9,45 +9,10 @@
 
 mod common;
 use std::process::Command;
-use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
-use mms_proto::server::Config;
-use mms_proto::time::Duration;
-use mms_server::Options;
-use mms_server::auth_policy::{AuthPolicy, offer};
-use mms_server::config::Settings;
-use mms_server::users::{Users, passwd};
-
-/// The test files served unpaced, with `[auth]` protecting `private/**`.
 fn serve_with_auth(tag: &str) -> common::Running {
-    let users = common::fresh_path(&format!("peers-users-{tag}.txt"));
-    let _ = std::fs::remove_file(&users);
-    passwd(&users, "alice", "secret").unwrap();
-    let toml = common::fresh_path(&format!("peers-{tag}.toml"));
-    std::fs::write(
-        &toml,
-        format!(
-            "[auth]\nusers = {:?}\nschemes = [\"ntlm\", \"basic\"]\nprotect = [\"private/**\"]\n",
-            users.display().to_string()
-        ),
-    )
-    .unwrap();
-    let settings = Settings::from_file(&toml).unwrap();
-    let auth = settings.auth.as_ref().unwrap();
-    let policy = AuthPolicy::new(auth, Users::load(&users).unwrap()).unwrap();
-    common::serve_with(
-        &common::testdata_dir(),
-        Options {
-            auth: Some(Arc::new(policy)),
-            ..Options::new(Config {
-                paced: false,
-                linger: Some(Duration::from_secs(1)),
-                auth: Some(offer(auth)),
-                ..Config::default()
-            })
-        },
-    )
+    common::auth::serve_with_auth(tag, &["private/**"])
 }
 
 fn source(name: &str) -> Vec<u8> {
