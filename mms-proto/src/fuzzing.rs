@@ -646,11 +646,14 @@ fn fuzz_packet(number: u64) -> [u8; 1000] {
 }
 
 /// Target `client`: arbitrary bytes as a server's TCP stream into a client
-/// session. The application reacts as one would: it names the streams
-/// after a header, plays, seeks, changes streams, stops, answers a
-/// challenge, and time advances to the Header timer. Nothing may panic,
-/// everything sent must be one well-formed client message per packet, and
-/// handed-out data must lie inside the unit it came in.
+/// session, some units as the server's datagrams (with UDP asked for) and
+/// some as a stranger's. The application reacts as one would: it names the
+/// streams after a header, plays, seeks, changes streams, stops, answers a
+/// challenge, and time advances to the Header timer and the resend
+/// deadlines. Nothing may panic, everything sent on TCP must be one
+/// well-formed client message per packet, every datagram a
+/// RequestPacketListResend to the server, a stranger's datagram changes
+/// nothing, and handed-out data must lie inside the unit it came in.
 pub fn client(data: &[u8]) {
     use crate::asf::StreamSet;
     use crate::client::*;
@@ -659,9 +662,11 @@ pub fn client(data: &[u8]) {
     let Some((&knobs, mut rest)) = data.split_first() else {
         return;
     };
+    let server = SocketAddr::from((Ipv4Addr::LOCALHOST, 1755));
     let config = Config {
         packet_pair: knobs & 1 != 0,
         udp_port: (knobs & 2 != 0).then_some(7000),
+        server_udp: Some(server),
         strict: knobs & 4 != 0,
         max_header_len: 64 * 1024,
         follow_playlist: knobs & 0x40 == 0,
@@ -677,8 +682,13 @@ pub fn client(data: &[u8]) {
     for step in 0..96u32 {
         for _ in 0..16 {
             match c.poll_output(now, &mut out) {
+                Ok(Output::Transmit(Transmit::Udp { destination, len })) => {
+                    assert_eq!(destination, server, "resend requests go to the server");
+                    let r = crate::wire::RequestPacketListResendRepr::parse(&out[..len])
+                        .expect("a well-formed RequestPacketListResend"); // oracle assertion: failing here is the finding
+                    assert_eq!(r.client_id, c.client_id());
+                }
                 Ok(Output::Transmit(t)) => {
-                    assert_eq!(t, Transmit::Tcp(t.len()), "the client sends on TCP");
                     let (_, mut msgs) = parse_packet(&out[..t.len()])
                         .expect("the client sends well-formed packets"); // oracle assertion: failing here is the finding
                     let m = msgs.next().expect("one message").expect("that parses"); // oracle assertion: failing here is the finding
@@ -706,17 +716,30 @@ pub fn client(data: &[u8]) {
             d.is_empty() || (range.contains(&d.as_ptr()) && d.as_ptr_range().end <= range.end)
         };
         if step % 13 == 12 {
-            // A stray datagram changes nothing.
-            let source = SocketAddr::from((Ipv4Addr::LOCALHOST, 1755));
+            // A stranger's datagram changes nothing.
+            let source = SocketAddr::from((Ipv4Addr::new(192, 0, 2, 9), 1755));
             let udp = Input::Udp {
                 source,
                 contents: unit,
             };
             let phase = c.phase();
+            let stats = c.udp_stats();
             assert!(matches!(c.handle_input(now, udp), Ok(None)));
             assert_eq!(c.phase(), phase);
+            if c.state() != State::Closed {
+                assert_eq!(c.udp_stats().foreign, stats.foreign + 1);
+            }
         }
-        match c.handle_input(now, Input::tcp(f, unit)) {
+        // A Data unit as the server's datagram when UDP is in place.
+        let input = if c.udp_active() && step % 3 != 0 && matches!(f, crate::wire::Frame::Data(_)) {
+            Input::Udp {
+                source: server,
+                contents: unit,
+            }
+        } else {
+            Input::tcp(f, unit)
+        };
+        match c.handle_input(now, input) {
             Ok(Some(Event::HeaderPiece { data, last, .. })) => {
                 assert!(inside(data));
                 if last {

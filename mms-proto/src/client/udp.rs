@@ -51,6 +51,9 @@ pub struct UdpStats {
     /// Data packets that came over TCP although the server accepted UDP
     /// (taken, unless [`super::Config::strict`]).
     pub tcp_data: u64,
+    /// Header pieces of a read that was cancelled or is over (a late or
+    /// delayed copy): dropped.
+    pub stale_header: u64,
 }
 
 /// A sequence not yet arrived.
@@ -259,6 +262,16 @@ impl ClientMachine {
         match d.kind(header) {
             Ok(DataKind::PacketPair { second }) => Ok(self.on_udp_pair(now, second)),
             Ok(DataKind::HeaderPiece { .. }) => self.udp_header_data(&d),
+            // A header piece of a read that is over (its HeaderIncarnation,
+            // 1..=8, or an entry's 0xFF; plays are 9..=0xFE): not media,
+            // and its AFFlags is no sequence.
+            Ok(DataKind::Media { .. })
+                if matches!(d.play_incarnation, 1..=8 | 0xFF)
+                    && !self.play.current_is(d.play_incarnation) =>
+            {
+                self.udp.stats.stale_header += 1;
+                Ok(None)
+            }
             Ok(DataKind::Media { sequence, .. }) => {
                 let delay = self.config.resend_delay;
                 match self.udp.arrive(now, sequence, delay) {

@@ -145,6 +145,21 @@ pub struct Pair {
     to_server: Link,
     /// Datagrams delivered, per destination (client, server).
     pub delivered: (usize, usize),
+    /// What each end was sent, in the fuzz targets' input forms (the
+    /// `server` target's datagrams as 0xDD units, the `client` target's
+    /// behind its knobs byte): written as seeds when the pair drops.
+    seeds: (Vec<u8>, Vec<u8>),
+}
+
+impl Drop for Pair {
+    fn drop(&mut self) {
+        crate::common::seed("server", &self.seeds.1);
+        // Knobs: UDP asked for (the server's datagrams are Data units).
+        let udp = self.client.m.udp_active();
+        let mut c = vec![if udp { 2 } else { 0 }];
+        c.extend_from_slice(&self.seeds.0);
+        crate::common::seed("client", &c);
+    }
 }
 
 fn media_of(file: &[u8], continues: bool) -> Media {
@@ -204,6 +219,7 @@ impl Pair {
             to_client: Link::default(),
             to_server: Link::default(),
             delivered: (0, 0),
+            seeds: (Vec::new(), Vec::new()),
         }
     }
 
@@ -223,12 +239,29 @@ impl Pair {
     }
 
     fn send_udp(&mut self, to_client: bool, d: Datagram) {
-        let at = self.now + self.latency;
+        if to_client {
+            self.seeds.0.extend_from_slice(&d.contents);
+        } else if let Ok(len) = u16::try_from(d.contents.len()) {
+            self.seeds.1.extend_from_slice(&[0xDD, 0]);
+            self.seeds.1.extend_from_slice(&len.to_le_bytes());
+            self.seeds.1.extend_from_slice(&d.contents);
+        }
         let link = if to_client {
             &mut self.to_client
         } else {
             &mut self.to_server
         };
+        // Datagrams share the link's rate with the TCP bytes.
+        let start = self.now.max(link.free_at);
+        let done = match self.rate {
+            Some(r) => {
+                let bits = (d.contents.len() as u64 + 28) * 8;
+                start + Duration(bits.saturating_mul(1_000_000) / r)
+            }
+            None => start,
+        };
+        link.free_at = done;
+        let at = done + self.latency;
         match (self.fate)(&d) {
             Fate::Deliver => link.udp.push((at, d)),
             Fate::Drop => {}
@@ -269,6 +302,7 @@ impl Pair {
             for _ in 0..1000 {
                 match self.client.m.poll_output(self.now, &mut buf) {
                     Ok(client::Output::Transmit(Transmit::Tcp(n))) => {
+                        self.seeds.1.extend_from_slice(&buf[..n]);
                         Self::send_tcp(
                             &mut self.to_server,
                             self.now,
@@ -314,13 +348,16 @@ impl Pair {
                 let sent = std::mem::take(&mut driver.sent);
                 for (to, bytes, _what) in sent {
                     match to {
-                        Transmit::Tcp(_) => Self::send_tcp(
-                            &mut self.to_client,
-                            self.now,
-                            self.latency,
-                            self.rate,
-                            &bytes,
-                        ),
+                        Transmit::Tcp(_) => {
+                            self.seeds.0.extend_from_slice(&bytes);
+                            Self::send_tcp(
+                                &mut self.to_client,
+                                self.now,
+                                self.latency,
+                                self.rate,
+                                &bytes,
+                            )
+                        }
                         Transmit::Udp { destination, .. } => {
                             let d = Datagram {
                                 source: SERVER_ADDR.parse().unwrap(),
