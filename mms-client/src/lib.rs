@@ -38,8 +38,15 @@
 //! sequence order; [`Session::udp_stats`] says what was lost and
 //! recovered. A firewall must let the server's datagrams reach the local
 //! UDP port ([`Options::udp_port`], ephemeral by default).
+//!
+//! Protected streams: credentials from the URL (`mms://user:password@host/…`,
+//! percent-decoded) or [`Options::login`] answer the server's Basic or NTLM
+//! challenge ([`AuthMode`], [`Options::auth`]); a refusal is
+//! [`Error::AuthFailed`], a challenge without credentials
+//! [`Error::AuthRequired`].
 
 mod asf_file;
+mod auth;
 mod error;
 mod session;
 mod tolerance;
@@ -47,6 +54,7 @@ mod udp;
 mod url;
 
 pub use asf_file::{AsfWriter, Finished, Output, patch_header};
+pub use auth::{AuthMode, Login, login_for_user};
 pub use error::Error;
 pub use mms_proto::client::{FileInfo, Play, Start, Stats, UdpStats};
 pub use mms_proto::wire::StopAt;

@@ -22,7 +22,7 @@ use mms_proto::wire::{
     about = "Probe and download mms:// (MS-MMSP) streams",
     after_help = "Exit codes: 0 done; 1 output file error (e.g. a full disk); 2 bad arguments \
                   or URL; 3 host unreachable; 4 timeout; 5 file not found on the server; 6 \
-                  authentication required; 7 malformed or broken server; 8 other server \
+                  authentication required or failed; 7 malformed or broken server; 8 other server \
                   refusal; 9 connection lost (the server closed or reset it); 130 interrupted \
                   by Ctrl-C, 143 by SIGTERM.\nWhatever ends a dump, the file written so far is \
                   finished as a valid ASF file: its header counts, sizes and durations are \
@@ -55,6 +55,22 @@ struct Cli {
     /// tolerating it.
     #[arg(long, global = true)]
     strict: bool,
+    /// User name for a protected stream (`DOMAIN\\user` for an NTLM
+    /// domain); the password comes from MMS_PASSWORD, else it is asked on
+    /// the terminal. `mms://user:password@host/…` works too.
+    #[arg(long, global = true, value_name = "NAME")]
+    user: Option<String>,
+    /// Which scheme credentials may use: `auto` (what the server asks
+    /// for), `ntlm`, or `basic` (sent with the open, base64 in the clear).
+    #[arg(long, global = true, value_enum, default_value_t = AuthArg::Auto)]
+    auth: AuthArg,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum AuthArg {
+    Auto,
+    Ntlm,
+    Basic,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -175,7 +191,17 @@ fn main() -> ExitCode {
         TransportArg::Udp => Transport::Udp,
         TransportArg::Tcp => Transport::Tcp,
     };
+    let login = match cli.user.map(mms_client::login_for_user).transpose() {
+        Ok(l) => l,
+        Err(e) => return fail(&e.to_string(), e.exit_code()),
+    };
     let options = Options {
+        login,
+        auth: match cli.auth {
+            AuthArg::Auto => mms_client::AuthMode::Auto,
+            AuthArg::Ntlm => mms_client::AuthMode::Ntlm,
+            AuthArg::Basic => mms_client::AuthMode::Basic,
+        },
         connect_timeout: timeout,
         read_timeout: timeout.max(Duration::from_secs(5)),
         transport,
@@ -298,6 +324,7 @@ fn probe(s: &Session, json: bool) -> io::Result<()> {
             "packet_size": f.packet_size,
             "packet_count": f.packet_count,
             "header_size": s.header().len(),
+            "auth": s.auth_offered().map(|a| a.as_str()),
             "streams": streams,
         });
         writeln!(
@@ -309,6 +336,8 @@ fn probe(s: &Session, json: bool) -> io::Result<()> {
     }
     writeln!(out, "URL          {}", s.url())?;
     writeln!(out, "Server       {version}")?;
+    let auth = s.auth_offered().map_or("none", |a| a.as_str());
+    writeln!(out, "Auth         {auth}")?;
     writeln!(out, "Attributes   {}", attributes(f.attributes))?;
     writeln!(out, "Duration     {:.3} s", f.duration)?;
     writeln!(out, "Bit rate     {} bit/s", f.bit_rate)?;

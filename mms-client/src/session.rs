@@ -54,6 +54,11 @@ pub struct Options {
     /// machine's [`Config::strict`]) instead of tolerating and counting it
     /// in [`Stats`] (see [`Session::stats`]).
     pub strict: bool,
+    /// Credentials for protected streams; `None`: the URL's
+    /// `user:password@`, if any (used only on the URL's host).
+    pub login: Option<crate::Login>,
+    /// Which schemes the credentials may travel in.
+    pub auth: crate::AuthMode,
 }
 
 impl Default for Options {
@@ -71,6 +76,8 @@ impl Default for Options {
             transport: Transport::Auto,
             udp_port: None,
             strict: false,
+            login: None,
+            auth: crate::AuthMode::Auto,
         }
     }
 }
@@ -139,6 +146,11 @@ pub async fn connect(url: &str, options: Options) -> Result<Session, Error> {
 async fn connect_following(mut url: MmsUrl, mut options: Options) -> Result<Session, Error> {
     let guid = options.guid.unwrap_or_else(random_guid);
     options.guid = Some(guid);
+    if options.login.is_none() {
+        options.login = crate::auth::login_of_url(&url.credentials);
+    }
+    // Credentials go only to the host they were given for.
+    let login_host = url.host.clone();
     let mut redirects = 0u8;
     let mut tcp_only = false;
     loop {
@@ -195,11 +207,17 @@ async fn connect_following(mut url: MmsUrl, mut options: Options) -> Result<Sess
             ..Config::default()
         };
         let host_param = options.proxy.is_some().then(|| url.host_port());
-        let m = ClientMachine::new(config, &url.path, host_param.as_deref())
+        let mut m = ClientMachine::new(config, &url.path, host_param.as_deref())
             .map_err(|e| Error::from_machine(e, &url.path))?;
-        let mut s = Session::new(io, m, url.clone(), options.clone());
+        let mut options_here = options.clone();
+        if url.host != login_host {
+            options_here.login = None;
+        }
+        crate::auth::prepare(&mut m, options_here.login.as_ref(), options.auth)?;
+        let mut s = Session::new(io, m, url.clone(), options_here);
         s.udp = udp;
         let setup = s.setup().await;
+        let setup = setup.map_err(|e| crate::auth::refine(e, s.options.login.as_ref()));
         if let Err(Error::UdpSilent) = setup
             && transport == Transport::Auto
         {
@@ -269,7 +287,6 @@ enum Happened {
         stopped: bool,
     },
     Redirect(Hop),
-    Challenge,
     Nothing,
 }
 
@@ -669,7 +686,22 @@ impl Session {
                     (unbracket(&host.to_string_lossy()).to_string(), port)
                 })))
             }
-            Event::SecurityChallenge { .. } => Happened::Challenge,
+            Event::SecurityChallenge {
+                scheme,
+                token,
+                refused,
+            } => {
+                let login = self.options.login.as_ref();
+                crate::auth::answer(
+                    &mut self.machine,
+                    login,
+                    self.options.auth,
+                    scheme,
+                    token,
+                    refused,
+                )?;
+                Happened::Nothing
+            }
             Event::Connected { .. }
             | Event::Bandwidth(_)
             | Event::FellBackToTcp
@@ -768,7 +800,6 @@ impl Session {
             match next {
                 Happened::HeaderDone => return Ok(Setup::Ready),
                 Happened::Redirect(r) => return Ok(Setup::Redirect(r)),
-                Happened::Challenge => return Err(Error::AuthRequired),
                 _ => {}
             }
         }
@@ -830,6 +861,12 @@ impl Session {
     /// The server's version (ServerVersionInfo), when it parses.
     pub fn server_version(&self) -> Option<Version> {
         self.machine.server_version()
+    }
+
+    /// The scheme the server said it may challenge with (AuthenPackage,
+    /// [2.2.4.2]); `None`: it named none.
+    pub fn auth_offered(&self) -> Option<mms_proto::wire::text::AuthenPackage> {
+        self.machine.authen_package()
     }
 
     /// ServerVersionInfo as the server sent it, whatever its shape

@@ -420,11 +420,14 @@ pub fn asf_rewrite(data: &[u8]) {
 /// Target `server`: arbitrary bytes as a client's TCP stream and datagrams
 /// into a server session with UDP delivery on (a unit starting 0xDD is a
 /// datagram: a flag byte — bit 0: from a stranger — a 16-bit length, the
-/// bytes); every OpenRequest is accepted, header reads are answered, time
-/// advances. Nothing may panic, the run-loop contract kept by
-/// [`crate::server::drain`] is never reported broken, everything sent
-/// must frame and parse, no datagram goes anywhere but the TCP peer, and
-/// resent bytes never exceed the budget.
+/// bytes); authentication is on (NTLM, and Basic for clients of 8 and
+/// later; user `alice`, password `secret`): a path starting with `p` needs
+/// identification, every other OpenRequest is accepted, header reads are
+/// answered, time advances. Nothing may panic, the run-loop contract kept
+/// by [`crate::server::drain`] is never reported broken, everything sent
+/// must frame and parse, no datagram goes anywhere but the TCP peer,
+/// resent bytes never exceed the budget, and nothing of the content goes
+/// out for a protected open before its credentials were granted.
 pub fn server(data: &[u8]) {
     use crate::machine::{Input, Transmit};
     use crate::server::*;
@@ -448,6 +451,8 @@ pub fn server(data: &[u8]) {
         packet: [u8; 1000],
         ring: ResendRing<[u8; 8 * 1024]>,
         now: Instant,
+        /// The open being served is public, or was granted.
+        allowed: bool,
     }
     impl Driver for Fuzz {
         type Error = core::convert::Infallible;
@@ -463,6 +468,11 @@ pub fn server(data: &[u8]) {
             self.ring.get(sequence, self.now)
         }
         fn transmit(&mut self, to: Transmit, bytes: &[u8], what: Sent) {
+            // oracle assertion: failing here is the finding (content unprotected)
+            assert!(
+                self.allowed || matches!(what, Sent::Message | Sent::PacketPair),
+                "content sent for a protected open before a grant"
+            );
             if let Transmit::Udp { destination, .. } = to {
                 // oracle assertion: failing here is the finding (a reflector)
                 assert_eq!(destination.ip(), PEER, "a datagram to other than the peer");
@@ -504,6 +514,7 @@ pub fn server(data: &[u8]) {
         Config {
             idle_timeout: Duration::from_secs(10),
             udp: true,
+            auth: Some(AuthOffer::default()),
             ..Config::default()
         },
         7,
@@ -518,7 +529,11 @@ pub fn server(data: &[u8]) {
         ring: ResendRing::new([0; 8 * 1024], 1000, Duration::from_secs(5))
             .expect("8 KiB holds a slot"), // oracle assertion: a constant size
         now,
+        allowed: true,
     };
+    let secret = crate::auth::NtHash::of_password("secret");
+    let alice = move |u: &str| (u == "alice").then_some(secret);
+    let mut draws = 0u64;
     // The budget at 80 kbit/s and 100%: max(10,000 B/s, 8 KiB/s), a
     // second's burst.
     let (rate, burst) = (10_000u64, 10_000u64);
@@ -552,7 +567,29 @@ pub fn server(data: &[u8]) {
             let r = s.handle_input(now, Input::tcp(f, unit));
             let Ok(events) = r else { return };
             for e in events {
-                if let Event::OpenRequest { .. } = e {
+                let token = match e {
+                    Event::OpenRequest { file_name, token } => {
+                        let protected = file_name.units().next() == Some(u16::from(b'p'));
+                        driver.allowed = !protected;
+                        if !protected {
+                            let _ = s.accept_open(media);
+                            continue;
+                        }
+                        token
+                    }
+                    Event::SecurityResponse { token } => token,
+                    _ => continue,
+                };
+                draws += 1;
+                let authority = Authority {
+                    users: &alice,
+                    realm: "fuzz",
+                    ntlm: crate::auth::ntlm::AcceptorConfig::default(),
+                    server_challenge: draws.to_le_bytes(),
+                    timestamp: 0,
+                };
+                if let Ok(Authn::Granted(_)) = s.authenticate_open(now, token, &authority) {
+                    driver.allowed = true;
                     let _ = s.accept_open(media);
                 }
             }
@@ -751,7 +788,20 @@ pub fn client(data: &[u8]) {
             }
             Ok(Some(Event::SecurityChallenge { token, .. })) => {
                 assert!(inside(token));
-                let _ = c.respond(b"Basic eDp5");
+                // The machine's own answer (Basic credentials, or NTLM over
+                // whatever CHALLENGE came), else a raw token.
+                let answer = Answer {
+                    credentials: crate::auth::Credentials {
+                        user: "x",
+                        domain: "",
+                        secret: crate::auth::Secret::Password("y"),
+                    },
+                    client_challenge: [7; 8],
+                    timestamp: 0,
+                };
+                if c.answer_challenge(token, &answer).is_err() {
+                    let _ = c.respond(b"Basic eDp5");
+                }
             }
             Ok(Some(Event::EndOfStream { ready: true, .. })) if knobs & 0x20 != 0 => {
                 let _ = c.play(now, &Play::default());

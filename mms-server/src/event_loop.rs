@@ -61,6 +61,9 @@ pub struct Options {
     pub access_log: Option<Arc<AccessLog>>,
     /// Paths (without the leading `/`) whose clients are redirected to a URL.
     pub redirects: Arc<std::collections::BTreeMap<String, String>>,
+    /// `[auth]`: protected paths and their users (`None`: everything is
+    /// public). The session's [`Config::auth`] must offer its schemes.
+    pub auth: Option<Arc<crate::auth_policy::AuthPolicy>>,
 }
 
 impl Options {
@@ -75,6 +78,7 @@ impl Options {
             limits: Limits::default(),
             access_log: None,
             redirects: Arc::default(),
+            auth: None,
         }
     }
 }

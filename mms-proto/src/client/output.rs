@@ -177,7 +177,7 @@ impl ClientMachine {
                 play_incarnation: incarnation,
                 spare: 0,
                 file_name: Utf16Str::Str(self.setup.path()),
-                token_data: &[],
+                token_data: self.auth.open_token(),
             }
             .into(),
             Pending::SecurityResponse => self.setup.security_response().into(),

@@ -26,6 +26,10 @@ use mms_proto::wire::{Limits, Status, frame};
 
 use crate::common::FileDriver;
 
+/// Identification at both ends (off unless a test sets `auth`).
+#[path = "pair_auth.rs"]
+pub mod auth;
+
 /// What the link does with one datagram.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fate {
@@ -104,6 +108,8 @@ pub struct ClientEnd {
     pub got: Vec<Got>,
     pub error: Option<ClientError>,
     pub closed: bool,
+    /// Answers challenges (none: challenges are only recorded).
+    pub auth: Option<auth::ClientAuth>,
 }
 
 /// The server end: the machine and its application's content.
@@ -120,6 +126,8 @@ pub struct ServerEnd {
     pub closed: bool,
     /// The copies of UDP Data packets, for resend requests.
     pub ring: server::ResendRing<Vec<u8>>,
+    /// Protects what it serves (none: every open is served).
+    pub auth: Option<auth::ServerAuth>,
 }
 
 /// Both machines, the link and the clock.
@@ -192,6 +200,7 @@ impl Pair {
                 got: Vec::new(),
                 error: None,
                 closed: false,
+                auth: None,
             },
             server: ServerEnd {
                 // 4,096 copies of the largest packet served.
@@ -214,6 +223,7 @@ impl Pair {
                 events: Vec::new(),
                 error: None,
                 closed: false,
+                auth: None,
             },
             to_client: Link::default(),
             to_server: Link::default(),
@@ -437,7 +447,7 @@ impl Pair {
                 };
                 if to_client {
                     self.delivered.0 += 1;
-                    match client_event(&mut self.client.m, now, input) {
+                    match client_event(&mut self.client.m, &mut None, now, input) {
                         Ok(Some(got)) => self.client.got(got),
                         Ok(None) => {}
                         Err(e) => {
@@ -482,11 +492,17 @@ impl Pair {
             for e in events {
                 self.server.events.push(format!("{e:?}"));
                 let r = match e {
-                    ServerEvent::OpenRequest { .. } => {
-                        let more = self.server.entries.len() > 1;
-                        self.server.entry = 0;
-                        let media = media_of(&self.server.entries[0], more);
-                        self.server.m.accept_open(media)
+                    ServerEvent::OpenRequest { token, .. }
+                    | ServerEvent::SecurityResponse { token } => {
+                        let s = &mut self.server;
+                        let granted = match &mut s.auth {
+                            Some(a) => a.check(&mut s.m, now, token),
+                            None => Ok(true),
+                        };
+                        let more = s.entries.len() > 1;
+                        s.entry = 0;
+                        let media = media_of(&s.entries[0], more);
+                        granted.and_then(|g| if g { s.m.accept_open(media) } else { Ok(()) })
                     }
                     ServerEvent::SeekRequest { position_ms } => {
                         let file = &self.server.entries[self.server.entry];
@@ -515,7 +531,8 @@ impl Pair {
             let unit = self.client.inbox[used..used + f.len()].to_vec();
             used += f.len();
             let now = self.now;
-            match client_event(&mut self.client.m, now, Input::tcp(f, &unit)) {
+            let c = &mut self.client;
+            match client_event(&mut c.m, &mut c.auth, now, Input::tcp(f, &unit)) {
                 Ok(Some(got)) => self.client.got(got),
                 Ok(None) => {}
                 Err(e) => {
@@ -697,10 +714,19 @@ fn packet_for_time(file: &[u8], ms: u64) -> u64 {
 /// The client machine's input, and the event made owned.
 fn client_event(
     m: &mut ClientMachine,
+    auth: &mut Option<auth::ClientAuth>,
     now: Instant,
     input: Input<'_>,
 ) -> Result<Option<Got>, ClientError> {
-    Ok(m.handle_input(now, input)?.map(|e| match e {
+    let e = m.handle_input(now, input)?;
+    if let (Some(ClientEvent::SecurityChallenge { token, refused, .. }), Some(a)) =
+        (e, auth.as_mut())
+        && !a.answer(m, token, refused)?
+    {
+        // Gave up: CloseFile, as a player would.
+        let _ = m.close();
+    }
+    Ok(e.map(|e| match e {
         ClientEvent::HeaderPiece { data, first, last } => Got::HeaderPiece {
             data: data.to_vec(),
             first,
