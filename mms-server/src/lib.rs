@@ -14,13 +14,17 @@
 //! machine's.
 
 pub mod access_log;
+pub mod admin;
 mod answers;
 pub mod auth_settings;
 pub mod config;
 mod conn;
 pub mod content;
 mod event_loop;
+pub mod metrics;
+pub mod reload;
 mod udp;
 pub mod users;
 
-pub use event_loop::{FD_RESERVE, LoopStats, Options, Server, fd_limit, sessions_for_fd_limit};
+pub use event_loop::{FD_RESERVE, Options, Server, fd_limit, sessions_for_fd_limit};
+pub use metrics::LoopStats;
