@@ -384,6 +384,16 @@ mod tests {
     }
 
     #[test]
+    fn the_shipped_settings_file_parses() {
+        let s = settings(include_str!("../../dist/server.toml")).unwrap();
+        assert_eq!(
+            s.pid_file,
+            Some(PathBuf::from("/run/mms-server/mms-server.pid"))
+        );
+        assert!(s.admin.is_some());
+    }
+
+    #[test]
     fn reload_refuses_a_pid_file_naming_another_program() {
         let dir = std::env::temp_dir().join(format!("mms-reload-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
