@@ -3,7 +3,8 @@
 //! counted by a relay between client and server, packets against the
 //! file), the status page of a live session checked by Python's
 //! html.parser and by headless Chromium (its DOM and a screenshot),
-//! `.asx` announcements parsed by xml.etree, and the token rules.
+//! `.asx` announcements parsed by xml.etree, the token rules, and a VLC
+//! `mmsu://` session counted under `transport="udp"`.
 //! Missing python3, prometheus_client or chromium fail with the hint to
 //! run `cargo xtask deps`.
 
@@ -607,4 +608,42 @@ mod found {
             external: list("external").iter().filter_map(s).collect(),
         }
     }
+}
+
+#[test]
+fn a_vlc_session_over_udp_is_labelled_udp() {
+    let server = serve(
+        &common::testdata_dir(),
+        Options::new(Config {
+            udp: true,
+            linger: Some(mms_proto::time::Duration::from_secs(1)),
+            ..Config::default()
+        }),
+        admin_settings(None),
+    );
+    let home = common::vlc_dir("vlc-admin");
+    let out = home.join("admin-udp.asf");
+    let url = format!("mmsu://{}/ff_av.wmv", server.addr);
+    let mut cmd = common::cvlc(&home, &[&url, "--demux", "dump", "--demuxdump-file"]);
+    cmd.arg(&out).arg("vlc://quit");
+    let vlc = std::thread::spawn(move || {
+        common::run_with_timeout(&mut cmd, Duration::from_secs(60), "cvlc")
+    });
+    let scrape = || parse_metrics(&get(server.admin(), "/metrics", Some("h"), &[]).2);
+    let streaming = "mms_sessions{state=\"streaming\",transport=\"udp\"}";
+    eventually("a streaming UDP session in the gauges", || {
+        value(&scrape(), streaming) == 1.0
+    });
+    let (_, log) = vlc.join().unwrap();
+    let samples = scrape();
+    let v = |k: &str| value(&samples, k);
+    let packets = v("mms_sent_packets_total{transport=\"udp\"}");
+    assert!(packets >= 1.0, "no UDP packets counted; vlc:\n{log}");
+    assert_eq!(v("mms_sent_packets_total{transport=\"tcp\"}"), 0.0);
+    // Each Data datagram is an 8-byte header and a packet of the file's size.
+    assert!(v("mms_sent_bytes_total{transport=\"udp\"}") > packets * 8.0);
+    assert!(
+        v("mms_sent_bytes_total{transport=\"tcp\"}") > 0.0,
+        "the commands"
+    );
 }
