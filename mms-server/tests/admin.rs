@@ -240,6 +240,8 @@ fn metrics_parse_as_prometheus_text_and_count_a_known_session() {
         &common::testdata_dir(),
         Options::new(Config {
             paced: false,
+            // Still connected when the counters are read, however slow.
+            linger: Some(mms_proto::time::Duration::from_secs(60)),
             ..Config::default()
         }),
         admin_settings(None),

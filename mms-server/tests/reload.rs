@@ -1,5 +1,5 @@
 //! Reload (issue 16) on the `mms-server` binary: `mms-server reload`
-//! (SIGHUP through the pid file) changes a redirect while a paced session
+//! (SIGHUP through the pid file) changes a redirect while a paced 20 s session
 //! keeps streaming — it then gets every payload of its file byte for byte
 //! — a bad settings file keeps the redirect in force and shows on
 //! `/metrics`, and the access log moved away by a rotation is reopened,
@@ -69,12 +69,14 @@ fn reload_changes_a_redirect_while_a_session_streams_and_a_bad_file_changes_noth
     let config = tmp.join("server.toml");
     let pid = tmp.join("mms-server.pid");
     let log = tmp.join("access.log");
+    // A paced 20 s file: the reloads below happen well within its play.
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("demo");
     let settings = |redirect: &str| {
         format!(
             "listen = \"{addr}\"\nroot = \"{}\"\nthreads = 2\npid_file = \"{}\"\n\
              access_log = \"{}\"\nlinger_secs = 0.5\n\n[admin]\nlisten = \"{admin}\"\n\n\
              [redirects]\n\"old.wmv\" = \"{redirect}\"\n",
-            common::testdata_dir().display(),
+            demo.display(),
             pid.display(),
             log.display()
         )
@@ -87,9 +89,9 @@ fn reload_changes_a_redirect_while_a_session_streams_and_a_bad_file_changes_noth
     server.wait_listening(addr);
     eventually("the pid file", || pid.exists());
 
-    // A paced play of a 3 s file, read to its end on its own thread.
+    // A paced play, read to its end on its own thread.
     let mut c = ScriptedClient::connect(addr).unwrap();
-    let open = c.open("ff_av.wmv").unwrap();
+    let open = c.open("demo.wmv").unwrap();
     assert!(matches!(open.message(), Some(Message::ReportOpenFile(r)) if r.hr == HResult::S_OK));
     c.read_header(1).unwrap();
     c.select(&[1, 2], &[]).unwrap();
@@ -143,7 +145,7 @@ fn reload_changes_a_redirect_while_a_session_streams_and_a_bad_file_changes_noth
     // The session played on through both reloads: every payload, in order.
     let (packets, hr) = play.join().unwrap().unwrap();
     assert_eq!(hr, HResult::S_OK);
-    let file = std::fs::read(common::testdata_dir().join("ff_av.wmv")).unwrap();
+    let file = std::fs::read(demo.join("demo.wmv")).unwrap();
     let got: Vec<&[u8]> = packets.iter().map(|(_, p)| p.as_slice()).collect();
     assert_eq!(
         common::packet_payloads(&got),
@@ -157,14 +159,15 @@ fn reload_changes_a_redirect_while_a_session_streams_and_a_bad_file_changes_noth
 
     // Its line went to the reopened log, which starts with the directives.
     eventually("the play's line in the new log", || {
-        std::fs::read_to_string(&log).is_ok_and(|t| t.contains("/ff_av.wmv"))
+        std::fs::read_to_string(&log).is_ok_and(|t| t.contains("/demo.wmv"))
     });
     let new_log = std::fs::read_to_string(&log).unwrap();
     assert!(new_log.starts_with("#Software: mms-server"), "{new_log}");
     let old_log = std::fs::read_to_string(tmp.join("access.log.1")).unwrap();
-    assert!(!old_log.contains("/ff_av.wmv"), "{old_log}");
+    assert!(!old_log.contains("/demo.wmv"), "{old_log}");
 
     let (ok, said) = reload(&[]);
+    // (Each step above is bounded; the play itself takes its 20 s.)
     assert!(!ok && said.contains("no pid file"), "{said}");
     assert!(server.terminate().success(), "SIGTERM: a clean exit");
     assert!(!pid.exists(), "the pid file is removed at exit");
