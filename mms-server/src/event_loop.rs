@@ -61,7 +61,8 @@ pub struct Options {
     pub limits: Limits,
     /// Where finished plays are logged.
     pub access_log: Option<Arc<AccessLog>>,
-    /// Paths (without the leading `/`) whose clients are redirected to a URL.
+    /// Paths (without the leading `/`) whose clients are redirected to a
+    /// URL, at start: a reload replaces them ([`Server::live`]).
     pub redirects: Arc<std::collections::BTreeMap<String, String>>,
 }
 
