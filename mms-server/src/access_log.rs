@@ -97,6 +97,9 @@ pub struct Play {
 /// Where lines go.
 pub struct AccessLog {
     out: Mutex<Box<dyn Write + Send>>,
+    /// The file's path, to reopen after a rotation (`None`: standard
+    /// output or a writer).
+    path: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for AccessLog {
@@ -114,6 +117,14 @@ impl AccessLog {
             out.write_all(directives().as_bytes())?;
             return Ok(Self::to_writer(out));
         }
+        Ok(Self {
+            path: Some(path.to_path_buf()),
+            ..Self::to_writer(Self::append(path)?)
+        })
+    }
+
+    /// `path` opened for appending, with the directives when it is new.
+    fn append(path: &Path) -> std::io::Result<Box<dyn Write + Send>> {
         let mut file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -121,13 +132,29 @@ impl AccessLog {
         if file.metadata()?.len() == 0 {
             file.write_all(directives().as_bytes())?;
         }
-        Ok(Self::to_writer(Box::new(file)))
+        Ok(Box::new(file))
+    }
+
+    /// Opens the log's path again (after logrotate moved the file away,
+    /// lines go to a new file with its own directives); the old file is
+    /// kept when the new one cannot be opened. Nothing to do for
+    /// standard output or a writer.
+    pub fn reopen(&self) -> std::io::Result<()> {
+        let Some(path) = &self.path else {
+            return Ok(());
+        };
+        let file = Self::append(path)?;
+        let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = out.flush();
+        *out = file;
+        Ok(())
     }
 
     /// Lines go to `out` (no directives are written).
     pub fn to_writer(out: Box<dyn Write + Send>) -> Self {
         Self {
             out: Mutex::new(out),
+            path: None,
         }
     }
 

@@ -25,6 +25,8 @@ use crate::event_loop::Options;
 pub(crate) struct Site<'a> {
     pub(crate) root: &'a ContentRoot,
     pub(crate) options: &'a Options,
+    pub(crate) metrics: &'a crate::metrics::Metrics,
+    pub(crate) live: &'a crate::reload::Live,
 }
 
 /// One session's side of the policy: what it opened and is playing.
@@ -129,9 +131,10 @@ impl Answers {
         self.end_play(machine, site, None);
         self.pending = None;
         self.user = None;
-        if let Some(url) = site.options.redirects.get(name.trim_start_matches('/')) {
+        if let Some(url) = site.live.redirect(name.trim_start_matches('/')) {
             tracing::info!(peer = %self.peer, file = %name, %url, "redirect");
-            return machine.redirect_open(url, false);
+            site.metrics.redirected();
+            return machine.redirect_open(&url, false);
         }
         let opened = if is_playlist(name) {
             site.root.playlist(name).and_then(|entries| {
@@ -157,7 +160,7 @@ impl Answers {
                 return self.identify(now, machine, token, site);
             }
         }
-        self.serve(machine, name, opened)
+        self.serve(machine, name, opened, site)
     }
 
     /// [3.2.5.6], [3.2.5.7] Credentials for the pending open, to the
@@ -191,7 +194,7 @@ impl Answers {
                 };
                 tracing::info!(peer = %self.peer, file = %name, user = %user, "identified");
                 self.user = Some(user.as_str().to_string());
-                self.serve(machine, &name, opened)
+                self.serve(machine, &name, opened, site)
             }
             Authn::Challenged { failed } => {
                 if failed {
@@ -217,6 +220,7 @@ impl Answers {
         machine: &mut ServerMachine,
         name: &str,
         opened: Result<Content, ContentError>,
+        site: Site<'_>,
     ) -> Result<(), ServerError> {
         match opened {
             Ok(c) => {
@@ -228,10 +232,12 @@ impl Answers {
                 tracing::info!(peer = %self.peer, file = %name, packets = media.packet_count, "open");
                 self.content = Some(c);
                 self.uri = format!("/{}", name.trim_start_matches('/'));
+                site.metrics.opened();
                 machine.accept_open(media)
             }
             Err(err) => {
                 tracing::info!(peer = %self.peer, file = %name, %err, "open refused");
+                site.metrics.open_refused(&err);
                 machine.reject_open(match err {
                     ContentError::Forbidden => HResult::E_ACCESSDENIED,
                     ContentError::NotFound => HResult::NS_E_FILE_NOT_FOUND,
@@ -283,6 +289,11 @@ impl Answers {
             }
             Err(_) => machine.end_of_content(now),
         }
+    }
+
+    /// The path opened, as the client sent it (with a leading `/`).
+    pub(crate) fn uri(&self) -> &str {
+        &self.uri
     }
 
     fn start_play(&mut self, machine: &ServerMachine) {

@@ -21,13 +21,15 @@
 //! resend_window_secs = 5.0     # how long sent UDP packets are kept for resend requests
 //! resend_budget_percent = 100  # resent bytes/s per session, % of the content bit rate
 //! udp_end_delay_secs = 1.0     # EndOfStream waits this long after the last UDP packet
+//! pid_file = "/run/mms-server/mms-server.pid"  # for `mms-server reload`; default: none
 //!
 //! [redirects]                  # path → where the client is sent ([2.2.4.9])
 //! "old/show.wmv" = "mms://media.example.org/show.wmv"
 //! ```
 //!
 //! The `[auth]` section (users file, schemes, protected paths) is
-//! described in [`crate::auth_settings`].
+//! described in [`crate::auth_settings`]; `[admin]` (the HTTP listener for
+//! metrics, status and announcements) in [`crate::admin`].
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -89,6 +91,10 @@ pub struct Settings {
     /// `[auth]`: users, schemes and protected paths; `None`: no
     /// authentication.
     pub auth: Option<crate::auth_settings::AuthSettings>,
+    /// Where the server writes its process id (for `mms-server reload`).
+    pub pid_file: Option<PathBuf>,
+    /// `[admin]`: the HTTP listener; `None`: off.
+    pub admin: Option<crate::admin::AdminSettings>,
 }
 
 impl Default for Settings {
@@ -116,6 +122,8 @@ impl Default for Settings {
             udp_end_delay_secs: c.udp_end_delay.0 as f64 / 1e6,
             redirects: Default::default(),
             auth: None,
+            pid_file: None,
+            admin: None,
         }
     }
 }
@@ -199,6 +207,9 @@ impl Settings {
         if let Some(auth) = &self.auth {
             auth.check()?;
         }
+        if let Some(admin) = &self.admin {
+            admin.check()?;
+        }
         Ok(())
     }
 
@@ -271,13 +282,14 @@ mod tests {
             s.redirects.get("old/show.wmv").map(String::as_str),
             Some("mms://media.example.org/show.wmv")
         );
-        // The example shows the defaults (but for root, the log and the
-        // redirect).
+        // The example shows the defaults (but for root, the log, the pid
+        // file and the redirect).
         assert_eq!(
             Settings {
                 root: None,
                 access_log: None,
                 redirects: Default::default(),
+                pid_file: None,
                 ..s
             },
             Settings::default()

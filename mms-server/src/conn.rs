@@ -20,7 +20,8 @@ use mms_proto::wire::{Status, frame};
 use crate::access_log::Play;
 use crate::answers::{Answers, Site};
 use crate::content::Content;
-use crate::event_loop::{LoopStats, Shared};
+use crate::event_loop::Shared;
+use crate::metrics::LoopStats;
 
 /// The most a session's resend copies may take (a high-rate file's
 /// window is cut to this).
@@ -50,6 +51,8 @@ pub(crate) struct Conn {
     pub(crate) closing: bool,
     /// Registered for writable readiness too (output was left unsent).
     pub(crate) writable: bool,
+    /// When it was accepted.
+    pub(crate) since: Instant,
 }
 
 impl Conn {
@@ -296,7 +299,14 @@ impl Driver for Io<'_> {
 
     fn transmit(&mut self, to: Transmit, bytes: &[u8], what: Sent) {
         match to {
-            Transmit::Tcp(_) => self.output.extend(bytes),
+            Transmit::Tcp(_) => {
+                self.output.extend(bytes);
+                let n = bytes.len() as u64;
+                self.stats.tcp_bytes.fetch_add(n, Ordering::Relaxed);
+                if let Sent::Packet { .. } = what {
+                    self.stats.tcp_packets.fetch_add(1, Ordering::Relaxed);
+                }
+            }
             Transmit::Udp { destination, .. } => {
                 if let Sent::Packet { sequence, .. } = what {
                     self.keep(sequence, bytes);
@@ -311,6 +321,16 @@ impl Driver for Io<'_> {
                 let sent = self.udp.map(|u| u.send_to(bytes, destination));
                 if matches!(sent, Some(Ok(_))) {
                     self.stats.datagrams_out.fetch_add(1, Ordering::Relaxed);
+                    let n = bytes.len() as u64;
+                    self.stats.udp_bytes.fetch_add(n, Ordering::Relaxed);
+                    let count = match what {
+                        Sent::Packet { .. } => Some(&self.stats.udp_packets),
+                        Sent::Resend { .. } => Some(&self.stats.resent_packets),
+                        _ => None,
+                    };
+                    if let Some(c) = count {
+                        c.fetch_add(1, Ordering::Relaxed);
+                    }
                 } else {
                     self.stats
                         .datagram_send_failures

@@ -31,6 +31,8 @@ use crate::access_log::AccessLog;
 use crate::answers::{Answers, Site};
 use crate::conn::{Conn, Scratch};
 use crate::content::ContentRoot;
+use crate::metrics::{LoopStats, Metrics};
+use crate::reload::Live;
 use crate::udp::{self, Datagram, Mailbox};
 
 const LISTENER: Token = Token(usize::MAX);
@@ -59,7 +61,8 @@ pub struct Options {
     pub limits: Limits,
     /// Where finished plays are logged.
     pub access_log: Option<Arc<AccessLog>>,
-    /// Paths (without the leading `/`) whose clients are redirected to a URL.
+    /// Paths (without the leading `/`) whose clients are redirected to a
+    /// URL, at start: a reload replaces them ([`Server::live`]).
     pub redirects: Arc<std::collections::BTreeMap<String, String>>,
     /// `[auth]`: protected paths and their users (`None`: everything is
     /// public). The session's [`Config::auth`] must offer its schemes.
@@ -97,28 +100,10 @@ pub(crate) struct Shared {
     mailboxes: Box<[Mailbox]>,
     /// The random key Client-IDs are hashed with.
     id_keys: std::collections::hash_map::RandomState,
-}
-
-/// What one event loop reports of itself, updated on every turn (relaxed
-/// stores: a snapshot for tests and metrics, not a synchronization).
-#[derive(Debug, Default)]
-pub struct LoopStats {
-    /// Sessions the loop holds.
-    pub sessions: AtomicUsize,
-    /// Entries in its timer heap (live and stale).
-    pub timer_entries: AtomicUsize,
-    /// Connections it has accepted since it started.
-    pub accepted: AtomicUsize,
-    /// Datagrams its UDP socket received (resend requests, or not).
-    pub datagrams_in: AtomicUsize,
-    /// Datagrams dropped before a session saw them: too long, naming no
-    /// session, or a full mailbox.
-    pub datagrams_dropped: AtomicUsize,
-    /// Data packets its sessions sent over UDP (resends included).
-    pub datagrams_out: AtomicUsize,
-    /// Datagrams the socket would not take (its buffer was full): lost,
-    /// as on the network.
-    pub datagram_send_failures: AtomicUsize,
+    /// What the admin listener reads.
+    pub(crate) metrics: Arc<Metrics>,
+    /// The settings a reload changes.
+    live: Arc<Live>,
 }
 
 /// Descriptors a running server needs besides one per session: the
@@ -170,6 +155,8 @@ impl Shared {
         Site {
             root: &self.root,
             options: &self.options,
+            metrics: &self.metrics,
+            live: &self.live,
         }
     }
 
@@ -228,16 +215,19 @@ impl Server {
         let seed = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
             .map_or(1, |d| d.subsec_nanos() ^ (d.as_secs() as u32));
+        let loop_stats: Arc<[LoopStats]> = (0..loops).map(|_| LoopStats::default()).collect();
         Ok(Self {
             listeners,
             udp_sockets,
             shared: Arc::new(Shared {
                 root,
-                options,
                 epoch: std::time::Instant::now(),
                 sessions: AtomicUsize::new(0),
                 next_client_id: AtomicU32::new(seed),
-                loop_stats: (0..loops).map(|_| LoopStats::default()).collect(),
+                metrics: Arc::new(Metrics::new(loop_stats.clone(), options.max_sessions)),
+                live: Arc::new(Live::new(options.redirects.as_ref().clone())),
+                options,
+                loop_stats,
                 mailboxes: (0..loops).map(|_| Mailbox::default()).collect(),
                 id_keys: std::collections::hash_map::RandomState::new(),
             }),
@@ -252,6 +242,16 @@ impl Server {
     /// Each loop's own figures, live while the server runs.
     pub fn loop_stats(&self) -> Arc<[LoopStats]> {
         self.shared.loop_stats.clone()
+    }
+
+    /// The counters and session snapshots the admin listener reads.
+    pub fn metrics(&self) -> Arc<Metrics> {
+        self.shared.metrics.clone()
+    }
+
+    /// The settings a reload changes ([`crate::reload`]).
+    pub fn live(&self) -> Arc<Live> {
+        self.shared.live.clone()
     }
 
     /// Runs the loops until `stop` is set (seen within 100 ms), then closes
@@ -415,6 +415,8 @@ impl EventLoop {
             stats
                 .timer_entries
                 .store(self.timers.len(), Ordering::Relaxed);
+            let metrics = &self.shared.metrics;
+            metrics.end_turn(self.index, now, self.shared.now(), &self.conns);
         }
         let keys: Vec<usize> = self.conns.iter().map(|(k, _)| k).collect();
         for k in keys {
@@ -595,6 +597,8 @@ impl EventLoop {
                     let max = self.shared.options.max_sessions;
                     if self.shared.sessions.fetch_add(1, Ordering::Relaxed) >= max {
                         self.shared.sessions.fetch_sub(1, Ordering::Relaxed);
+                        let stats = &self.shared.loop_stats[self.index];
+                        stats.refused_limit.fetch_add(1, Ordering::Relaxed);
                         tracing::warn!(%peer, max, "too many sessions: connection refused");
                         continue;
                     }
@@ -625,6 +629,7 @@ impl EventLoop {
                         deadline: None,
                         closing: false,
                         writable: false,
+                        since: now,
                     });
                     // The Idle-Timeout runs from the start.
                     self.service(key, now);
@@ -644,6 +649,8 @@ impl EventLoop {
                         self.spare = match taken {
                             Ok((stream, peer)) => {
                                 drop(stream);
+                                let stats = &self.shared.loop_stats[self.index];
+                                stats.refused_descriptors.fetch_add(1, Ordering::Relaxed);
                                 tracing::warn!(%peer, "out of descriptors: connection refused");
                                 std::fs::File::open("/dev/null").ok()
                             }

@@ -15,6 +15,7 @@
 //! machine's.
 
 pub mod access_log;
+pub mod admin;
 mod answers;
 pub mod auth_policy;
 pub mod auth_settings;
@@ -22,7 +23,10 @@ pub mod config;
 mod conn;
 pub mod content;
 mod event_loop;
+pub mod metrics;
+pub mod reload;
 mod udp;
 pub mod users;
 
-pub use event_loop::{FD_RESERVE, LoopStats, Options, Server, fd_limit, sessions_for_fd_limit};
+pub use event_loop::{FD_RESERVE, Options, Server, fd_limit, sessions_for_fd_limit};
+pub use metrics::LoopStats;

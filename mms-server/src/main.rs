@@ -12,7 +12,7 @@ use mms_server::config::Settings;
 use mms_server::content::ContentRoot;
 use mms_server::{Options, Server};
 
-#[derive(Parser)]
+#[derive(Parser, Clone)]
 #[command(
     version,
     about = "Serve a folder of .asf/.wma/.wmv files over MMS (mms://, mmst://)",
@@ -46,8 +46,19 @@ struct Cli {
     access_log: Option<PathBuf>,
 }
 
-#[derive(clap::Subcommand)]
+#[derive(clap::Subcommand, Clone)]
 enum Command {
+    /// Reload the running server's settings (SIGHUP to the process in its
+    /// pid file): redirects are replaced and the access log reopened;
+    /// running sessions keep playing; a bad file changes nothing.
+    Reload {
+        /// The pid file (default: `pid_file` of the settings file).
+        #[arg(long)]
+        pid_file: Option<PathBuf>,
+        /// The settings file that names the pid file.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
     /// Set a user's password in a users file (`[auth] users`), created
     /// mode 0600 if missing. The password is read from the terminal
     /// without echo, or as one line from standard input; only its NT hash
@@ -135,6 +146,10 @@ fn main() -> ExitCode {
     if let Some(Command::Passwd { file, name }) = &cli.command {
         return passwd(file, name);
     }
+    if let Some(Command::Reload { pid_file, config }) = &cli.command {
+        return mms_server::reload::command(pid_file.as_deref(), config.as_deref());
+    }
+    let reread = cli.clone();
     let s = match settings(cli) {
         Ok(s) => s,
         Err(e) => {
@@ -181,7 +196,7 @@ fn main() -> ExitCode {
         None => None,
     };
     let options = Options {
-        access_log,
+        access_log: access_log.clone(),
         auth,
         ..s.options()
     };
@@ -224,13 +239,24 @@ fn main() -> ExitCode {
     tracing::info!(
         "try: vlc mmst://{host}{port}/demo.wmv   or   ffmpeg -i mmst://{host}{port}/demo.wmv -c copy -f asf out.asf"
     );
+    // The admin listener, the pid file and SIGHUP/SIGUSR1 (reload.rs).
+    let read: mms_server::reload::Read = Box::new(move || settings(reread.clone()));
+    let operated = match mms_server::reload::operate(&s, &server, &root, access_log, read) {
+        Ok(o) => o,
+        Err(e) => {
+            tracing::error!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         if let Err(e) = signal_hook::flag::register(sig, stop.clone()) {
             tracing::warn!(error = %e, "cannot handle signals; stop with SIGKILL");
         }
     }
-    match server.run(&stop) {
+    let run = server.run(&stop);
+    drop(operated);
+    match run {
         Ok(()) => {
             tracing::info!("stopped");
             ExitCode::SUCCESS

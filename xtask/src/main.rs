@@ -5,8 +5,8 @@
 //!   `--locked`; fails if a step fails or the fuzz smoke cannot run
 //!   (`--fuzz-seconds 0` skips it, and says so).
 //! * `deps` — installs the toolchain pieces (the no-std target, nightly,
-//!   cargo-fuzz), system packages and Python packages (pyspnego, through
-//!   `python3 -m pip`) the tasks and tests need (idempotent).
+//!   cargo-fuzz), system packages and Python packages (pyspnego,
+//!   prometheus-client, through `python3 -m pip`) the tasks and tests need (idempotent).
 //! * `no-std` — builds mms-proto for `thumbv7em-none-eabihf` (bare metal, no
 //!   alloc) with default features off.
 //! * `fuzz` — runs every fuzz target (or those named) for a while, seeded
@@ -199,6 +199,12 @@ const APT_PACKAGES: &[(&str, Option<&str>)] = &[
     // `numgen random`) for the UDP delivery tests: this kernel has no netem.
     ("iproute2", Some("ip")),
     ("nftables", Some("nft")),
+    // Headless Chromium renders the admin status page of a live session
+    // (mms-server/tests/admin.rs: its DOM and a screenshot; as root it
+    // runs with --no-sandbox). About 140 MB, a minute to install.
+    ("chromium", Some("chromium")),
+    // A font for it (a recommendation of chromium's, not installed here).
+    ("fonts-dejavu-core", None),
     // python3 and pip for the Python packages of PIP_PACKAGES.
     ("python3", Some("python3")),
     ("python3-pip", None),
@@ -212,6 +218,9 @@ const PIP_PACKAGES: &[(&str, &str)] = &[
     // checks our Acceptor against its client and our Initiator against
     // its server.
     ("pyspnego~=0.12", "spnego"),
+    // A real Prometheus text-format parser: mms-server/tests/admin.rs reads
+    // /metrics with it and checks the values against a known session.
+    ("prometheus-client~=0.21", "prometheus_client"),
 ];
 
 /// True when `python3 -c "import MODULE"` succeeds.
