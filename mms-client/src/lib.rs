@@ -39,6 +39,7 @@
 
 mod asf_file;
 mod error;
+mod resume;
 mod session;
 mod tolerance;
 mod udp;
@@ -48,6 +49,7 @@ pub use asf_file::{AsfWriter, Finished, Output, patch_header};
 pub use error::Error;
 pub use mms_proto::client::{FileInfo, Play, Start, Stats, UdpStats};
 pub use mms_proto::wire::StopAt;
+pub use resume::Resume;
 pub use session::{Options, Packet, Session, StreamChoice, StreamDesc, connect};
 pub use udp::Transport;
 pub use url::{DEFAULT_PORT, MmsUrl};

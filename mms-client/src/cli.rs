@@ -1,0 +1,180 @@
+//! The `mms` command's arguments: clap definitions only, with no use of
+//! the library, so `cargo xtask dist` builds the man pages and shell
+//! completions from this very file (its items are `pub` for that user,
+//! so `unreachable_pub` does not apply).
+#![allow(unreachable_pub)]
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// `mms`.
+#[derive(Parser)]
+#[command(
+    version,
+    about = "Probe and download mms:// (MS-MMSP) streams",
+    after_help = "Exit codes: 0 done; 1 output file error (e.g. a full disk); 2 bad arguments \
+                  or URL; 3 host unreachable; 4 timeout; 5 file not found on the server; 6 \
+                  authentication required; 7 malformed or broken server; 8 other server \
+                  refusal; 9 connection lost (the server closed or reset it); 130 interrupted \
+                  by Ctrl-C, 143 by SIGTERM.\nWhatever ends a dump, the file written so far is \
+                  finished as a valid ASF file: its header counts, sizes and durations are \
+                  those of the packets it holds (after a full disk, the whole packets that \
+                  fit). With `-o -` nothing can be patched: the header keeps the source's \
+                  counts.\nLogs: RUST_LOG=mms_client=debug."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// Seconds to connect and receive the header (also the limit for a
+    /// silent server).
+    #[arg(long, global = true, default_value_t = 10.0)]
+    pub timeout: f64,
+    /// How Data packets travel for mms:// URLs: `auto` (UDP, then TCP if
+    /// no datagram comes in 6 s), `udp` or `tcp`. mmsu:// is UDP and
+    /// mmst:// TCP whatever this says.
+    #[arg(long, global = true, value_enum, default_value_t = TransportArg::Auto)]
+    pub transport: TransportArg,
+    /// Local UDP port for Data over UDP (default: any free port).
+    #[arg(long, global = true)]
+    pub udp_port: Option<u16>,
+    /// Say more: `-v` what the client tolerated of the server (or logs at
+    /// info), `-vv` debug.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Refuse what servers send against the spec (a play incarnation not
+    /// asked for, a short refusal, a malformed version, Data past the
+    /// packet count or not ASF, streams or time not asked for) instead of
+    /// tolerating it.
+    #[arg(long, global = true)]
+    pub strict: bool,
+}
+
+/// `--transport`.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum TransportArg {
+    /// UDP, then TCP if no datagram comes.
+    Auto,
+    /// Data over UDP.
+    Udp,
+    /// Data over the TCP connection.
+    Tcp,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Print what the server says about a stream: version, attributes,
+    /// duration, bit rate, packets and streams.
+    Probe(ProbeArgs),
+    /// Download a stream into a valid, seekable ASF file.
+    Dump(DumpArgs),
+}
+
+/// `mms probe`.
+#[derive(Args)]
+pub struct ProbeArgs {
+    /// The stream, `mms://host[:port]/path`.
+    pub url: String,
+    /// JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `mms dump`.
+#[derive(Args)]
+pub struct DumpArgs {
+    /// The stream, `mms://host[:port]/path`.
+    pub url: String,
+    /// Output file (`-`: standard output, e.g. `| ffplay -`; a pipe
+    /// keeps the source header's counts, as nothing can be patched).
+    /// Further playlist entries go to NAME.2.asf, NAME.3.asf, …
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Start at this time (seconds, or `[h:]m:s`).
+    #[arg(long, value_parser = parse_time)]
+    pub start: Option<u64>,
+    /// Start at this ASF packet number instead.
+    #[arg(long, conflicts_with = "start")]
+    pub start_packet: Option<u32>,
+    /// Stop after this much content (seconds, or `[h:]m:s`).
+    #[arg(long, value_parser = parse_time)]
+    pub duration: Option<u64>,
+    /// Stream numbers to keep (comma-separated); default: all.
+    #[arg(long, value_delimiter = ',')]
+    pub streams: Vec<u8>,
+    /// Pick one stream per bit-rate/language group, best under this
+    /// many bit/s (suffixes k, M).
+    #[arg(long, value_parser = parse_rate, conflicts_with = "streams")]
+    pub max_bitrate: Option<u32>,
+    /// Preferred language for language groups (e.g. `en`, `fr`).
+    #[arg(long, conflicts_with = "streams")]
+    pub language: Option<String>,
+    /// Stop at the end of the first playlist entry.
+    #[arg(long)]
+    pub no_playlist: bool,
+    /// Continue the partial dump in OUTPUT (what a dropped link, Ctrl-C or
+    /// a kill left): its whole packets are kept and the server is asked
+    /// for the rest by packet number; the file grows into what a whole
+    /// dump writes. For dumps of a whole stream (all streams, from the
+    /// beginning). No OUTPUT yet: a plain dump.
+    #[arg(long, visible_alias = "continue", conflicts_with_all = [
+        "start", "start_packet", "duration", "streams", "max_bitrate", "language",
+    ])]
+    pub resume: bool,
+    /// No progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// `12`, `12.5`, `1:02`, `1:02:03.5` → milliseconds.
+pub fn parse_time(s: &str) -> Result<u64, String> {
+    let mut ms = 0f64;
+    for part in s.split(':') {
+        let v: f64 = part
+            .parse()
+            .map_err(|_| format!("{s:?} is not a time (seconds or [h:]m:s)"))?;
+        if !(v.is_finite() && v >= 0.0) {
+            return Err(format!("{s:?} is not a time"));
+        }
+        ms = ms * 60.0 + v * 1000.0;
+    }
+    if s.split(':').count() > 3 {
+        return Err(format!("{s:?}: at most h:m:s"));
+    }
+    Ok(ms.round() as u64)
+}
+
+/// `500000`, `500k`, `1.5M` → bit/s.
+pub fn parse_rate(s: &str) -> Result<u32, String> {
+    let (num, mul) = match s.as_bytes().last() {
+        Some(b'k' | b'K') => (&s[..s.len() - 1], 1e3),
+        Some(b'm' | b'M') => (&s[..s.len() - 1], 1e6),
+        _ => (s, 1.0),
+    };
+    let v: f64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a bit rate"))?;
+    let v = v * mul;
+    if !(1.0..=u32::MAX as f64).contains(&v) {
+        return Err(format!("{s:?} is out of range"));
+    }
+    Ok(v as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_and_rates() {
+        assert_eq!(parse_time("12.5"), Ok(12_500));
+        assert_eq!(parse_time("1:02"), Ok(62_000));
+        assert_eq!(parse_time("1:00:01.5"), Ok(3_601_500));
+        assert!(
+            parse_time("x").is_err() && parse_time("-1").is_err() && parse_time("1:2:3:4").is_err()
+        );
+        assert_eq!(parse_rate("500k"), Ok(500_000));
+        assert_eq!(parse_rate("1.5M"), Ok(1_500_000));
+        assert!(parse_rate("0").is_err() && parse_rate("k").is_err());
+    }
+}
