@@ -64,7 +64,8 @@ pub enum TransportArg {
 #[derive(Subcommand)]
 pub enum Command {
     /// Print what the server says about a stream: version, attributes,
-    /// duration, bit rate, packets and streams.
+    /// the authentication scheme it names, whether it offers Data over
+    /// UDP, duration, bit rate, packets and streams.
     Probe(ProbeArgs),
     /// Download a stream into a valid, seekable ASF file.
     Dump(DumpArgs),

@@ -19,7 +19,8 @@ pub(crate) async fn run(args: ProbeArgs, options: Options) -> Result<(), Failure
     r.map_err(|e| Failure::Output("stdout".into(), e))
 }
 
-fn attributes(a: u32) -> String {
+/// The names of the fileAttributes bits set ([2.2.4.7]).
+fn attribute_names(a: u32) -> Vec<&'static str> {
     let names = [
         (FILE_ATTRIBUTE_MMS_CANSEEK, "seekable"),
         (FILE_ATTRIBUTE_MMS_CANSTRIDE, "stridable"),
@@ -27,11 +28,15 @@ fn attributes(a: u32) -> String {
         (FILE_ATTRIBUTE_MMS_LIVE, "live"),
         (FILE_ATTRIBUTE_MMS_PLAYLIST, "playlist"),
     ];
-    let list: Vec<&str> = names
+    names
         .iter()
         .filter(|(bit, _)| a & bit != 0)
         .map(|(_, n)| *n)
-        .collect();
+        .collect()
+}
+
+fn attributes(a: u32) -> String {
+    let list = attribute_names(a);
     format!(
         "{} (0x{a:08X})",
         if list.is_empty() {
@@ -40,6 +45,32 @@ fn attributes(a: u32) -> String {
             list.join(", ")
         }
     )
+}
+
+/// Whether Data over UDP was offered: a word for JSON and a line for
+/// people.
+fn udp(s: &Session) -> (&'static str, &'static str) {
+    match s.udp_offered() {
+        None => (
+            "not asked",
+            "not asked (mmst:// or --transport tcp); Data over TCP",
+        ),
+        Some(true) => ("offered", "offered; Data would come over UDP"),
+        Some(false) if s.udp_blocked() => (
+            "blocked",
+            "accepted, but no datagram came through (a firewall?); Data over TCP",
+        ),
+        Some(false) => ("declined", "declined by the server; Data over TCP"),
+    }
+}
+
+/// The scheme the server names for content that asks for credentials.
+fn auth(s: &Session) -> Option<&'static str> {
+    use mms_proto::wire::text::AuthenPackage;
+    s.auth_offered().map(|a| match a {
+        AuthenPackage::Basic => "BASIC",
+        AuthenPackage::Ntlm => "NTLM",
+    })
 }
 
 fn probe(s: &Session, json: bool) -> io::Result<()> {
@@ -53,6 +84,9 @@ fn probe(s: &Session, json: bool) -> io::Result<()> {
             "url": s.url().to_string(),
             "server_version": version,
             "attributes": f.attributes,
+            "attribute_names": attribute_names(f.attributes),
+            "auth_scheme": auth(s),
+            "udp": udp(s).0,
             "broadcast": f.is_broadcast(),
             "seekable": f.can_seek(),
             "duration": f.duration,
@@ -72,6 +106,12 @@ fn probe(s: &Session, json: bool) -> io::Result<()> {
     writeln!(out, "URL          {}", s.url())?;
     writeln!(out, "Server       {version}")?;
     writeln!(out, "Attributes   {}", attributes(f.attributes))?;
+    writeln!(
+        out,
+        "Auth         {}",
+        auth(s).map_or("none named by the server", |a| a)
+    )?;
+    writeln!(out, "UDP          {}", udp(s).1)?;
     writeln!(out, "Duration     {:.3} s", f.duration)?;
     writeln!(out, "Bit rate     {} bit/s", f.bit_rate)?;
     writeln!(out, "Packet size  {} bytes", f.packet_size)?;

@@ -199,6 +199,7 @@ async fn connect_following(mut url: MmsUrl, mut options: Options) -> Result<Sess
             .map_err(|e| Error::from_machine(e, &url.path))?;
         let mut s = Session::new(io, m, url.clone(), options.clone());
         s.udp = udp;
+        s.udp_blocked = tcp_only;
         let setup = s.setup().await;
         if let Err(Error::UdpSilent) = setup
             && transport == Transport::Auto
@@ -305,6 +306,8 @@ pub struct Session {
     tcp_closed: bool,
     /// Where [`ClientMachine::trim`] rewrites a packet.
     trimmed: Vec<u8>,
+    /// A session before this one asked for UDP and no datagram came.
+    udp_blocked: bool,
 }
 
 impl Session {
@@ -327,12 +330,37 @@ impl Session {
             happened: VecDeque::new(),
             tcp_closed: false,
             trimmed: Vec::new(),
+            udp_blocked: false,
         }
     }
 
     /// Whether Data comes over UDP in this session.
     pub fn udp(&self) -> bool {
         self.udp.is_some() && self.machine.udp_active()
+    }
+
+    /// Whether the server offered Data over UDP: `None` if it was not
+    /// asked (`mmst://`, [`Transport::Tcp`]); `Some(false)` if it declined
+    /// ([3.1.5.5]), or accepted and no datagram came through (then this
+    /// session is the TCP one [`Transport::Auto`] fell back to).
+    pub fn udp_offered(&self) -> Option<bool> {
+        if self.udp_blocked {
+            return Some(false);
+        }
+        self.udp.as_ref().map(|_| self.machine.udp_active())
+    }
+
+    /// A session before this one had UDP accepted and no datagram came
+    /// (a firewall or NAT in the way): it fell back to TCP.
+    pub fn udp_blocked(&self) -> bool {
+        self.udp_blocked
+    }
+
+    /// The authentication scheme the server named when it connected
+    /// (ReportConnectedEX's AuthenPackage, [2.2.4.2]): it supports it for
+    /// content that asks for credentials; `None`: it named none.
+    pub fn auth_offered(&self) -> Option<mms_proto::wire::text::AuthenPackage> {
+        self.machine.auth_offered()
     }
 
     /// What happened to the session's datagrams (all zero over TCP).

@@ -48,6 +48,17 @@ pub struct Script {
     pub pace: Duration,
     /// Send these packets (by number) as bytes that are no ASF packet.
     pub corrupt: Vec<usize>,
+    /// AuthenPackage of ReportConnectedEX (`BASIC`, `NTLM`).
+    pub authen_package: Option<&'static str>,
+    /// Decline Data over UDP: a ConnectFunnel naming UDP is answered
+    /// with ReportDisconnectedFunnel ([3.2.5.5]).
+    pub refuse_udp: bool,
+    /// What the client sent, for the test to look at: each command's
+    /// message name and, for Connect, the subscriberName; for OpenFile,
+    /// the file name; for StartPlaying, its fields.
+    pub log: Option<std::sync::Arc<std::sync::Mutex<Vec<String>>>>,
+    /// Answer OpenFile with a RedirectType 2 (through this proxy).
+    pub redirect_to_proxy: Option<SocketAddr>,
 }
 
 impl Script {
@@ -65,6 +76,10 @@ impl Script {
             ignore_stop: false,
             pace: Duration::ZERO,
             corrupt: Vec::new(),
+            authen_package: None,
+            refuse_udp: false,
+            log: None,
+            redirect_to_proxy: None,
         }
     }
 
@@ -166,14 +181,52 @@ impl Conn {
         while let Some(unit) = self.recv() {
             let (_, mut ms) = parse_packet(&unit).unwrap();
             let m = ms.next().unwrap().unwrap();
+            if let Some(log) = &self.script.log {
+                log.lock().unwrap().push(format!("{m:?}"));
+            }
             match m {
                 Message::Connect(_) => self.send(
-                    &ReportConnectedExRepr::new(0xF0F0_F0EF, Utf16Str::Str(self.script.version))
-                        .into(),
+                    &ReportConnectedExRepr {
+                        authen_package: self.script.authen_package.map(Utf16Str::Str),
+                        ..ReportConnectedExRepr::new(
+                            0xF0F0_F0EF,
+                            Utf16Str::Str(self.script.version),
+                        )
+                    }
+                    .into(),
                 )?,
                 Message::FunnelInfo(_) => self.send(&ReportFunnelInfoRepr::new(7).into())?,
+                Message::ConnectFunnel(c)
+                    if self.script.refuse_udp
+                        && c.funnel_name
+                            .to_string_lossy()
+                            .to_ascii_uppercase()
+                            .contains("UDP") =>
+                {
+                    self.send(
+                        &mms_proto::wire::ReportDisconnectedFunnelRepr {
+                            hr: HResult::E_NOTIMPL,
+                            play_incarnation: 0,
+                        }
+                        .into(),
+                    )?
+                }
                 Message::ConnectFunnel(_) => {
                     self.send(&ReportConnectedFunnelRepr::default().into())?
+                }
+                Message::OpenFile(o) if self.script.redirect_to_proxy.is_some() => {
+                    let proxy = self.script.redirect_to_proxy.unwrap();
+                    let to = format!("mms://{proxy}");
+                    self.send(
+                        &mms_proto::wire::ReportRedirectRepr {
+                            hr: HResult::S_OK,
+                            redirect_type: 2,
+                            location: Utf16Str::Str(&to),
+                        }
+                        .into(),
+                    )?;
+                    let _ = o;
+                    return Ok(());
                 }
                 Message::OpenFile(o) => {
                     if let Some(hr) = self.script.short_refusal {

@@ -246,6 +246,12 @@ impl ClientMachine {
     pub fn auth_scheme(&self) -> AuthenPackage {
         self.setup.auth_scheme()
     }
+    /// The scheme ReportConnectedEX's AuthenPackage named ([2.2.4.2]):
+    /// the server supports authentication with it. `None`: it named
+    /// none (or one that does not parse).
+    pub fn auth_offered(&self) -> Option<AuthenPackage> {
+        self.setup.auth_offered()
+    }
     /// Client-ID (nCubs of ReportFunnelInfo).
     pub fn client_id(&self) -> u32 {
         self.setup.client_id()

@@ -32,6 +32,8 @@ pub(super) struct Setup {
     server_version_text: Option<String<64>>,
     /// Auth-Scheme ([3.1.5.3], [3.1.5.8]).
     auth_scheme: AuthenPackage,
+    /// AuthenPackage of ReportConnectedEX, when it named one.
+    auth_offered: Option<AuthenPackage>,
     /// Client-ID: nCubs of ReportFunnelInfo.
     client_id: u32,
     /// FunnelInfo-Count: ReportFunnelInfo messages received.
@@ -75,6 +77,7 @@ impl Setup {
             server_version: None,
             server_version_text: None,
             auth_scheme: AuthenPackage::Ntlm,
+            auth_offered: None,
             client_id: 0,
             funnel_info_count: 0,
             packet_pair_expected: if config.packet_pair { 2 } else { 0 },
@@ -103,6 +106,9 @@ impl Setup {
     }
     pub(super) fn auth_scheme(&self) -> AuthenPackage {
         self.auth_scheme
+    }
+    pub(super) fn auth_offered(&self) -> Option<AuthenPackage> {
+        self.auth_offered
     }
     pub(super) fn client_id(&self) -> u32 {
         self.client_id
@@ -175,7 +181,10 @@ impl ClientMachine {
         s.server_version_text = r.server_version_info.map(super::tolerate::text);
         if let Some(a) = r.authen_package.filter(|a| !a.is_empty()) {
             s.auth_scheme = match AuthenPackage::parse(&a) {
-                Ok(scheme) => scheme,
+                Ok(scheme) => {
+                    s.auth_offered = Some(scheme);
+                    scheme
+                }
                 Err(e) if self.config.strict => return Err(e.into()),
                 Err(_) => s.auth_scheme,
             };

