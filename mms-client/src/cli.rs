@@ -97,6 +97,12 @@ pub struct DumpArgs {
     /// Start at this ASF packet number instead.
     #[arg(long, conflicts_with = "start")]
     pub start_packet: Option<u32>,
+    /// Fast forward (RATE > 1, up to 5) or rewind (RATE < 0, down to −5)
+    /// from the start: StartStriding ([2.2.4.26]), the server sends key
+    /// frames only (a dump at 5 is a file of key frames; a rewind's
+    /// packets run backwards). 1: a normal play.
+    #[arg(long, value_parser = parse_stride, allow_negative_numbers = true)]
+    pub rate: Option<f64>,
     /// Stop after this much content (seconds, or `[h:]m:s`).
     #[arg(long, value_parser = parse_time)]
     pub duration: Option<u64>,
@@ -119,7 +125,7 @@ pub struct DumpArgs {
     /// dump writes. For dumps of a whole stream (all streams, from the
     /// beginning). No OUTPUT yet: a plain dump.
     #[arg(long, visible_alias = "continue", conflicts_with_all = [
-        "start", "start_packet", "duration", "streams", "max_bitrate", "language",
+        "start", "start_packet", "duration", "streams", "max_bitrate", "language", "rate",
     ])]
     pub resume: bool,
     /// No progress bar.
@@ -143,6 +149,15 @@ pub fn parse_time(s: &str) -> Result<u64, String> {
         return Err(format!("{s:?}: at most h:m:s"));
     }
     Ok(ms.round() as u64)
+}
+
+/// A stride rate: −5..=5, not 0 ([2.2.4.26] Rate).
+pub fn parse_stride(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|_| format!("{s:?} is not a rate"))?;
+    if !(-5.0..=5.0).contains(&v) || v == 0.0 {
+        return Err(format!("{s:?}: a rate is in -5..5 and not 0"));
+    }
+    Ok(v)
 }
 
 /// `500000`, `500k`, `1.5M` → bit/s.
@@ -177,5 +192,7 @@ mod tests {
         assert_eq!(parse_rate("500k"), Ok(500_000));
         assert_eq!(parse_rate("1.5M"), Ok(1_500_000));
         assert!(parse_rate("0").is_err() && parse_rate("k").is_err());
+        assert_eq!(parse_stride("-5"), Ok(-5.0));
+        assert!(parse_stride("0").is_err() && parse_stride("5.5").is_err());
     }
 }

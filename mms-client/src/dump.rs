@@ -21,6 +21,7 @@ pub(crate) async fn run(args: DumpArgs, mut options: Options) -> Result<(), Fail
         output,
         start,
         start_packet,
+        rate,
         duration,
         streams,
         max_bitrate,
@@ -57,8 +58,12 @@ pub(crate) async fn run(args: DumpArgs, mut options: Options) -> Result<(), Fail
             (None, None, None) => Start::Beginning,
         },
         stop: duration.map_or(StopAt::End, |d| StopAt::Relative(d as u32)),
+        rate: rate.filter(|&r| r != 1.0),
         ..Play::default()
     };
+    if play.rate.is_some() && !session.file().can_stride() {
+        tracing::warn!("the server does not say it can stride this content; asking anyway");
+    }
     let r = dump(&mut session, play, &output, duration, quiet, partial).await;
     let _ = session.close().await;
     r

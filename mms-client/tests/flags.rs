@@ -100,3 +100,58 @@ fn probe_shows_the_auth_scheme_named() {
     let text = ok(&mms(&["probe", &format!("mmst://{addr}/long.wmv")]));
     assert!(text.contains("Auth         NTLM"), "{text}");
 }
+
+fn dump_to(url: &str, name: &str, extra: &[&str]) -> (Vec<u8>, String) {
+    let out = common::fresh_path(name);
+    let mut args = vec!["dump", "-q", url, "-o", out.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let log = ok(&mms(&args));
+    (std::fs::read(&out).unwrap(), log)
+}
+
+/// `--rate 5`: StartStriding; the file holds key frames only, fewer than
+/// the source's payloads. `--rate -5 --start 15`: a rewind, its packets'
+/// Send Times run backwards from 15 s.
+#[test]
+fn rate_strides_forward_to_key_frames_and_back() {
+    use mms_proto::asf::PacketInfo;
+    let server = common::serve_unpaced(&common::media_dir());
+    let url = format!("mms://{}/long.wmv", server.addr);
+    let (got, _) = dump_to(&url, "rate-5.asf", &["--rate", "5"]);
+    let payloads = common::payloads(&got);
+    let source = common::payloads(&long_file());
+    assert!(!payloads.is_empty(), "no payload");
+    assert!(
+        payloads.iter().all(|p| p.1),
+        "a payload of no key frame at rate 5"
+    );
+    assert!(
+        payloads.len() * 2 < source.len(),
+        "{} of {} payloads",
+        payloads.len(),
+        source.len()
+    );
+    let video: std::collections::BTreeSet<u32> =
+        payloads.iter().filter(|p| p.0 == 1).map(|p| p.2).collect();
+    assert!(
+        video.len() >= 15,
+        "{} video key frames of 20 s",
+        video.len()
+    );
+    let (got, _) = dump_to(&url, "rate-minus-5.asf", &["--rate", "-5", "--start", "15"]);
+    let (_, packets) = common::packets(&got);
+    let times: Vec<u32> = packets
+        .iter()
+        .map(|p| PacketInfo::parse(p).unwrap().send_time)
+        .collect();
+    assert!(times.len() > 5, "{times:?}");
+    assert!(times[0] >= 13_000 && times[0] <= 16_000, "{times:?}");
+    assert!(
+        times.windows(2).all(|w| w[0] >= w[1]) && times[0] > *times.last().unwrap(),
+        "not backwards: {times:?}"
+    );
+    assert!(common::payloads(&got).iter().all(|p| p.1));
+    // Out of range: refused by the command (exit 2).
+    let out = mms(&["dump", &url, "-o", "/dev/null", "--rate", "6"]);
+    assert_eq!(out.status.code(), Some(2));
+}
