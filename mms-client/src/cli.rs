@@ -97,6 +97,10 @@ pub struct DumpArgs {
     /// Start at this ASF packet number instead.
     #[arg(long, conflicts_with = "start")]
     pub start_packet: Option<u32>,
+    /// Start at this byte offset of the ASF file instead (asfOffset,
+    /// [2.2.4.25]): the server starts at the packet holding it.
+    #[arg(long, value_name = "BYTES", conflicts_with_all = ["start", "start_packet"])]
+    pub start_offset: Option<u32>,
     /// Fast forward (RATE > 1, up to 5) or rewind (RATE < 0, down to −5)
     /// from the start: StartStriding ([2.2.4.26]), the server sends key
     /// frames only (a dump at 5 is a file of key frames; a rewind's
@@ -125,7 +129,7 @@ pub struct DumpArgs {
     /// dump writes. For dumps of a whole stream (all streams, from the
     /// beginning). No OUTPUT yet: a plain dump.
     #[arg(long, visible_alias = "continue", conflicts_with_all = [
-        "start", "start_packet", "duration", "streams", "max_bitrate", "language", "rate",
+        "start", "start_packet", "start_offset", "duration", "streams", "max_bitrate", "language", "rate",
     ])]
     pub resume: bool,
     /// No progress bar.

@@ -21,6 +21,7 @@ pub(crate) async fn run(args: DumpArgs, mut options: Options) -> Result<(), Fail
         output,
         start,
         start_packet,
+        start_offset,
         rate,
         duration,
         streams,
@@ -51,11 +52,12 @@ pub(crate) async fn run(args: DumpArgs, mut options: Options) -> Result<(), Fail
     };
     let mut session = mms_client::connect(&url, options).await?;
     let play = Play {
-        start: match (start, start_packet, &partial) {
-            (_, _, Some(r)) => r.start(),
-            (Some(ms), _, _) => Start::Time(ms),
-            (None, Some(n), _) => Start::Packet(n),
-            (None, None, None) => Start::Beginning,
+        start: match (&partial, start, start_packet, start_offset) {
+            (Some(r), ..) => r.start(),
+            (None, Some(ms), ..) => Start::Time(ms),
+            (None, None, Some(n), _) => Start::Packet(n),
+            (None, None, None, Some(bytes)) => Start::Offset(bytes),
+            (None, None, None, None) => Start::Beginning,
         },
         stop: duration.map_or(StopAt::End, |d| StopAt::Relative(d as u32)),
         rate: rate.filter(|&r| r != 1.0),

@@ -155,3 +155,28 @@ fn rate_strides_forward_to_key_frames_and_back() {
     let out = mms(&["dump", &url, "-o", "/dev/null", "--rate", "6"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// `--start-offset BYTES` (asfOffset): the play starts at the packet that
+/// holds the byte, the same file as `--start-packet` of that packet.
+#[test]
+fn start_offset_starts_at_the_packet_holding_the_byte() {
+    let server = common::serve_unpaced(&common::media_dir());
+    let url = format!("mms://{}/long.wmv", server.addr);
+    let source = long_file();
+    let (header, packets) = common::packets(&source);
+    let offset = header.len() + 40 * packets[0].len() + 100;
+    let (by_offset, _) = dump_to(
+        &url,
+        "start-offset.asf",
+        &["--start-offset", &offset.to_string()],
+    );
+    let (by_packet, _) = dump_to(&url, "start-packet-40.asf", &["--start-packet", "40"]);
+    let (whole, _) = dump_to(&url, "start-offset-whole.asf", &[]);
+    assert!(
+        by_offset == by_packet,
+        "--start-offset is not --start-packet 40"
+    );
+    let n = common::packets(&by_offset).1.len();
+    assert!(n < packets.len() - 30 && n > 0, "{n} packets");
+    assert!(by_offset != whole);
+}
