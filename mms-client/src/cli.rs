@@ -107,6 +107,13 @@ pub struct DumpArgs {
     /// packets run backwards). 1: a normal play.
     #[arg(long, value_parser = parse_stride, allow_negative_numbers = true)]
     pub rate: Option<f64>,
+    /// Ask for the whole content accelerated, at BITRATE (`--fast=20M`;
+    /// default 100M): dwAccelBandwidth / dwAccelDuration of StartPlaying
+    /// ([2.2.4.25]), for servers of version 9 or later. Says so when the
+    /// server is older or sends at real time all the same.
+    #[arg(long, value_name = "BITRATE", num_args = 0..=1, default_missing_value = "100M",
+          require_equals = true, value_parser = parse_rate, conflicts_with = "rate")]
+    pub fast: Option<u32>,
     /// Stop after this much content (seconds, or `[h:]m:s`).
     #[arg(long, value_parser = parse_time)]
     pub duration: Option<u64>,

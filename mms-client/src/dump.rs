@@ -23,6 +23,7 @@ pub(crate) async fn run(args: DumpArgs, mut options: Options) -> Result<(), Fail
         start_packet,
         start_offset,
         rate,
+        fast,
         duration,
         streams,
         max_bitrate,
@@ -42,6 +43,7 @@ pub(crate) async fn run(args: DumpArgs, mut options: Options) -> Result<(), Fail
         StreamChoice::All
     };
     options.follow_playlist = !no_playlist;
+    options.acceleration = fast;
     let partial = if resume {
         if output.as_os_str() == "-" {
             return Err(Failure::Usage("--resume needs an output file, not `-`"));
@@ -63,6 +65,13 @@ pub(crate) async fn run(args: DumpArgs, mut options: Options) -> Result<(), Fail
         rate: rate.filter(|&r| r != 1.0),
         ..Play::default()
     };
+    if fast.is_some() && !session.acceleration_asked() {
+        let _ = writeln!(
+            io::stderr(),
+            "mms: --fast not asked for: the server's version ({}) is older than 9 ([3.1.4.2.1])",
+            session.server_version_text().unwrap_or("unknown")
+        );
+    }
     if play.rate.is_some() && !session.file().can_stride() {
         tracing::warn!("the server does not say it can stride this content; asking anyway");
     }
@@ -202,6 +211,7 @@ async fn dump(
     let mut first_send: Option<u32> = None;
     let mut unwritable = 0u32;
     let began = std::time::Instant::now();
+    let mut pace = Pace::default();
     let mut signal = std::pin::pin!(signalled());
     let end = 'dump: {
         if let Err(e) = s.play(play).await {
@@ -260,6 +270,7 @@ async fn dump(
                 Err(e) => break End::Output(e),
             }
             if let Ok(info) = PacketInfo::parse(&p.data) {
+                pace.packet(info.send_time);
                 let t0 = *first_send.get_or_insert(info.send_time);
                 let pos = info.send_time.saturating_sub(t0) as u64;
                 bar.set_position(pos.min(total_ms));
@@ -323,6 +334,14 @@ async fn dump(
         }
         _ => {}
     }
+    if s.acceleration_asked() && matches!(end, End::Done) && pace.real_time() {
+        let _ = writeln!(
+            io::stderr(),
+            "mms: the server ignored --fast: {:.1} s of content came in {:.1} s",
+            pace.content_s(),
+            pace.wall_s()
+        );
+    }
     if let End::Signal(_) = end {
         let _ = tokio::time::timeout(Duration::from_secs(1), s.stop()).await;
     }
@@ -337,4 +356,37 @@ async fn dump(
 fn clock(ms: u64) -> String {
     let s = ms / 1000;
     format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+}
+
+/// How fast the content came: Send Times against arrival, to tell when a
+/// server ignored an acceleration asked for.
+#[derive(Default)]
+struct Pace {
+    first: Option<(std::time::Instant, u32)>,
+    last: Option<(std::time::Instant, u32)>,
+}
+
+impl Pace {
+    fn packet(&mut self, send_time: u32) {
+        let now = std::time::Instant::now();
+        self.first.get_or_insert((now, send_time));
+        self.last = Some((now, send_time));
+    }
+    fn content_s(&self) -> f64 {
+        match (self.first, self.last) {
+            (Some((_, a)), Some((_, b))) => f64::from(b.saturating_sub(a)) / 1000.0,
+            _ => 0.0,
+        }
+    }
+    fn wall_s(&self) -> f64 {
+        match (self.first, self.last) {
+            (Some((a, _)), Some((b, _))) => (b - a).as_secs_f64(),
+            _ => 0.0,
+        }
+    }
+    /// A second or more of content that came at 0.7 of real time or
+    /// slower: not accelerated.
+    fn real_time(&self) -> bool {
+        self.content_s() >= 1.0 && self.wall_s() >= 0.7 * self.content_s()
+    }
 }

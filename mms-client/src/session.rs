@@ -54,6 +54,13 @@ pub struct Options {
     /// machine's [`Config::strict`]) instead of tolerating and counting it
     /// in [`Stats`] (see [`Session::stats`]).
     pub strict: bool,
+    /// Ask every play to come accelerated: the whole content at this many
+    /// bit/s (StartPlaying's dwAccelBandwidth and dwLinkBandwidth, with
+    /// dwAccelDuration the content's duration, [2.2.4.25]) — a download
+    /// faster than real time. Sent to servers of version 9 or later only
+    /// ([3.1.4.2.1]); a server may ignore it. A [`Play`] that names its
+    /// own [`Play::acceleration`] keeps it.
+    pub acceleration: Option<u32>,
 }
 
 impl Default for Options {
@@ -71,6 +78,7 @@ impl Default for Options {
             transport: Transport::Auto,
             udp_port: None,
             strict: false,
+            acceleration: None,
         }
     }
 }
@@ -791,7 +799,10 @@ impl Session {
 
     /// Starts streaming (or, while streaming, seeks: stop → switch →
     /// play) and waits until the server confirms.
-    pub async fn play(&mut self, play: Play) -> Result<(), Error> {
+    pub async fn play(&mut self, mut play: Play) -> Result<(), Error> {
+        if play.acceleration.is_none() && play.rate.is_none() {
+            play.acceleration = self.accelerated();
+        }
         let now = self.now();
         self.machine
             .play(now, &play)
@@ -816,6 +827,29 @@ impl Session {
                 _ => {}
             }
         }
+    }
+
+    /// [`Options::acceleration`] for this content: the whole of it (in
+    /// ms, rounded up; a live stream's an hour) at that bit rate.
+    fn accelerated(&self) -> Option<mms_proto::wire::Acceleration> {
+        let bandwidth = self.options.acceleration?;
+        let f = self.file();
+        let ms = if f.duration > 0.0 && !f.is_broadcast() {
+            (f.duration * 1000.0).ceil().min(u32::MAX as f64) as u32
+        } else {
+            3_600_000
+        };
+        Some(mms_proto::wire::Acceleration {
+            bandwidth,
+            duration: ms,
+            link_bandwidth: Some(bandwidth),
+        })
+    }
+
+    /// Whether the server is asked for acceleration ([`Options::acceleration`]
+    /// set and Server-Version ≥ 9, [3.1.4.2.1]).
+    pub fn acceleration_asked(&self) -> bool {
+        self.options.acceleration.is_some() && self.server_version().is_some_and(|v| v.major >= 9)
     }
 
     /// Plays from `start` to the end.

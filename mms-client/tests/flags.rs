@@ -180,3 +180,68 @@ fn start_offset_starts_at_the_packet_holding_the_byte() {
     assert!(n < packets.len() - 30 && n > 0, "{n} packets");
     assert!(by_offset != whole);
 }
+
+/// `--fast`: a paced mms-server sends the 20 s file far faster than real
+/// time when StartPlaying asks ([2.2.4.25] dwAccelBandwidth /
+/// dwAccelDuration), every payload intact and no complaint.
+#[test]
+fn fast_gets_the_whole_content_accelerated() {
+    let server = common::serve(&common::media_dir(), Config::default());
+    let url = format!("mms://{}/long.wmv", server.addr);
+    let t = std::time::Instant::now();
+    let (got, log) = dump_to(&url, "fast.asf", &["--fast"]);
+    let took = t.elapsed();
+    assert!(took < std::time::Duration::from_secs(8), "took {took:?}");
+    assert!(!log.contains("ignored"), "{log}");
+    common::assert_same_payloads(&long_file(), &got);
+}
+
+/// A server that paces at real time whatever it is asked is reported; a
+/// version 8 server is not asked at all ([3.1.4.2.1]), and that is said.
+#[test]
+fn fast_says_when_the_server_ignores_it_or_is_not_asked() {
+    use std::sync::{Arc, Mutex};
+    let file = std::fs::read(common::testdata_dir().join("ff_av.wmv")).unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let addr = Script {
+        // 11 packets over 3 s of Send Times: real time.
+        pace: std::time::Duration::from_millis(300),
+        log: Some(seen.clone()),
+        ..Script::serving(file.clone())
+    }
+    .start();
+    let (_, log) = dump_to(
+        &format!("mms://{addr}/ff_av.wmv"),
+        "fast-ignored.asf",
+        &["--fast=20M"],
+    );
+    assert!(log.contains("the server ignored --fast"), "{log}");
+    let start = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|m| m.starts_with("StartPlaying"))
+        .cloned()
+        .unwrap();
+    assert!(
+        // The whole content: ReportOpenFile's 3.046 s.
+        start.contains("bandwidth: 20000000") && start.contains("duration: 3046"),
+        "{start}"
+    );
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let addr = Script {
+        version: "8.0.0.0",
+        log: Some(seen.clone()),
+        ..Script::serving(file)
+    }
+    .start();
+    let (_, log) = dump_to(
+        &format!("mms://{addr}/ff_av.wmv"),
+        "fast-v8.asf",
+        &["--fast"],
+    );
+    assert!(log.contains("--fast not asked for"), "{log}");
+    let seen = seen.lock().unwrap();
+    let start = seen.iter().find(|m| m.starts_with("StartPlaying")).unwrap();
+    assert!(start.contains("acceleration: None"), "{start}");
+}
