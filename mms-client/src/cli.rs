@@ -35,6 +35,12 @@ pub struct Cli {
     /// mmst:// TCP whatever this says.
     #[arg(long, global = true, value_enum, default_value_t = TransportArg::Auto)]
     pub transport: TransportArg,
+    /// Connect through this MMS proxy (`HOST[:PORT]`, port 1755 by
+    /// default; `[::1]:8080` for IPv6): the server's name goes in Connect's
+    /// host-param ([3.1.4.1.1]). A server's RedirectType 2 sets or clears
+    /// the proxy the same way.
+    #[arg(long, global = true, value_name = "HOST:PORT", value_parser = parse_proxy)]
+    pub proxy: Option<(String, u16)>,
     /// Local UDP port for Data over UDP (default: any free port).
     #[arg(long, global = true)]
     pub udp_port: Option<u16>,
@@ -162,6 +168,33 @@ pub fn parse_time(s: &str) -> Result<u64, String> {
     Ok(ms.round() as u64)
 }
 
+/// `host`, `host:port`, `[v6]`, `[v6]:port` → (host, port).
+pub fn parse_proxy(s: &str) -> Result<(String, u16), String> {
+    let bad = || format!("{s:?} is not HOST[:PORT]");
+    let (host, port) = if let Some(rest) = s.strip_prefix('[') {
+        let (h, tail) = rest.split_once(']').ok_or_else(bad)?;
+        match tail.strip_prefix(':') {
+            Some(p) => (h, Some(p)),
+            None if tail.is_empty() => (h, None),
+            None => return Err(bad()),
+        }
+    } else {
+        match s.rsplit_once(':') {
+            Some((h, p)) if !h.contains(':') => (h, Some(p)),
+            Some(_) => return Err(bad()),
+            None => (s, None),
+        }
+    };
+    let port = match port {
+        Some(p) => p.parse().map_err(|_| bad())?,
+        None => 1755,
+    };
+    if host.is_empty() {
+        return Err(bad());
+    }
+    Ok((host.to_string(), port))
+}
+
 /// A stride rate: −5..=5, not 0 ([2.2.4.26] Rate).
 pub fn parse_stride(s: &str) -> Result<f64, String> {
     let v: f64 = s.parse().map_err(|_| format!("{s:?} is not a rate"))?;
@@ -204,6 +237,10 @@ mod tests {
         assert_eq!(parse_rate("1.5M"), Ok(1_500_000));
         assert!(parse_rate("0").is_err() && parse_rate("k").is_err());
         assert_eq!(parse_stride("-5"), Ok(-5.0));
+        assert_eq!(parse_proxy("p:8080"), Ok(("p".into(), 8080)));
+        assert_eq!(parse_proxy("p"), Ok(("p".into(), 1755)));
+        assert_eq!(parse_proxy("[::1]:9"), Ok(("::1".into(), 9)));
+        assert!(parse_proxy("::1").is_err() && parse_proxy(":9").is_err());
         assert!(parse_stride("0").is_err() && parse_stride("5.5").is_err());
     }
 }

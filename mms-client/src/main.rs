@@ -48,6 +48,7 @@ fn main() -> ExitCode {
         transport,
         udp_port: cli.udp_port,
         strict: cli.strict,
+        proxy: cli.proxy,
         ..Options::default()
     };
     match rt.block_on(run(cli.command, options)) {

@@ -245,3 +245,57 @@ fn fast_says_when_the_server_ignores_it_or_is_not_asked() {
     let start = seen.iter().find(|m| m.starts_with("StartPlaying")).unwrap();
     assert!(start.contains("acceleration: None"), "{start}");
 }
+
+/// The first command a scripted server got whose Debug form starts with
+/// `name`.
+fn sent(log: &std::sync::Mutex<Vec<String>>, name: &str) -> String {
+    log.lock()
+        .unwrap()
+        .iter()
+        .find(|m| m.starts_with(name))
+        .cloned()
+        .unwrap_or_else(|| panic!("no {name}"))
+}
+
+/// `--proxy HOST:PORT`: the connection goes to the proxy, with the
+/// server's name in Connect's host-param ([3.1.4.1.1]); a RedirectType 2
+/// ([3.1.5.7]) sends the client through the proxy it names.
+#[test]
+fn proxy_carries_the_server_name_and_type_2_redirects_set_it() {
+    use std::sync::{Arc, Mutex};
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let proxy = Script {
+        log: Some(seen.clone()),
+        ..Script::serving(long_file())
+    }
+    .start();
+    let (got, _) = dump_to(
+        "mms://origin.invalid:8099/long.wmv",
+        "proxy.asf",
+        &["--proxy", &proxy.to_string()],
+    );
+    common::assert_same_payloads(&long_file(), &got);
+    let connect = sent(&seen, "Connect");
+    assert!(connect.contains("Host: origin.invalid:8099"), "{connect}");
+    // A server that sends the client to a proxy.
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let proxy = Script {
+        log: Some(seen.clone()),
+        ..Script::serving(long_file())
+    }
+    .start();
+    let front = Script {
+        redirect_to_proxy: Some(proxy),
+        ..Script::serving(long_file())
+    }
+    .start();
+    let (got, _) = dump_to(
+        &format!("mms://{front}/long.wmv"),
+        "proxy-redirect.asf",
+        &[],
+    );
+    common::assert_same_payloads(&long_file(), &got);
+    let connect = sent(&seen, "Connect");
+    assert!(connect.contains(&format!("Host: {front}")), "{connect}");
+    assert!(sent(&seen, "OpenFile").contains("long.wmv"));
+}
