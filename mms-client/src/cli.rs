@@ -127,9 +127,12 @@ pub struct DumpArgs {
     #[arg(long, value_delimiter = ',')]
     pub streams: Vec<u8>,
     /// Pick one stream per bit-rate/language group, best under this
-    /// many bit/s (suffixes k, M).
-    #[arg(long, value_parser = parse_rate, conflicts_with = "streams")]
-    pub max_bitrate: Option<u32>,
+    /// many bit/s (suffixes k, M), or `auto`: under the bandwidth the
+    /// packet-pair measures ([3.1.5.4], [4.4.1]; all fit when the server
+    /// measures none).
+    #[arg(long, value_name = "BITRATE|auto", value_parser = parse_max_bitrate,
+          conflicts_with = "streams")]
+    pub max_bitrate: Option<MaxBitrate>,
     /// Preferred language for language groups (e.g. `en`, `fr`).
     #[arg(long, conflicts_with = "streams")]
     pub language: Option<String>,
@@ -166,6 +169,24 @@ pub fn parse_time(s: &str) -> Result<u64, String> {
         return Err(format!("{s:?}: at most h:m:s"));
     }
     Ok(ms.round() as u64)
+}
+
+/// `--max-bitrate`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MaxBitrate {
+    /// Under the packet-pair bandwidth.
+    Auto,
+    /// Under this many bit/s.
+    Fixed(u32),
+}
+
+/// `auto` or a bit rate.
+pub fn parse_max_bitrate(s: &str) -> Result<MaxBitrate, String> {
+    if s.eq_ignore_ascii_case("auto") {
+        Ok(MaxBitrate::Auto)
+    } else {
+        parse_rate(s).map(MaxBitrate::Fixed)
+    }
 }
 
 /// `host`, `host:port`, `[v6]`, `[v6]:port` → (host, port).
@@ -236,6 +257,8 @@ mod tests {
         assert_eq!(parse_rate("500k"), Ok(500_000));
         assert_eq!(parse_rate("1.5M"), Ok(1_500_000));
         assert!(parse_rate("0").is_err() && parse_rate("k").is_err());
+        assert_eq!(parse_max_bitrate("AUTO"), Ok(MaxBitrate::Auto));
+        assert_eq!(parse_max_bitrate("5k"), Ok(MaxBitrate::Fixed(5000)));
         assert_eq!(parse_stride("-5"), Ok(-5.0));
         assert_eq!(parse_proxy("p:8080"), Ok(("p".into(), 8080)));
         assert_eq!(parse_proxy("p"), Ok(("p".into(), 1755)));

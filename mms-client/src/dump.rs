@@ -12,7 +12,7 @@ use mms_client::{
 use mms_proto::asf::PacketInfo;
 
 use crate::Failure;
-use crate::cli::DumpArgs;
+use crate::cli::{DumpArgs, MaxBitrate};
 
 /// Connects, dumps, closes.
 pub(crate) async fn run(args: DumpArgs, mut options: Options) -> Result<(), Failure> {
@@ -32,15 +32,18 @@ pub(crate) async fn run(args: DumpArgs, mut options: Options) -> Result<(), Fail
         resume,
         quiet,
     } = args;
-    options.streams = if !streams.is_empty() {
-        StreamChoice::Only(streams)
-    } else if max_bitrate.is_some() || language.is_some() {
-        StreamChoice::Best {
-            max_bitrate,
+    options.streams = match (max_bitrate, language) {
+        _ if !streams.is_empty() => StreamChoice::Only(streams),
+        (Some(MaxBitrate::Auto), language) => StreamChoice::Measured { language },
+        (Some(MaxBitrate::Fixed(n)), language) => StreamChoice::Best {
+            max_bitrate: Some(n),
             language,
-        }
-    } else {
-        StreamChoice::All
+        },
+        (None, Some(language)) => StreamChoice::Best {
+            max_bitrate: None,
+            language: Some(language),
+        },
+        (None, None) => StreamChoice::All,
     };
     options.follow_playlist = !no_playlist;
     options.acceleration = fast;
@@ -65,6 +68,16 @@ pub(crate) async fn run(args: DumpArgs, mut options: Options) -> Result<(), Fail
         rate: rate.filter(|&r| r != 1.0),
         ..Play::default()
     };
+    if let (Some(MaxBitrate::Auto), false) = (max_bitrate, quiet) {
+        let _ = writeln!(
+            io::stderr(),
+            "mms: packet-pair bandwidth {}; streams chosen under it: {:?}",
+            session
+                .bandwidth()
+                .map_or_else(|| "not measured".into(), |b| format!("{b} bit/s")),
+            session.selected()
+        );
+    }
     if fast.is_some() && !session.acceleration_asked() {
         let _ = writeln!(
             io::stderr(),

@@ -98,6 +98,13 @@ pub enum StreamChoice {
         /// Preferred language (`en`, `fr-CA`, …).
         language: Option<String>,
     },
+    /// As [`StreamChoice::Best`], under the bandwidth the packet-pair
+    /// measures ([3.1.5.4], [4.4.1]; asked for whatever
+    /// [`Options::packet_pair`] says): all fit when none is measured.
+    Measured {
+        /// Preferred language.
+        language: Option<String>,
+    },
 }
 
 /// An ASF data packet received.
@@ -192,7 +199,8 @@ async fn connect_following(mut url: MmsUrl, mut options: Options) -> Result<Sess
         };
         let config = Config {
             guid,
-            packet_pair: options.packet_pair,
+            packet_pair: options.packet_pair
+                || matches!(options.streams, StreamChoice::Measured { .. }),
             local_addr: local.ip(),
             local_port: local.port(),
             max_header_len: options.max_header_len,
@@ -703,6 +711,13 @@ impl Session {
                 }
                 s
             }
+            StreamChoice::Measured { language } => select_streams(
+                &h,
+                &Preferences {
+                    max_bitrate: self.bandwidth().map(|b| b.min(u32::MAX as u64) as u32),
+                    language: language.as_deref(),
+                },
+            ),
             StreamChoice::Best {
                 max_bitrate,
                 language,
@@ -760,6 +775,14 @@ impl Session {
     /// fault of the server tolerated ([`Options::strict`] refuses them).
     pub fn stats(&self) -> Stats {
         self.machine.stats()
+    }
+
+    /// The stream numbers asked for in the next or current play (those
+    /// of [`Options::streams`] applied to the header).
+    pub fn selected(&self) -> Vec<u8> {
+        self.choose(&self.options.streams.clone())
+            .map(|set| (1..=127).filter(|&n| set.contains(n)).collect())
+            .unwrap_or_default()
     }
 
     /// The packet-pair bandwidth, if measured.

@@ -7,6 +7,7 @@
 mod common;
 mod scripted;
 
+use std::path::Path;
 use std::process::{Command, Output};
 
 use mms_proto::server::Config;
@@ -298,4 +299,85 @@ fn proxy_carries_the_server_name_and_type_2_redirects_set_it() {
     let connect = sent(&seen, "Connect");
     assert!(connect.contains(&format!("Host: {front}")), "{connect}");
     assert!(sent(&seen, "OpenFile").contains("long.wmv"));
+}
+
+/// A file of two audio streams, 64 and 32 kbit/s, no exclusion object: one
+/// bit-rate group (as VLC reads it).
+fn two_rates() -> std::path::PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("two-rates");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("mbr.wma");
+    if !file.exists() {
+        let tmp = dir.join(format!("mbr.{}.tmp", std::process::id()));
+        let (made, log) = common::run_with_timeout(
+            Command::new("ffmpeg")
+                .args(["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi"])
+                .args(["-i", "sine=frequency=440:duration=4:sample_rate=44100"])
+                .args(["-map", "0:a", "-map", "0:a", "-c:a", "wmav2"])
+                .args(["-b:a:0", "64k", "-b:a:1", "32k", "-fflags", "+bitexact"])
+                .args(["-f", "asf"])
+                .arg(&tmp),
+            std::time::Duration::from_secs(60),
+            "ffmpeg",
+        );
+        assert!(made, "making the two-rate file failed: {log}");
+        std::fs::rename(&tmp, &file).unwrap();
+    }
+    dir
+}
+
+/// `--max-bitrate auto`: the TCP packet-pair is asked for (mmst://) and
+/// the stream that fits the measured bandwidth is taken — the 32 kbit/s
+/// one behind a scripted server whose pair says ~45 kbit/s, the 64 kbit/s
+/// one from mms-server on loopback (Gbit/s), each stream's payloads
+/// whole.
+#[test]
+fn max_bitrate_auto_fits_the_measured_bandwidth() {
+    let dir = two_rates();
+    let source = std::fs::read(dir.join("mbr.wma")).unwrap();
+    let addr = Script {
+        pair_gap: Some(std::time::Duration::from_millis(100)),
+        ..Script::serving(source.clone())
+    }
+    .start();
+    let out = common::fresh_path("mbr-slow.asf");
+    let log = ok(&mms(&[
+        "dump",
+        &format!("mmst://{addr}/mbr.wma"),
+        "--max-bitrate",
+        "auto",
+        "-o",
+        out.to_str().unwrap(),
+    ]));
+    let got = std::fs::read(&out).unwrap();
+    assert_eq!(streams_of(&got), [2], "{log}");
+    assert_eq!(only(&source, 2), common::payloads(&got), "payloads");
+    let server = common::serve_unpaced(&dir);
+    let out = common::fresh_path("mbr-fast.asf");
+    let text = ok(&mms(&[
+        "dump",
+        &format!("mmst://{}/mbr.wma", server.addr),
+        "--max-bitrate",
+        "auto",
+        "-o",
+        out.to_str().unwrap(),
+    ]));
+    assert!(text.contains("packet-pair bandwidth"), "{text}");
+    assert!(!text.contains("not measured"), "{text}");
+    let got = std::fs::read(&out).unwrap();
+    assert_eq!(streams_of(&got), [1], "{text}");
+    assert_eq!(only(&source, 1), common::payloads(&got), "payloads");
+}
+
+/// The stream numbers a file's payloads carry.
+fn streams_of(file: &[u8]) -> Vec<u8> {
+    let set: std::collections::BTreeSet<u8> = common::payloads(file).iter().map(|p| p.0).collect();
+    set.into_iter().collect()
+}
+
+/// The payloads of one stream of a file.
+fn only(file: &[u8], stream: u8) -> Vec<common::Payload> {
+    let mut all = common::payloads(file);
+    all.retain(|p| p.0 == stream);
+    all
 }

@@ -12,10 +12,11 @@ use std::time::Duration;
 
 use mms_proto::asf::{HeaderSummary, Padding, Rewritten, Selection, StreamSet, rewrite};
 use mms_proto::wire::{
-    DataPacketRepr, FILE_ATTRIBUTE_MMS_CANSEEK, Frame, HResult, Limits, Message,
-    ReportConnectedExRepr, ReportConnectedFunnelRepr, ReportEndOfStreamRepr, ReportFunnelInfoRepr,
-    ReportOpenFileRepr, ReportReadBlockRepr, ReportStartedPlayingRepr, ReportStreamSwitchRepr,
-    Status, StopAt, TcpMessageHeaderRepr, Utf16Str, frame, parse_packet,
+    DataPacketRepr, FILE_ATTRIBUTE_MMS_CANSEEK, Frame, HResult, Limits, MMS_DISABLE_PACKET_PAIR,
+    MMS_PACKET_PAIR_TCP_HIGH_ENTROPY, MMS_USE_PACKET_PAIR, Message, ReportConnectedExRepr,
+    ReportConnectedFunnelRepr, ReportEndOfStreamRepr, ReportFunnelInfoRepr, ReportOpenFileRepr,
+    ReportReadBlockRepr, ReportStartedPlayingRepr, ReportStreamSwitchRepr, Status, StopAt,
+    TcpMessageHeaderRepr, Utf16Str, frame, parse_packet,
 };
 
 /// How the server behaves. `Script::serving(file)` is a correct server.
@@ -59,6 +60,10 @@ pub struct Script {
     pub log: Option<std::sync::Arc<std::sync::Mutex<Vec<String>>>>,
     /// Answer OpenFile with a RedirectType 2 (through this proxy).
     pub redirect_to_proxy: Option<SocketAddr>,
+    /// Agree to the TCP packet-pair ([4.4.2]) and send its two measuring
+    /// ReportFunnelInfo this far apart: the client measures about
+    /// 4.5 kbit over this gap.
+    pub pair_gap: Option<Duration>,
 }
 
 impl Script {
@@ -80,6 +85,7 @@ impl Script {
             refuse_udp: false,
             log: None,
             redirect_to_proxy: None,
+            pair_gap: None,
         }
     }
 
@@ -185,17 +191,43 @@ impl Conn {
                 log.lock().unwrap().push(format!("{m:?}"));
             }
             match m {
-                Message::Connect(_) => self.send(
+                Message::Connect(c) => self.send(
                     &ReportConnectedExRepr {
                         authen_package: self.script.authen_package.map(Utf16Str::Str),
                         ..ReportConnectedExRepr::new(
-                            0xF0F0_F0EF,
+                            if self.script.pair_gap.is_some()
+                                && c.play_incarnation == MMS_USE_PACKET_PAIR
+                            {
+                                MMS_USE_PACKET_PAIR
+                            } else {
+                                MMS_DISABLE_PACKET_PAIR
+                            },
                             Utf16Str::Str(self.script.version),
                         )
                     }
                     .into(),
                 )?,
-                Message::FunnelInfo(_) => self.send(&ReportFunnelInfoRepr::new(7).into())?,
+                Message::FunnelInfo(f) => {
+                    if let Some(gap) = self.script.pair_gap
+                        && f.play_incarnation == MMS_PACKET_PAIR_TCP_HIGH_ENTROPY
+                    {
+                        let filler = [0x5Au8; 480];
+                        for i in 0..2 {
+                            if i == 1 {
+                                std::thread::sleep(gap);
+                            }
+                            self.send(
+                                &ReportFunnelInfoRepr {
+                                    play_incarnation: MMS_PACKET_PAIR_TCP_HIGH_ENTROPY,
+                                    packet_pair: &filler,
+                                    ..ReportFunnelInfoRepr::new(7)
+                                }
+                                .into(),
+                            )?;
+                        }
+                    }
+                    self.send(&ReportFunnelInfoRepr::new(7).into())?
+                }
                 Message::ConnectFunnel(c)
                     if self.script.refuse_udp
                         && c.funnel_name
