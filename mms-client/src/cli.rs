@@ -11,6 +11,7 @@ use clap::{Args, Parser, Subcommand};
 /// `mms`.
 #[derive(Parser)]
 #[command(
+    name = "mms",
     version,
     about = "Probe and download mms:// (MS-MMSP) streams",
     after_help = "Exit codes: 0 done; 1 output file error (e.g. a full disk); 2 bad arguments \
@@ -72,10 +73,31 @@ pub enum Command {
     /// Print what the server says about a stream: version, attributes,
     /// the authentication scheme it names, whether it offers Data over
     /// UDP, duration, bit rate, packets and streams.
+    #[command(after_long_help = "Examples:\n  mms probe mms://host/clip.wmv\n  \
+                                 mms probe --json mmst://host/clip.wmv | jq .streams")]
     Probe(ProbeArgs),
     /// Download a stream into a valid, seekable ASF file.
+    #[command(after_long_help = DUMP_EXAMPLES)]
     Dump(DumpArgs),
 }
+
+/// `mms dump --help` and the man page: one example per way to use it.
+const DUMP_EXAMPLES: &str = "Examples:
+  mms dump mms://host/clip.wmv -o clip.asf
+  mms dump mms://host/clip.wmv -o - | ffplay -
+  mms dump URL -o part.asf --start 1:30 --duration 20
+  mms dump URL -o tail.asf --start-packet 400
+  mms dump URL -o tail.asf --start-offset 1048576
+  mms dump URL -o archive.asf --resume
+  mms dump URL -o keys.asf --rate 5
+  mms dump URL -o back.asf --rate -5 --start 60
+  mms dump URL -o clip.asf --fast=20M
+  mms dump URL -o best.asf --max-bitrate auto
+  mms dump URL -o fr.asf --max-bitrate 500k --language fr
+  mms dump URL -o video.asf --streams 1,3 --no-playlist -q
+  mms --proxy proxy.lan:1755 dump URL -o clip.asf
+  mms --transport udp --udp-port 7000 dump URL -o clip.asf
+  mms --strict -v --timeout 5 dump URL -o clip.asf";
 
 /// `mms probe`.
 #[derive(Args)]

@@ -18,6 +18,8 @@
 //! * `pull` — the release `mms dump` vs `ffmpeg -c copy` pulling the same
 //!   file from the release server, into the "Client pull" section of
 //!   `docs/benchmarks.md`.
+//! * `dist` — man pages and shell completions of `mms`, from its clap
+//!   definitions, into `target/dist/`.
 //! * `media` — generates the ASF test media with FFmpeg and GStreamer into
 //!   `target/media/` (`--update-testdata` copies the committed subset into
 //!   `testdata/`).
@@ -25,6 +27,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod bench;
+mod dist;
 mod fuzz;
 mod load;
 mod media;
@@ -80,6 +83,9 @@ enum Task {
     /// (paced lateness, CPU and RSS per session, handshakes/s, Mbit/s vs
     /// raw TCP).
     Load(load::Options),
+    /// Man pages and shell completions of `mms`, from its clap
+    /// definitions, into target/dist.
+    Dist,
     /// Generate the ASF test media with FFmpeg and GStreamer into target/media.
     Media {
         /// Also copy the committed subset into testdata/.
@@ -99,6 +105,7 @@ fn main() -> ExitCode {
         Task::Load(options) => load::run(options),
         Task::Pull { rounds } => pull::run(rounds.max(1)),
         Task::Media { update_testdata } => media::run(update_testdata),
+        Task::Dist => dist::run(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
