@@ -1,7 +1,11 @@
 //! `mms` does what the library does (issue 15, deliver 4): a test per
 //! flag against mms-server or the scripted server — what `probe` shows
 //! (attributes, the auth scheme named, whether UDP is offered),
-//! `--rate`, `--start-offset`, `--fast`, `--proxy`, `--max-bitrate auto`.
+//! `--rate`, `--start-offset` / `--start-packet`, `--fast`, `--proxy`,
+//! `--max-bitrate auto` and N, `--language`, `--no-playlist`,
+//! `--udp-port`, `-vv`. (`--resume` / `--continue`: tests/resume.rs;
+//! `--strict`, `-v`: tolerance.rs; `--timeout`: cli.rs; `--transport`:
+//! udp.rs; `--start`, `--duration`, `--json`, `-o -`: e2e.rs.)
 
 #[path = "../../mms-server/tests/common/mod.rs"]
 mod common;
@@ -380,4 +384,96 @@ fn only(file: &[u8], stream: u8) -> Vec<common::Payload> {
     let mut all = common::payloads(file);
     all.retain(|p| p.0 == stream);
     all
+}
+
+/// `--max-bitrate N` and `--language` from the command: the 32 kbit/s
+/// stream under 40k; French of ff_lang.wmv's two audio languages.
+#[test]
+fn max_bitrate_and_language_choose_streams() {
+    let dir = two_rates();
+    let source = std::fs::read(dir.join("mbr.wma")).unwrap();
+    let server = common::serve_unpaced(&dir);
+    let (got, _) = dump_to(
+        &format!("mms://{}/mbr.wma", server.addr),
+        "mbr-40k.asf",
+        &["--max-bitrate", "40k"],
+    );
+    assert_eq!(streams_of(&got), [2]);
+    assert_eq!(only(&source, 2), common::payloads(&got));
+    let server = common::serve_unpaced(&common::testdata_dir());
+    let (got, _) = dump_to(
+        &format!("mms://{}/ff_lang.wmv", server.addr),
+        "lang-fr.asf",
+        &["--language", "fr"],
+    );
+    // ff_lang.wmv: video 1, English 2, French 3.
+    assert_eq!(streams_of(&got), [1, 3]);
+}
+
+/// `--no-playlist`: a server-side playlist's first entry only.
+#[test]
+fn no_playlist_stops_after_the_first_entry() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("flags-playlist-root");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for f in ["ff_av.wmv", "ff_audio.wma"] {
+        std::fs::copy(common::testdata_dir().join(f), dir.join(f)).unwrap();
+    }
+    std::fs::write(dir.join("show.m3u"), "ff_av.wmv\nff_audio.wma\n").unwrap();
+    let server = common::serve_unpaced(&dir);
+    let out = common::fresh_path("no-playlist.asf");
+    let second = out.with_file_name("no-playlist.2.asf");
+    let _ = std::fs::remove_file(&second);
+    ok(&mms(&[
+        "dump",
+        "-q",
+        &format!("mms://{}/show.m3u", server.addr),
+        "--no-playlist",
+        "-o",
+        out.to_str().unwrap(),
+    ]));
+    let got = std::fs::read(&out).unwrap();
+    common::assert_same_payloads(&std::fs::read(dir.join("ff_av.wmv")).unwrap(), &got);
+    assert!(!second.exists(), "the second entry was dumped");
+}
+
+/// `--udp-port P` (with `--transport udp`): ConnectFunnel names that
+/// port for the server's datagrams ([2.2.4.18] funnelName
+/// `\\ip\UDP\port`).
+#[test]
+fn udp_port_is_the_port_asked_for() {
+    use std::sync::{Arc, Mutex};
+    let port = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let addr = Script {
+        log: Some(seen.clone()),
+        ..Script::serving(long_file())
+    }
+    .start();
+    ok(&mms(&[
+        "--transport",
+        "udp",
+        "--udp-port",
+        &port.to_string(),
+        "probe",
+        &format!("mms://{addr}/long.wmv"),
+    ]));
+    let funnel = sent(&seen, "ConnectFunnel");
+    assert!(funnel.contains(&format!("UDP\\\\{port}")), "{funnel}");
+}
+
+/// `-vv`: debug logs.
+#[test]
+fn vv_logs_at_debug() {
+    let addr = Script::serving(long_file()).start();
+    let out = mms(&["-vv", "probe", &format!("mmst://{addr}/long.wmv")]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && err.contains("DEBUG"), "{err}");
+    let addr = Script::serving(long_file()).start();
+    let out = mms(&["probe", &format!("mmst://{addr}/long.wmv")]);
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("DEBUG"));
 }

@@ -132,8 +132,11 @@ fn a_finished_partial_dump_resumes_into_the_whole_dump() {
     assert_eq!(code, Some(9), "{err}");
     assert!(err.contains("wrote 70 packets"), "{err}");
     resume_gives(&url, &partial, &want);
-    // Resuming a whole dump leaves it as it is.
-    resume_gives(&url, &partial, &want);
+    // Resuming a whole dump leaves it as it is (`--continue` is
+    // `--resume`).
+    let (code, err) = dump(&url, &partial, &["--continue"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(std::fs::read(&partial).unwrap() == want, "changed");
 }
 
 /// No file yet: `--resume` is a plain dump.
