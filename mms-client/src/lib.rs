@@ -130,6 +130,7 @@
 //! UDP port ([`Options::udp_port`], ephemeral by default).
 
 mod asf_file;
+mod choice;
 mod error;
 mod resume;
 mod session;
@@ -138,10 +139,11 @@ mod udp;
 mod url;
 
 pub use asf_file::{AsfWriter, Finished, Output, patch_header};
+pub use choice::{StreamChoice, StreamDesc};
 pub use error::Error;
 pub use mms_proto::client::{FileInfo, Play, Start, Stats, UdpStats};
 pub use mms_proto::wire::StopAt;
 pub use resume::Resume;
-pub use session::{Options, Packet, Session, StreamChoice, StreamDesc, connect};
+pub use session::{Options, Packet, Session, connect};
 pub use udp::Transport;
 pub use url::{DEFAULT_PORT, MmsUrl};

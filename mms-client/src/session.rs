@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use futures_core::Stream;
-use mms_proto::asf::{HeaderSummary, Preferences, StreamSet, select_streams};
+use mms_proto::asf::{HeaderSummary, StreamSet};
 use mms_proto::client::{
     ClientError, ClientMachine, Config, Event, FileInfo, Input, OUTPUT_BUF_LEN, Output, Play,
     Redirect, Start, State, Stats, Transmit,
@@ -19,6 +19,7 @@ use mms_proto::wire::{Limits, Status, frame};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 
+use crate::choice::{StreamChoice, StreamDesc, choose, describe};
 use crate::udp::{Reorder, Transport};
 use crate::url::unbracket;
 use crate::{Error, MmsUrl};
@@ -83,30 +84,6 @@ impl Default for Options {
     }
 }
 
-/// Which streams to receive.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StreamChoice {
-    /// Every stream of the header.
-    All,
-    /// These stream numbers (others off).
-    Only(Vec<u8>),
-    /// One stream per mutual-exclusion group: the best that fits
-    /// `max_bitrate` (all of them fit when `None`), preferring `language`.
-    Best {
-        /// Bandwidth to fit, bit/s.
-        max_bitrate: Option<u32>,
-        /// Preferred language (`en`, `fr-CA`, …).
-        language: Option<String>,
-    },
-    /// As [`StreamChoice::Best`], under the bandwidth the packet-pair
-    /// measures ([3.1.5.4], [4.4.1]; asked for whatever
-    /// [`Options::packet_pair`] says): all fit when none is measured.
-    Measured {
-        /// Preferred language.
-        language: Option<String>,
-    },
-}
-
 /// An ASF data packet received.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Packet {
@@ -119,21 +96,6 @@ pub struct Packet {
     /// The packet as sent (padding stripped: [`mms_proto::asf::repad`]
     /// restores the fixed size).
     pub data: Bytes,
-}
-
-/// One stream of the header, for display.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct StreamDesc {
-    /// Stream number.
-    pub number: u8,
-    /// `audio`, `video`, `command`, … .
-    pub kind: String,
-    /// Codec: a WAVEFORMATEX tag name or a FOURCC.
-    pub codec: String,
-    /// Bit rate, bit/s.
-    pub bit_rate: u32,
-    /// Language, if the header names one.
-    pub language: Option<String>,
 }
 
 /// Connects, sets up and reads the ASF header, following redirects, all
@@ -698,37 +660,7 @@ impl Session {
     }
 
     fn choose(&self, choice: &StreamChoice) -> Result<StreamSet, Error> {
-        let h = self.summary()?;
-        Ok(match choice {
-            StreamChoice::All => h.all_streams(),
-            StreamChoice::Only(list) => {
-                let mut s = StreamSet::EMPTY;
-                for &n in list {
-                    if !h.all_streams().contains(n) {
-                        return Err(Error::Misuse("no such stream in the header"));
-                    }
-                    s.insert(n);
-                }
-                s
-            }
-            StreamChoice::Measured { language } => select_streams(
-                &h,
-                &Preferences {
-                    max_bitrate: self.bandwidth().map(|b| b.min(u32::MAX as u64) as u32),
-                    language: language.as_deref(),
-                },
-            ),
-            StreamChoice::Best {
-                max_bitrate,
-                language,
-            } => select_streams(
-                &h,
-                &Preferences {
-                    max_bitrate: *max_bitrate,
-                    language: language.as_deref(),
-                },
-            ),
-        })
+        choose(&self.summary()?, choice, self.bandwidth())
     }
 
     // ----- what the session knows ---------------------------------------
@@ -792,20 +724,7 @@ impl Session {
 
     /// The streams of the header.
     pub fn streams(&self) -> Result<Vec<StreamDesc>, Error> {
-        let h = self.summary()?;
-        Ok(h.streams
-            .iter()
-            .map(|s| StreamDesc {
-                number: s.number,
-                kind: format!("{:?}", s.kind).to_lowercase(),
-                codec: codec_name(s.codec),
-                bit_rate: s.bitrate,
-                language: s
-                    .language_index
-                    .and_then(|i| h.language(i))
-                    .map(|l| l.to_string_lossy()),
-            })
-            .collect())
+        Ok(describe(&self.summary()?))
     }
 
     // ----- requests -----------------------------------------------------
@@ -977,21 +896,5 @@ impl Session {
         .await;
         let _ = self.io.shutdown().await;
         r.unwrap_or(Ok(()))
-    }
-}
-
-fn codec_name(c: mms_proto::asf::Codec) -> String {
-    use mms_proto::asf::Codec;
-    match c {
-        Codec::Audio(0x0161) => "WMA2".into(),
-        Codec::Audio(0x0160) => "WMA1".into(),
-        Codec::Audio(0x0162) => "WMA Pro".into(),
-        Codec::Audio(0x0163) => "WMA Lossless".into(),
-        Codec::Audio(0x000A) => "WMA Voice".into(),
-        Codec::Audio(0x0055) => "MP3".into(),
-        Codec::Audio(0x0001) => "PCM".into(),
-        Codec::Audio(t) => format!("audio 0x{t:04X}"),
-        Codec::Video(f) => String::from_utf8_lossy(&f).into_owned(),
-        Codec::Unknown => "-".into(),
     }
 }
