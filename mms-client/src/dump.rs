@@ -56,6 +56,13 @@ pub(crate) async fn run(args: DumpArgs, mut options: Options) -> Result<(), Fail
         None
     };
     let mut session = mms_client::connect(&url, options).await?;
+    let f = session.file();
+    if partial.as_ref().is_some_and(|r| r.packets() > 0) && (f.is_broadcast() || !f.can_seek()) {
+        let _ = session.close().await;
+        return Err(Failure::Usage(
+            "--resume: the server cannot seek in this stream (a broadcast?), so it cannot be continued",
+        ));
+    }
     let play = Play {
         start: match (&partial, start, start_packet, start_offset) {
             (Some(r), ..) => r.start(),

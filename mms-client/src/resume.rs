@@ -13,6 +13,12 @@
 //! each stream the file has key frames of; packets before `n` are
 //! compared with the file's (the last [`OVERLAP_CHECKED`]) and dropped.
 //! The file then grows into exactly what a whole dump writes.
+//!
+//! An unfinished file (killed: its header still has the source's count)
+//! loses its last packet-sized piece, which a cut write may have left torn
+//! and padded, and the count stops at the first piece that is no whole
+//! packet; a resumed file must be the same source as the server's (its
+//! header equal but for what a dump patches).
 
 use std::collections::VecDeque;
 use std::fs::File;
@@ -23,7 +29,7 @@ use mms_proto::asf::{
     DATA_OBJECT_PREFIX_LEN, DataObject, HeaderSummary, PacketInfo, guid, repad, starts_key_frame,
 };
 
-use crate::{AsfWriter, Packet, Start};
+use crate::{AsfWriter, Packet, Start, patch_header};
 
 /// Packets before the resume point compared with the file's, at most.
 pub(crate) const OVERLAP_CHECKED: usize = 64;
@@ -90,21 +96,30 @@ impl Resume {
         let declared = DataObject::new_checked(&header[h.header_object_len()..])
             .map(|d| d.total_data_packets())
             .unwrap_or(0);
+        // An unfinished file ends where a write was cut: its last
+        // packet-sized piece may be a torn packet the system padded (with
+        // zeros, or whatever followed), which can look whole. It goes, and
+        // is asked for again.
         let bound = if declared > 0 && declared <= physical {
             declared
         } else {
-            physical
+            physical.saturating_sub(1)
         };
         let keyed: Vec<u8> = h.streams.iter().map(|s| s.number).collect();
         let mut last_key: Vec<Option<u64>> = vec![None; keyed.len()];
         let mut tail = VecDeque::with_capacity(OVERLAP_CHECKED);
         let mut reader = io::BufReader::with_capacity(1 << 20, &mut file);
         let mut packet = vec![0u8; p];
+        let mut scratch = vec![0u8; p];
         let mut packets = 0;
         while packets < bound {
             reader.read_exact(&mut packet)?;
-            // An index object, or bytes that are no packet: the end.
-            if packet[..16] == guid::SIMPLE_INDEX || PacketInfo::parse(&packet).is_err() {
+            // An index object, or bytes that are no whole packet (its
+            // payloads do not parse, or its padding is not zeros): the end.
+            if packet[..16] == guid::SIMPLE_INDEX
+                || PacketInfo::parse(&packet).is_err()
+                || repad(&packet, p, &mut scratch).is_err()
+            {
                 break;
             }
             for (i, &s) in keyed.iter().enumerate() {
@@ -172,6 +187,7 @@ impl Resume {
         if h.file_id != self.file_id
             || h.packet_size as usize != self.packet_size
             || header.len() != self.header_len
+            || !self.same_header(header)?
         {
             return Err(invalid(
                 "the file is not a part of this stream (another File ID, packet size or header)",
@@ -180,6 +196,21 @@ impl Resume {
         let mut existing = io::BufReader::with_capacity(1 << 20, self.file.try_clone()?);
         existing.seek(SeekFrom::Start(self.header_len as u64))?;
         AsfWriter::continuing(self.file.try_clone()?, header, self.packets, existing)
+    }
+
+    /// The file's header is `header` but for what a dump patches (counts,
+    /// sizes, durations, flags): muxers give files of one setup the same
+    /// File ID (FFmpeg's bit-exact mode: zeros), so the ID alone does not
+    /// tell two sources apart.
+    fn same_header(&mut self, header: &[u8]) -> io::Result<bool> {
+        let mut ours = vec![0u8; self.header_len];
+        self.file.seek(SeekFrom::Start(0))?;
+        self.file.read_exact(&mut ours)?;
+        let mut theirs = header.to_vec();
+        for h in [&mut ours, &mut theirs] {
+            patch_header(h, 0, Some(0), 0)?;
+        }
+        Ok(ours == theirs)
     }
 
     /// A packet the server sent: `Ok(true)` to write it, `Ok(false)` if

@@ -75,8 +75,9 @@ fn resume_gives(url: &str, partial: &Path, want: &[u8]) {
 }
 
 /// SIGKILL leaves the source's header unpatched and whole 256 KiB chunks
-/// of packets; half a packet of junk is added, as a write cut by a crash
-/// leaves.
+/// of packets; a third of a packet of junk is added, as a write cut by a
+/// crash leaves; then the same with the last packet torn in half and
+/// zero-filled, so that it is packet-sized.
 #[test]
 fn a_killed_dump_resumes_into_the_whole_dump() {
     let dir = common::media_dir();
@@ -111,6 +112,14 @@ fn a_killed_dump_resumes_into_the_whole_dump() {
     assert!(held > 0 && held < packets.len(), "{held} packets");
     cut.extend_from_slice(&[0x82; 1000]);
     std::fs::write(&partial, &cut).unwrap();
+    resume_gives(&url, &partial, &want);
+    // A torn last packet that looks whole: its second half zeros (what a
+    // file system can leave after a crash), then the junk.
+    let p = packets[0].len();
+    let mut torn = want[..header.len() + (held - 1) * p + p / 2].to_vec();
+    torn.resize(header.len() + held * p, 0);
+    torn.extend_from_slice(&[0x82; 1000]);
+    std::fs::write(&partial, &torn).unwrap();
     resume_gives(&url, &partial, &want);
 }
 
@@ -150,8 +159,9 @@ fn resume_without_a_file_dumps_afresh() {
     resume_gives(&url, &out, &want);
 }
 
-/// A part (`--start`) is not a beginning to go on from: refused (exit 1,
-/// the file kept as it was); `-o -` cannot be resumed (exit 2).
+/// A part (`--start`) is not a beginning to go on from, nor is another
+/// file's dump: refused (exit 1, the file kept as it was); `-o -` cannot
+/// be resumed (exit 2).
 #[test]
 fn resume_refuses_what_it_cannot_continue() {
     let server = common::serve_unpaced(&common::media_dir());
@@ -165,6 +175,17 @@ fn resume_refuses_what_it_cannot_continue() {
     assert!(err.contains("cannot be resumed"), "{err}");
     let after = std::fs::read(&out).unwrap();
     assert_eq!(after.len(), before.len(), "the refused file changed");
+    // Another file's dump.
+    let testdata = common::serve_unpaced(&common::testdata_dir());
+    let other = format!("mms://{}/ff_av.wmv", testdata.addr);
+    let (code, err) = dump(&other, &out, &["--resume"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("not a part of this stream"), "{err}");
+    assert_eq!(
+        std::fs::read(&out).unwrap(),
+        after,
+        "the refused file changed"
+    );
     let (code, err) = dump(&url, Path::new("-"), &["--resume"]);
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("--resume needs an output file"), "{err}");
