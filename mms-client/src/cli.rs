@@ -16,7 +16,7 @@ use clap::{Args, Parser, Subcommand};
     about = "Probe and download mms:// (MS-MMSP) streams",
     after_help = "Exit codes: 0 done; 1 output file error (e.g. a full disk); 2 bad arguments \
                   or URL; 3 host unreachable; 4 timeout; 5 file not found on the server; 6 \
-                  authentication required; 7 malformed or broken server; 8 other server \
+                  authentication required or failed; 7 malformed or broken server; 8 other server \
                   refusal; 9 connection lost (the server closed or reset it); 130 interrupted \
                   by Ctrl-C, 143 by SIGTERM.\nWhatever ends a dump, the file written so far is \
                   finished as a valid ASF file: its header counts, sizes and durations are \
@@ -55,6 +55,26 @@ pub struct Cli {
     /// tolerating it.
     #[arg(long, global = true)]
     pub strict: bool,
+    /// User name for a protected stream (`DOMAIN\\user` for an NTLM
+    /// domain); the password comes from MMS_PASSWORD, else it is asked on
+    /// the terminal. `mms://user:password@host/…` works too.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub user: Option<String>,
+    /// Which scheme credentials may use: `auto` (what the server asks
+    /// for), `ntlm`, or `basic` (sent with the open, base64 in the clear).
+    #[arg(long, global = true, value_enum, default_value_t = AuthArg::Auto)]
+    pub auth: AuthArg,
+}
+
+/// `--auth`.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum AuthArg {
+    /// What the server asks for.
+    Auto,
+    /// NTLM only.
+    Ntlm,
+    /// Basic only.
+    Basic,
 }
 
 /// `--transport`.

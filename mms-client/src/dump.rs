@@ -327,15 +327,20 @@ async fn dump(
         End::Output(_) => " (the output failed)",
     };
     let to_file = output.as_os_str() != "-";
-    if s.udp() && !quiet {
+    if (s.udp() || s.fell_back_to_tcp()) && !quiet {
         let u = s.udp_stats();
         let _ = writeln!(
             io::stderr(),
-            "mms: over UDP: {} packets received, {} lost, {} recovered by resend, {} duplicates",
+            "mms: over UDP: {} packets received, {} lost, {} recovered by resend, {} duplicates{}",
             u.received,
             u.lost,
             u.recovered,
-            u.duplicates
+            u.duplicates,
+            if s.fell_back_to_tcp() {
+                "; the rest over TCP (UDP went quiet)"
+            } else {
+                ""
+            }
         );
     }
     match &finished {

@@ -34,9 +34,18 @@ pub enum Error {
         /// The server's hr.
         hr: HResult,
     },
-    /// The server wants authentication ([3.1.5.8]), which this client
-    /// does not do yet.
+    /// The server wants credentials ([3.1.5.8]) and none were given.
     AuthRequired,
+    /// The server refused the credentials given (a wrong user name or
+    /// password, or too many attempts).
+    AuthFailed,
+    /// The server asks for a scheme `--auth` does not allow.
+    AuthScheme {
+        /// The scheme the server's challenge asks for.
+        asked: &'static str,
+        /// What the client was told to use.
+        allowed: &'static str,
+    },
     /// The server answered a request with a failure HRESULT.
     Server {
         /// The message that carried it.
@@ -68,7 +77,7 @@ impl Error {
             Error::Unreachable { .. } => 3,
             Error::Timeout { .. } | Error::UdpSilent => 4,
             Error::NotFound { .. } => 5,
-            Error::AuthRequired => 6,
+            Error::AuthRequired | Error::AuthFailed | Error::AuthScheme { .. } => 6,
             Error::Protocol(ClientError::ConnectionClosed) | Error::Io(_) => 9,
             Error::Protocol(_) | Error::Header(_) | Error::TooManyRedirects(_) => 7,
             Error::Server { .. } => 8,
@@ -94,6 +103,7 @@ impl Error {
             } => Error::AuthRequired,
             ClientError::Server { message, hr } => Error::Server { message, hr },
             ClientError::Misuse(m) => Error::Misuse(m),
+            ClientError::TooManyChallenges => Error::AuthFailed,
             other => Error::Protocol(other),
         }
     }
@@ -118,7 +128,15 @@ impl fmt::Display for Error {
                 write!(f, "the server has no file {path:?} ({hr})")
             }
             Error::AuthRequired => f.write_str(
-                "the server requires authentication, which this client does not support yet",
+                "authentication required: the server asks for a user name and password \
+                 (give them as mms://user:password@host/... or with --user)",
+            ),
+            Error::AuthFailed => {
+                f.write_str("authentication failed: the server refused the user name or password")
+            }
+            Error::AuthScheme { asked, allowed } => write!(
+                f,
+                "authentication required: the server asks for {asked}, but --auth {allowed} was given"
             ),
             Error::Server { message, hr } => {
                 write!(f, "the server refused ({hr} in {})", message.spec_name())

@@ -122,14 +122,23 @@
 //!
 //! Data comes over UDP when the URL is `mmsu://`, or `mms://` with
 //! [`Transport::Auto`] (the default: UDP, then TCP if no datagram comes
-//! within [`Transport::FALLBACK_AFTER`] or the server declines), over the
+//! within [`Transport::FALLBACK_AFTER`] or the server declines; when the
+//! datagrams stop mid-play the session reconnects over TCP and goes on
+//! from the latest video key frame, dropping what it had), over the
 //! TCP connection with `mmst://` or [`Transport::Tcp`]. Over UDP, lost
 //! packets are asked for again ([3.1.4.7]) and packets are handed out in
 //! sequence order; [`Session::udp_stats`] says what was lost and
 //! recovered. A firewall must let the server's datagrams reach the local
 //! UDP port ([`Options::udp_port`], ephemeral by default).
+//!
+//! Protected streams: credentials from the URL (`mms://user:password@host/…`,
+//! percent-decoded) or [`Options::login`] answer the server's Basic or NTLM
+//! challenge ([`AuthMode`], [`Options::auth`]); a refusal is
+//! [`Error::AuthFailed`], a challenge without credentials
+//! [`Error::AuthRequired`].
 
 mod asf_file;
+mod auth;
 mod choice;
 mod error;
 mod resume;
@@ -139,6 +148,7 @@ mod udp;
 mod url;
 
 pub use asf_file::{AsfWriter, Finished, Output, patch_header};
+pub use auth::{AuthMode, Login, login_for_user};
 pub use choice::{StreamChoice, StreamDesc};
 pub use error::Error;
 pub use mms_proto::client::{FileInfo, Play, Start, Stats, UdpStats};

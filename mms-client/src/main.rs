@@ -12,7 +12,7 @@ mod cli;
 mod dump;
 mod probe;
 
-use cli::{Cli, Command, TransportArg};
+use cli::{AuthArg, Cli, Command, TransportArg};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -42,7 +42,17 @@ fn main() -> ExitCode {
         TransportArg::Udp => Transport::Udp,
         TransportArg::Tcp => Transport::Tcp,
     };
+    let login = match cli.user.map(mms_client::login_for_user).transpose() {
+        Ok(l) => l,
+        Err(e) => return fail(&e.to_string(), e.exit_code()),
+    };
     let options = Options {
+        login,
+        auth: match cli.auth {
+            AuthArg::Auto => mms_client::AuthMode::Auto,
+            AuthArg::Ntlm => mms_client::AuthMode::Ntlm,
+            AuthArg::Basic => mms_client::AuthMode::Basic,
+        },
         connect_timeout: timeout,
         read_timeout: timeout.max(Duration::from_secs(5)),
         transport,

@@ -66,11 +66,7 @@ fn udp(s: &Session) -> (&'static str, &'static str) {
 
 /// The scheme the server names for content that asks for credentials.
 fn auth(s: &Session) -> Option<&'static str> {
-    use mms_proto::wire::text::AuthenPackage;
-    s.auth_offered().map(|a| match a {
-        AuthenPackage::Basic => "BASIC",
-        AuthenPackage::Ntlm => "NTLM",
-    })
+    s.auth_offered().map(|a| a.as_str())
 }
 
 fn probe(s: &Session, json: bool) -> io::Result<()> {
@@ -85,7 +81,7 @@ fn probe(s: &Session, json: bool) -> io::Result<()> {
             "server_version": version,
             "attributes": f.attributes,
             "attribute_names": attribute_names(f.attributes),
-            "auth_scheme": auth(s),
+            "auth": auth(s),
             "udp": udp(s).0,
             "broadcast": f.is_broadcast(),
             "seekable": f.can_seek(),

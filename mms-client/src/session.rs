@@ -62,6 +62,11 @@ pub struct Options {
     /// ([3.1.4.2.1]); a server may ignore it. A [`Play`] that names its
     /// own [`Play::acceleration`] keeps it.
     pub acceleration: Option<u32>,
+    /// Credentials for protected streams; `None`: the URL's
+    /// `user:password@`, if any (used only on the URL's host).
+    pub login: Option<crate::Login>,
+    /// Which schemes the credentials may travel in.
+    pub auth: crate::AuthMode,
 }
 
 impl Default for Options {
@@ -80,6 +85,8 @@ impl Default for Options {
             udp_port: None,
             strict: false,
             acceleration: None,
+            login: None,
+            auth: crate::AuthMode::Auto,
         }
     }
 }
@@ -116,6 +123,11 @@ pub async fn connect(url: &str, options: Options) -> Result<Session, Error> {
 async fn connect_following(mut url: MmsUrl, mut options: Options) -> Result<Session, Error> {
     let guid = options.guid.unwrap_or_else(random_guid);
     options.guid = Some(guid);
+    if options.login.is_none() {
+        options.login = crate::auth::login_of_url(&url.credentials);
+    }
+    // Credentials go only to the host they were given for.
+    let login_host = url.host.clone();
     let mut redirects = 0u8;
     let mut tcp_only = false;
     loop {
@@ -173,12 +185,18 @@ async fn connect_following(mut url: MmsUrl, mut options: Options) -> Result<Sess
             ..Config::default()
         };
         let host_param = options.proxy.is_some().then(|| url.host_port());
-        let m = ClientMachine::new(config, &url.path, host_param.as_deref())
+        let mut m = ClientMachine::new(config, &url.path, host_param.as_deref())
             .map_err(|e| Error::from_machine(e, &url.path))?;
-        let mut s = Session::new(io, m, url.clone(), options.clone());
+        let mut options_here = options.clone();
+        if url.host != login_host {
+            options_here.login = None;
+        }
+        crate::auth::prepare(&mut m, options_here.login.as_ref(), options.auth)?;
+        let mut s = Session::new(io, m, url.clone(), options_here);
         s.udp = udp;
         s.udp_blocked = tcp_only;
         let setup = s.setup().await;
+        let setup = setup.map_err(|e| crate::auth::refine(e, s.options.login.as_ref()));
         if let Err(Error::UdpSilent) = setup
             && transport == Transport::Auto
         {
@@ -248,7 +266,6 @@ enum Happened {
         stopped: bool,
     },
     Redirect(Hop),
-    Challenge,
     Nothing,
 }
 
@@ -286,6 +303,22 @@ pub struct Session {
     trimmed: Vec<u8>,
     /// A session before this one asked for UDP and no datagram came.
     udp_blocked: bool,
+    /// When Data last arrived (or the session began).
+    last_data: std::time::Instant,
+    /// The play asked for last, and the last packet handed out of it: a
+    /// fall-back to TCP goes on from there.
+    playing: Option<Play>,
+    last_location: Option<u32>,
+    /// Per video stream, the packet where its latest key frame began: a
+    /// fall-back starts there (the server starts video at a key frame) and
+    /// drops what was handed out already.
+    key_starts: std::collections::BTreeMap<u8, u32>,
+    /// Packets below this were handed out already (after a fall-back).
+    skip_below: Option<u32>,
+    /// The UDP figures of the session this one replaced by falling back.
+    replaced_udp: Option<mms_proto::client::UdpStats>,
+    /// Where a datagram is received.
+    datagram_buf: Vec<u8>,
 }
 
 impl Session {
@@ -309,6 +342,13 @@ impl Session {
             tcp_closed: false,
             trimmed: Vec::new(),
             udp_blocked: false,
+            last_data: std::time::Instant::now(),
+            playing: None,
+            last_location: None,
+            key_starts: Default::default(),
+            skip_below: None,
+            replaced_udp: None,
+            datagram_buf: vec![0; 65_536],
         }
     }
 
@@ -334,16 +374,105 @@ impl Session {
         self.udp_blocked
     }
 
-    /// The authentication scheme the server named when it connected
-    /// (ReportConnectedEX's AuthenPackage, [2.2.4.2]): it supports it for
-    /// content that asks for credentials; `None`: it named none.
-    pub fn auth_offered(&self) -> Option<mms_proto::wire::text::AuthenPackage> {
-        self.machine.auth_offered()
+    /// What happened to the session's datagrams (all zero over TCP; after
+    /// a fall-back, those of the UDP part).
+    pub fn udp_stats(&self) -> mms_proto::client::UdpStats {
+        self.replaced_udp
+            .unwrap_or_else(|| self.machine.udp_stats())
     }
 
-    /// What happened to the session's datagrams (all zero over TCP).
-    pub fn udp_stats(&self) -> mms_proto::client::UdpStats {
-        self.machine.udp_stats()
+    /// The play went on over TCP after its datagrams stopped coming
+    /// ([`Transport::Auto`]).
+    pub fn fell_back_to_tcp(&self) -> bool {
+        self.replaced_udp.is_some()
+    }
+
+    /// How long Data may not come while streaming over UDP before the path
+    /// counts as blocked: [`Transport::FALLBACK_AFTER`], or three packet
+    /// times of a low-rate stream.
+    fn quiet_limit(&self) -> Duration {
+        let f = self.file();
+        let packet = if f.bit_rate > 0 {
+            Duration::from_secs_f64(f64::from(f.packet_size) * 8.0 / f64::from(f.bit_rate))
+        } else {
+            Duration::ZERO
+        };
+        Transport::FALLBACK_AFTER.max(packet * 3)
+    }
+
+    /// A new play or a stop: what the old play left in the reorder buffer,
+    /// and its held end of stream, are not the next play's.
+    fn forget_play(&mut self) {
+        self.reorder.forget();
+        self.held_end = None;
+        self.key_starts.clear();
+    }
+
+    /// Notes where video key frames begin in a packet handed out (only
+    /// over UDP, where a fall-back may need it).
+    fn note_key_frames(&mut self, p: &Packet) {
+        if !self.udp() {
+            return;
+        }
+        let Ok(info) = mms_proto::asf::PacketInfo::parse(&p.data) else {
+            return;
+        };
+        for pl in info.payloads(&p.data).flatten() {
+            if pl.key_frame && pl.offset == 0 && !pl.is_compressed() {
+                self.key_starts.insert(pl.stream, p.location_id);
+            }
+        }
+    }
+
+    /// A fall-back to TCP is possible: `mms://` with [`Transport::Auto`],
+    /// over UDP, a play in progress, not inside a playlist.
+    fn can_fall_back(&self) -> bool {
+        self.options.transport == Transport::Auto
+            && Transport::of_scheme(&self.url.scheme, Transport::Auto) == Transport::Auto
+            && self.udp()
+            && self.playing.is_some_and(|p| p.rate.is_none())
+            && self.machine.entry() == 0
+    }
+
+    /// The UDP path went quiet, or the play's last packets never came:
+    /// reconnects over TCP and goes on from the packet after the last one
+    /// handed out. The session is replaced.
+    async fn fall_back(&mut self) -> Result<(), Error> {
+        let Some(play) = self.playing else {
+            return Err(Error::UdpSilent);
+        };
+        // From the latest key frame of every video stream (or the play's
+        // start if one has none yet), what was handed out dropped.
+        let videos = self.summary().map_or(StreamSet::EMPTY, |h| {
+            h.streams
+                .iter()
+                .filter(|s| s.kind == mms_proto::asf::StreamKind::Video)
+                .fold(StreamSet::EMPTY, |a, s| a.with(s.number))
+        });
+        let start = match self.last_location {
+            None => play.start,
+            Some(l) => {
+                let keys: Option<Vec<u32>> = videos
+                    .iter()
+                    .map(|v| self.key_starts.get(&v).copied())
+                    .collect();
+                match keys {
+                    Some(k) => Start::Packet(k.into_iter().min().unwrap_or(l + 1).min(l + 1)),
+                    None => play.start,
+                }
+            }
+        };
+        tracing::info!(url = %self.url, ?start, "UDP went quiet: going on over TCP");
+        let mut options = self.options.clone();
+        options.transport = Transport::Tcp;
+        let mut fresh = Box::pin(connect_following(self.url.clone(), options)).await?;
+        fresh.play(Play { start, ..play }).await?;
+        fresh.options.transport = self.options.transport;
+        fresh.last_location = self.last_location;
+        fresh.skip_below = self.last_location.map(|l| l + 1);
+        fresh.replaced_udp = Some(self.udp_stats());
+        drop(std::mem::replace(self, fresh));
+        Ok(())
     }
 
     fn now(&self) -> Instant {
@@ -417,6 +546,7 @@ impl Session {
             if let Some(f) = f {
                 if matches!(f, mms_proto::wire::Frame::Data(_)) {
                     self.datagrams += 1;
+                    self.last_data = std::time::Instant::now();
                 }
                 let unit = self.input.split_to(f.len()).freeze();
                 let now = self.now();
@@ -468,7 +598,7 @@ impl Session {
 
     /// A datagram from the UDP socket, to the machine.
     fn datagram(&mut self, source: std::net::SocketAddr, bytes: Bytes) -> Result<(), Error> {
-        self.datagrams += 1;
+        let foreign = self.machine.udp_stats().foreign;
         let now = self.now();
         let ev = self
             .machine
@@ -480,6 +610,12 @@ impl Session {
                 },
             )
             .map_err(|e| Error::from_machine(e, &self.url.path))?;
+        // Only what the machine took shows the path works (a stranger's
+        // datagram does not).
+        if self.machine.udp_stats().foreign == foreign {
+            self.datagrams += 1;
+            self.last_data = std::time::Instant::now();
+        }
         let happened = match ev {
             None => Happened::Nothing,
             Some(ev) => self.own(&bytes, ev)?,
@@ -549,7 +685,22 @@ impl Session {
                     (unbracket(&host.to_string_lossy()).to_string(), port)
                 })))
             }
-            Event::SecurityChallenge { .. } => Happened::Challenge,
+            Event::SecurityChallenge {
+                scheme,
+                token,
+                refused,
+            } => {
+                let login = self.options.login.as_ref();
+                crate::auth::answer(
+                    &mut self.machine,
+                    login,
+                    self.options.auth,
+                    scheme,
+                    token,
+                    refused,
+                )?;
+                Happened::Nothing
+            }
             Event::Connected { .. }
             | Event::Bandwidth(_)
             | Event::FellBackToTcp
@@ -569,24 +720,29 @@ impl Session {
         };
         // Data over UDP in place and never a datagram: a firewall or NAT
         // in the way, or a server that accepts UDP and sends over TCP.
-        let silent = self.udp() && self.datagrams == 0;
+        // Mid-play: Data stopped coming (a NAT mapping expired, a firewall
+        // changed).
+        let limit = self.quiet_limit();
+        let silent = self.udp()
+            && self.held_end.is_none()
+            && (self.datagrams == 0 || self.machine.state() == State::Streaming);
         if silent {
-            let since = self.epoch.elapsed();
-            if since >= Transport::FALLBACK_AFTER {
-                return Err(Error::UdpSilent);
-            }
-            wait = wait.min(Transport::FALLBACK_AFTER - since);
+            // (Not declared before reading: datagrams may be waiting in
+            // the socket while the application was busy; a zero wait still
+            // reads once.)
+            wait = wait.min(limit.saturating_sub(self.last_data.elapsed()));
         }
         self.input.reserve(64 * 1024);
         let read = async {
             match &self.udp {
                 Some(u) => {
-                    let mut d = vec![0u8; 65_536];
+                    let d = &mut self.datagram_buf;
                     tokio::select! {
                         r = self.io.read_buf(&mut self.input) => Ok(r),
-                        r = u.recv_from(&mut d) => Err(r.map(|(n, from)| {
-                            d.truncate(n);
-                            (from, Bytes::from(d))
+                        // A copy of what came: a packet held for reordering
+                        // keeps its own bytes, not the 64 KiB buffer.
+                        r = u.recv_from(d) => Err(r.map(|(n, from)| {
+                            (from, Bytes::copy_from_slice(&d[..n]))
                         })),
                     }
                 }
@@ -614,9 +770,7 @@ impl Session {
             }
             Ok(Ok(_)) => Ok(()),
             Ok(Err(e)) => Err(Error::Io(e)),
-            Err(_) if silent && self.epoch.elapsed() >= Transport::FALLBACK_AFTER => {
-                Err(Error::UdpSilent)
-            }
+            Err(_) if silent && self.last_data.elapsed() >= limit => Err(Error::UdpSilent),
             Err(_) if timer.is_some_and(|t| self.now() >= t) => {
                 let now = self.now();
                 self.machine
@@ -645,7 +799,6 @@ impl Session {
             match next {
                 Happened::HeaderDone => return Ok(Setup::Ready),
                 Happened::Redirect(r) => return Ok(Setup::Redirect(r)),
-                Happened::Challenge => return Err(Error::AuthRequired),
                 _ => {}
             }
         }
@@ -684,6 +837,12 @@ impl Session {
     /// The server's version (ServerVersionInfo), when it parses.
     pub fn server_version(&self) -> Option<Version> {
         self.machine.server_version()
+    }
+
+    /// The scheme the server said it may challenge with (AuthenPackage,
+    /// [2.2.4.2]); `None`: it named none.
+    pub fn auth_offered(&self) -> Option<mms_proto::wire::text::AuthenPackage> {
+        self.machine.authen_package()
     }
 
     /// ServerVersionInfo as the server sent it, whatever its shape
@@ -750,6 +909,10 @@ impl Session {
             .play(now, &play)
             .map_err(|e| Error::from_machine(e, &self.url.path))?;
         self.ended = false;
+        self.playing = Some(play);
+        self.last_location = None;
+        self.last_data = std::time::Instant::now();
+        self.forget_play();
         // Over UDP the play's first packets may come before the report.
         let mut early = Vec::new();
         loop {
@@ -826,9 +989,33 @@ impl Session {
         if self.ended {
             return Ok(None);
         }
+        let unanswered = self.machine.udp_stats().unanswered;
         loop {
-            match self.next().await? {
-                Happened::Packet(p) => return Ok(Some(p)),
+            // A fall-back's play may have ended at once (nothing was left).
+            if self.ended {
+                return Ok(None);
+            }
+            let happened = match self.next().await {
+                Err(Error::UdpSilent) if self.can_fall_back() => {
+                    self.fall_back().await?;
+                    continue;
+                }
+                r => r?,
+            };
+            match happened {
+                Happened::Packet(p) if self.skip_below.is_some_and(|s| p.location_id < s) => {}
+                Happened::Packet(p) => {
+                    self.note_key_frames(&p);
+                    self.last_location = Some(p.location_id);
+                    return Ok(Some(p));
+                }
+                // The play's last packets never came over UDP (the probes
+                // at its end went unanswered): get them over TCP.
+                Happened::EndOfStream { ready: true, .. }
+                    if self.machine.udp_stats().unanswered > unanswered && self.can_fall_back() =>
+                {
+                    self.fall_back().await?;
+                }
                 Happened::EndOfStream { ready: true, .. } => {
                     self.ended = true;
                     return Ok(None);
@@ -869,6 +1056,7 @@ impl Session {
         self.machine
             .stop()
             .map_err(|e| Error::from_machine(e, &self.url.path))?;
+        self.forget_play();
         loop {
             if let Happened::EndOfStream { ready: true, .. } = self.next().await? {
                 self.ended = true;

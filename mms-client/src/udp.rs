@@ -60,6 +60,13 @@ pub(crate) struct Reorder {
 }
 
 impl Reorder {
+    /// Drops what is held or ready (a new play starts; the sequence goes
+    /// on).
+    pub(crate) fn forget(&mut self) {
+        self.held.clear();
+        self.ready.clear();
+    }
+
     /// Takes a packet the machine handed out.
     pub(crate) fn push(&mut self, p: Packet) {
         if before(p.sequence, self.next) {

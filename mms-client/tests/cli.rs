@@ -152,7 +152,7 @@ fn authentication_required_exits_6() {
         other => setup(other),
     });
     let (out, _) = mms(&["probe", &format!("mms://{addr}/secret.wmv")]);
-    expect_exit(&out, 6, "requires authentication");
+    expect_exit(&out, 6, "authentication required");
 }
 
 #[test]

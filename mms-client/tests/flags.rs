@@ -73,7 +73,7 @@ fn probe_says_whether_udp_is_offered() {
     let tcp = common::serve_unpaced(&dir);
     let v = probe_json(&format!("mms://{}/ff_av.wmv", tcp.addr), &[]);
     assert_eq!(v["udp"], "declined", "{v}");
-    assert!(v["auth_scheme"].is_null(), "{v}");
+    assert!(v["auth"].is_null(), "{v}");
     let text = ok(&mms(&["probe", &format!("mms://{}/ff_av.wmv", tcp.addr)]));
     assert!(
         text.contains("UDP          declined by the server"),
@@ -94,7 +94,7 @@ fn probe_shows_the_auth_scheme_named() {
         }
         .start();
         let v = probe_json(&format!("mms://{addr}/long.wmv"), &[]);
-        assert_eq!(v["auth_scheme"], shown, "{v}");
+        assert_eq!(v["auth"], shown, "{v}");
         assert_eq!(v["udp"], "declined", "{v}");
     }
     let addr = Script {

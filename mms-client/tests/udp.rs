@@ -6,6 +6,10 @@
 //! say nothing was lost. With UDP blocked, `--transport auto` still gets
 //! the file (over TCP) and `--transport udp` says why it cannot.
 //!
+//! A flood of spoofed resend requests (another source address, unknown
+//! dwClientIds, 1,000 a second) during a UDP dump makes the server send
+//! nothing beyond the dump's own datagrams.
+//!
 //! Needs root for `ip netns` (CI runs as root) and `ip`/`nft` (`cargo
 //! xtask deps`); without them the tests fail saying so.
 
@@ -31,12 +35,17 @@ fn mms_in(ns: &Netns, args: &[&str]) -> Output {
         .expect("ip netns exec (run `cargo xtask deps`)")
 }
 
+/// Four event loops: a resend request lands on any loop's socket and must
+/// reach the loop that holds its session.
 fn serve(ns: &Netns) -> netns::InNetns {
-    let options = Options::new(Config {
-        udp: true,
-        linger: Some(Duration::from_secs(1)),
-        ..Config::default()
-    });
+    let options = Options {
+        loops: 4,
+        ..Options::new(Config {
+            udp: true,
+            linger: Some(Duration::from_secs(1)),
+            ..Config::default()
+        })
+    };
     ns.serve(&common::testdata_dir(), options)
 }
 
@@ -160,4 +169,112 @@ fn auto_falls_back_to_tcp_when_udp_is_blocked() {
     let err = String::from_utf8_lossy(&r.stderr);
     assert_eq!(r.status.code(), Some(4), "{err}");
     assert!(err.contains("no UDP datagram"), "{err}");
+}
+
+#[test]
+fn spoofed_resend_requests_make_the_server_send_nothing() {
+    use mms_proto::wire::RequestPacketListResendRepr;
+    let options = Options {
+        loops: 2,
+        ..Options::new(Config {
+            udp: true,
+            linger: Some(Duration::from_secs(1)),
+            ..Config::default()
+        })
+    };
+    let server = common::serve_with(&common::testdata_dir(), options);
+    let out = common::fresh_path("udp-spoofed.asf");
+    let url = format!("mmsu://{}/ff_lang.wmv", server.addr);
+    let dump = std::process::Command::new(env!("CARGO_BIN_EXE_mms"))
+        .args(["dump", &url, "-o", out.to_str().unwrap()])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // From 127.0.0.2 (the session's peer is 127.0.0.1), with made-up
+    // dwClientIds, and from 127.0.0.1 with made-up ones: 2,000 in 2 s.
+    let liar = std::net::UdpSocket::bind("127.0.0.2:0").unwrap();
+    let local = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let mut sent = 0u32;
+    let t0 = std::time::Instant::now();
+    while t0.elapsed() < std::time::Duration::from_secs(2) {
+        for k in 0..10u32 {
+            let r = RequestPacketListResendRepr {
+                client_id: 0x9E37_79B9u32.wrapping_mul(sent + k + 1),
+                source_id: 1,
+                packets: (0..32).collect(),
+            };
+            let mut b = vec![0u8; r.buffer_len()];
+            r.emit(&mut b).unwrap();
+            let from = if k % 2 == 0 { &liar } else { &local };
+            let _ = from.send_to(&b, server.addr);
+        }
+        sent += 10;
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let r = dump.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(r.status.success(), "{err}");
+    let (received, lost, _) = udp_line(&err);
+    assert_eq!(lost, 0);
+    let stats = &server.stats;
+    let total = |f: fn(&mms_server::LoopStats) -> usize| stats.iter().map(f).sum::<usize>();
+    use std::sync::atomic::Ordering::Relaxed;
+    let out = total(|s| s.datagrams_out.load(Relaxed));
+    let dropped = total(|s| s.datagrams_dropped.load(Relaxed));
+    // The dump's packets and its header's pieces (ff_lang.wmv's header
+    // fits in a few), nothing for the flood.
+    assert!(
+        out as u64 <= received + 4,
+        "{out} datagrams sent for a dump of {received} packets while spoofed requests came"
+    );
+    assert!(dropped as u32 >= sent / 2, "{dropped} of {sent} dropped");
+}
+
+/// UDP stops mid-play (a rule added while the dump runs): `--transport
+/// auto` goes on over TCP from the packet after the last one it had, and
+/// the file is whole.
+#[test]
+fn auto_goes_on_over_tcp_when_udp_stops_mid_play() {
+    let ns = Netns::new("midplay");
+    let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../mms-server/demo");
+    let options = Options::new(Config {
+        udp: true,
+        linger: Some(Duration::from_secs(1)),
+        ..Config::default()
+    });
+    let server = ns.serve(&demo, options);
+    let want = {
+        let reference = common::serve_unpaced(&demo);
+        let out = common::fresh_path("udp-midplay-tcp.asf");
+        let url = format!("mmst://{}/demo.wmv", reference.addr);
+        let r = std::process::Command::new(env!("CARGO_BIN_EXE_mms"))
+            .args(["dump", &url, "-q", "-o", out.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+        std::fs::read(out).unwrap()
+    };
+    let out = common::fresh_path("udp-midplay.asf");
+    let url = format!("mms://{}/demo.wmv", server.addr);
+    let dump = ns
+        .exec("timeout")
+        .arg("90")
+        .arg(env!("CARGO_BIN_EXE_mms"))
+        .args(["dump", &url, "-o", out.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    ns.nft_input("meta l4proto udp drop");
+    let r = dump.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(r.status.success(), "{err}");
+    assert!(err.contains("the rest over TCP"), "{err}");
+    let (received, _, _) = udp_line(&err);
+    assert!(received > 0, "{err}");
+    assert!(
+        std::fs::read(&out).unwrap() == want,
+        "the dump that fell back differs from a TCP dump: {err}"
+    );
 }

@@ -420,11 +420,14 @@ pub fn asf_rewrite(data: &[u8]) {
 /// Target `server`: arbitrary bytes as a client's TCP stream and datagrams
 /// into a server session with UDP delivery on (a unit starting 0xDD is a
 /// datagram: a flag byte — bit 0: from a stranger — a 16-bit length, the
-/// bytes); every OpenRequest is accepted, header reads are answered, time
-/// advances. Nothing may panic, the run-loop contract kept by
-/// [`crate::server::drain`] is never reported broken, everything sent
-/// must frame and parse, no datagram goes anywhere but the TCP peer, and
-/// resent bytes never exceed the budget.
+/// bytes); authentication is on (NTLM, and Basic for clients of 8 and
+/// later; user `alice`, password `secret`): a path starting with `p` needs
+/// identification, every other OpenRequest is accepted, header reads are
+/// answered, time advances. Nothing may panic, the run-loop contract kept
+/// by [`crate::server::drain`] is never reported broken, everything sent
+/// must frame and parse, no datagram goes anywhere but the TCP peer,
+/// resent bytes never exceed the budget, and nothing of the content goes
+/// out for a protected open before its credentials were granted.
 pub fn server(data: &[u8]) {
     use crate::machine::{Input, Transmit};
     use crate::server::*;
@@ -448,6 +451,8 @@ pub fn server(data: &[u8]) {
         packet: [u8; 1000],
         ring: ResendRing<[u8; 8 * 1024]>,
         now: Instant,
+        /// The open being served is public, or was granted.
+        allowed: bool,
     }
     impl Driver for Fuzz {
         type Error = core::convert::Infallible;
@@ -463,6 +468,11 @@ pub fn server(data: &[u8]) {
             self.ring.get(sequence, self.now)
         }
         fn transmit(&mut self, to: Transmit, bytes: &[u8], what: Sent) {
+            // oracle assertion: failing here is the finding (content unprotected)
+            assert!(
+                self.allowed || matches!(what, Sent::Message | Sent::PacketPair),
+                "content sent for a protected open before a grant"
+            );
             if let Transmit::Udp { destination, .. } = to {
                 // oracle assertion: failing here is the finding (a reflector)
                 assert_eq!(destination.ip(), PEER, "a datagram to other than the peer");
@@ -504,6 +514,7 @@ pub fn server(data: &[u8]) {
         Config {
             idle_timeout: Duration::from_secs(10),
             udp: true,
+            auth: Some(AuthOffer::default()),
             ..Config::default()
         },
         7,
@@ -518,7 +529,11 @@ pub fn server(data: &[u8]) {
         ring: ResendRing::new([0; 8 * 1024], 1000, Duration::from_secs(5))
             .expect("8 KiB holds a slot"), // oracle assertion: a constant size
         now,
+        allowed: true,
     };
+    let secret = crate::auth::NtHash::of_password("secret");
+    let alice = move |u: &str| (u == "alice").then_some(secret);
+    let mut draws = 0u64;
     // The budget at 80 kbit/s and 100%: max(10,000 B/s, 8 KiB/s), a
     // second's burst.
     let (rate, burst) = (10_000u64, 10_000u64);
@@ -552,7 +567,29 @@ pub fn server(data: &[u8]) {
             let r = s.handle_input(now, Input::tcp(f, unit));
             let Ok(events) = r else { return };
             for e in events {
-                if let Event::OpenRequest { .. } = e {
+                let token = match e {
+                    Event::OpenRequest { file_name, token } => {
+                        let protected = file_name.units().next() == Some(u16::from(b'p'));
+                        driver.allowed = !protected;
+                        if !protected {
+                            let _ = s.accept_open(media);
+                            continue;
+                        }
+                        token
+                    }
+                    Event::SecurityResponse { token } => token,
+                    _ => continue,
+                };
+                draws += 1;
+                let authority = Authority {
+                    users: &alice,
+                    realm: "fuzz",
+                    ntlm: crate::auth::ntlm::AcceptorConfig::default(),
+                    server_challenge: draws.to_le_bytes(),
+                    timestamp: 0,
+                };
+                if let Ok(Authn::Granted(_)) = s.authenticate_open(now, token, &authority) {
+                    driver.allowed = true;
                     let _ = s.accept_open(media);
                 }
             }
@@ -609,11 +646,14 @@ fn fuzz_packet(number: u64) -> [u8; 1000] {
 }
 
 /// Target `client`: arbitrary bytes as a server's TCP stream into a client
-/// session. The application reacts as one would: it names the streams
-/// after a header, plays, seeks, changes streams, stops, answers a
-/// challenge, and time advances to the Header timer. Nothing may panic,
-/// everything sent must be one well-formed client message per packet, and
-/// handed-out data must lie inside the unit it came in.
+/// session, some units as the server's datagrams (with UDP asked for) and
+/// some as a stranger's. The application reacts as one would: it names the
+/// streams after a header, plays, seeks, changes streams, stops, answers a
+/// challenge, and time advances to the Header timer and the resend
+/// deadlines. Nothing may panic, everything sent on TCP must be one
+/// well-formed client message per packet, every datagram a
+/// RequestPacketListResend to the server, a stranger's datagram changes
+/// nothing, and handed-out data must lie inside the unit it came in.
 pub fn client(data: &[u8]) {
     use crate::asf::StreamSet;
     use crate::client::*;
@@ -622,9 +662,11 @@ pub fn client(data: &[u8]) {
     let Some((&knobs, mut rest)) = data.split_first() else {
         return;
     };
+    let server = SocketAddr::from((Ipv4Addr::LOCALHOST, 1755));
     let config = Config {
         packet_pair: knobs & 1 != 0,
         udp_port: (knobs & 2 != 0).then_some(7000),
+        server_udp: Some(server),
         strict: knobs & 4 != 0,
         max_header_len: 64 * 1024,
         follow_playlist: knobs & 0x40 == 0,
@@ -640,8 +682,13 @@ pub fn client(data: &[u8]) {
     for step in 0..96u32 {
         for _ in 0..16 {
             match c.poll_output(now, &mut out) {
+                Ok(Output::Transmit(Transmit::Udp { destination, len })) => {
+                    assert_eq!(destination, server, "resend requests go to the server");
+                    let r = crate::wire::RequestPacketListResendRepr::parse(&out[..len])
+                        .expect("a well-formed RequestPacketListResend"); // oracle assertion: failing here is the finding
+                    assert_eq!(r.client_id, c.client_id());
+                }
                 Ok(Output::Transmit(t)) => {
-                    assert_eq!(t, Transmit::Tcp(t.len()), "the client sends on TCP");
                     let (_, mut msgs) = parse_packet(&out[..t.len()])
                         .expect("the client sends well-formed packets"); // oracle assertion: failing here is the finding
                     let m = msgs.next().expect("one message").expect("that parses"); // oracle assertion: failing here is the finding
@@ -669,17 +716,30 @@ pub fn client(data: &[u8]) {
             d.is_empty() || (range.contains(&d.as_ptr()) && d.as_ptr_range().end <= range.end)
         };
         if step % 13 == 12 {
-            // A stray datagram changes nothing.
-            let source = SocketAddr::from((Ipv4Addr::LOCALHOST, 1755));
+            // A stranger's datagram changes nothing.
+            let source = SocketAddr::from((Ipv4Addr::new(192, 0, 2, 9), 1755));
             let udp = Input::Udp {
                 source,
                 contents: unit,
             };
             let phase = c.phase();
+            let stats = c.udp_stats();
             assert!(matches!(c.handle_input(now, udp), Ok(None)));
             assert_eq!(c.phase(), phase);
+            if c.state() != State::Closed {
+                assert_eq!(c.udp_stats().foreign, stats.foreign + 1);
+            }
         }
-        match c.handle_input(now, Input::tcp(f, unit)) {
+        // A Data unit as the server's datagram when UDP is in place.
+        let input = if c.udp_active() && step % 3 != 0 && matches!(f, crate::wire::Frame::Data(_)) {
+            Input::Udp {
+                source: server,
+                contents: unit,
+            }
+        } else {
+            Input::tcp(f, unit)
+        };
+        match c.handle_input(now, input) {
             Ok(Some(Event::HeaderPiece { data, last, .. })) => {
                 assert!(inside(data));
                 if last {
@@ -728,7 +788,20 @@ pub fn client(data: &[u8]) {
             }
             Ok(Some(Event::SecurityChallenge { token, .. })) => {
                 assert!(inside(token));
-                let _ = c.respond(b"Basic eDp5");
+                // The machine's own answer (Basic credentials, or NTLM over
+                // whatever CHALLENGE came), else a raw token.
+                let answer = Answer {
+                    credentials: crate::auth::Credentials {
+                        user: "x",
+                        domain: "",
+                        secret: crate::auth::Secret::Password("y"),
+                    },
+                    client_challenge: [7; 8],
+                    timestamp: 0,
+                };
+                if c.answer_challenge(token, &answer).is_err() {
+                    let _ = c.respond(b"Basic eDp5");
+                }
             }
             Ok(Some(Event::EndOfStream { ready: true, .. })) if knobs & 0x20 != 0 => {
                 let _ = c.play(now, &Play::default());

@@ -338,6 +338,7 @@ fn the_link_drops_duplicates_and_reorders_datagrams_as_told() {
 /// session's file compared with the source.
 mod udp {
     use super::*;
+    use mms_proto::client::UdpStats;
     use mms_proto::wire::RequestPacketListResendRepr;
     use std::net::SocketAddr;
 
@@ -393,6 +394,81 @@ mod udp {
     }
 
     #[test]
+    fn the_udp_packet_pair_measures_the_link_rate() {
+        // [4.4.1]: FunnelInfo 0xF0F0F901; after ReadBlock two 1,472-byte
+        // datagrams back to back, then the header. At 8 Mbit/s they arrive
+        // one datagram time (1,480 + 28 bytes) apart.
+        let f = file("ff_audio.wma");
+        let mut p = Pair::new(
+            vec![f.clone()],
+            server::Config {
+                udp: true,
+                ..server::Config::default()
+            },
+            client::Config {
+                packet_pair: true,
+                udp_port: Some(7000),
+                server_udp: Some(pair::SERVER_ADDR.parse().unwrap()),
+                ..client_config()
+            },
+            Duration::from_millis(30),
+        );
+        p.rate = Some(8_000_000);
+        p.ready();
+        let measured = p.client.got.iter().find_map(|g| match g {
+            Got::Bandwidth(b) => Some(*b),
+            _ => None,
+        });
+        // The client counts the Data packet (1,480 bytes), the link also
+        // the IP and UDP headers: 8 Mbit/s × 1,480 / 1,508.
+        let want = 8_000_000 * 1480 / 1508;
+        let got = measured.flatten().expect("a measurement");
+        assert!(got.abs_diff(want) < 10_000, "{got} bit/s, want ≈ {want}");
+        play_all(&mut p);
+        assert_plays_the_file_from(&f, &received(&p), 0);
+    }
+
+    #[test]
+    fn a_seek_while_streaming_over_udp_under_loss() {
+        // The old play's datagrams still in flight settle their sequences
+        // (dropped as stale); the new play comes whole from packet 6.
+        let f = file("ff_lang.wmv");
+        let mut p = udp_pair(&f);
+        let mut r = lcg(7);
+        p.fate = Box::new(move |_: &Datagram| match r() % 100 {
+            0..20 => Fate::Drop,
+            20..25 => Fate::Delay(Duration::from_millis(45)),
+            _ => Fate::Deliver,
+        });
+        p.ready();
+        p.client.m.play(p.now, &Play::default()).unwrap();
+        p.run_until(100_000, |p| received(p).len() >= 3);
+        let seek = Play {
+            start: Start::Packet(6),
+            ..Play::default()
+        };
+        let from = p.client.got.len();
+        p.client.m.play(p.now, &seek).unwrap();
+        p.run_until(1_000_000, |p| p.client.ends() >= 2);
+        p.run_until(100_000, |p| p.client.m.udp_missing() == 0);
+        let mut second: Vec<(u32, Vec<u8>)> = p.client.got[from..]
+            .iter()
+            .filter_map(|g| match g {
+                Got::Packet { location_id, data } => Some((*location_id, data.clone())),
+                _ => None,
+            })
+            .collect();
+        second.sort_by_key(|(n, _)| *n);
+        assert_plays_the_file_from(&f, &second, 6);
+        assert_eq!(
+            p.client.m.udp_stats().lost,
+            0,
+            "{:?}",
+            p.client.m.udp_stats()
+        );
+    }
+
+    #[test]
     fn a_session_over_udp_without_loss() {
         let f = file("ff_av.wmv");
         let mut p = udp_pair(&f);
@@ -404,10 +480,23 @@ mod udp {
             "Data goes to the TCP peer at the funnel's port"
         );
         assert!(p.client.m.udp_active());
+        // A Data packet from another address than the server's: dropped.
+        let stranger: SocketAddr = "10.9.9.9:1755".parse().unwrap();
+        let mut fake = vec![0u8; 8 + 100];
+        mms_proto::wire::DataPacketRepr {
+            location_id: 0,
+            play_incarnation: 9,
+            af_flags: 0,
+            payload: &[0x82; 100],
+        }
+        .emit(&mut fake)
+        .unwrap();
+        p.inject_datagram_from(stranger, true, fake);
         play_all(&mut p);
         let got = received(&p);
         assert_plays_the_file_from(&f, &got, 0);
         let s = p.client.m.udp_stats();
+        assert_eq!(s.foreign, 1, "{s:?}");
         assert_eq!((s.missing, s.lost, s.requests, s.duplicates), (0, 0, 0, 0));
         assert_eq!(s.received as usize, got.len());
         assert_eq!(p.server.m.udp_stats().resent, 0);
@@ -469,6 +558,91 @@ mod udp {
         );
         play_all(&mut p);
         assert_plays_the_file_from(&f, &received(&p), 0);
+    }
+
+    #[test]
+    fn a_header_datagram_arriving_late_is_no_media() {
+        // The first header piece comes 3 s late: the Header timer reads the
+        // header again, and the late copy (HeaderIncarnation 1, AFFlags
+        // 0x04/0x0C) arrives while streaming — no sequence, no gap.
+        let f = file("ff_av.wmv");
+        let mut p = udp_pair(&f);
+        let mut delayed = 0;
+        p.fate = Box::new(move |d: &Datagram| {
+            let header_piece = d.contents.len() > 8 && d.contents[4] < 9;
+            if header_piece && delayed == 0 {
+                delayed += 1;
+                Fate::Delay(Duration::from_secs(3))
+            } else {
+                Fate::Deliver
+            }
+        });
+        p.ready();
+        play_all(&mut p);
+        assert_plays_the_file_from(&f, &received(&p), 0);
+        let s = p.client.m.udp_stats();
+        assert_eq!((s.stale_header, s.missing, s.lost), (1, 0, 0), "{s:?}");
+    }
+
+    fn demo() -> Vec<u8> {
+        std::fs::read(format!(
+            "{}/../mms-server/demo/demo.wmv",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
+    }
+
+    /// demo.wmv unpaced over a 20 Mbit/s link with 100 ms latency, the first
+    /// copies of the packets in `lost` dropped: every packet comes, with
+    /// its true sequence.
+    fn lose_first_copies(lost: std::ops::Range<u32>) -> UdpStats {
+        let f = demo();
+        let mut p = udp_pair_with(
+            &f,
+            server::Config {
+                udp: true,
+                paced: false,
+                resend_budget_percent: 1000,
+                ..server::Config::default()
+            },
+        );
+        p.latency = Duration::from_millis(100);
+        p.rate = Some(20_000_000);
+        let mut seen = std::collections::HashSet::new();
+        p.fate = Box::new(move |d: &Datagram| {
+            let media = d.contents.len() > 8 && d.contents[4] >= 9;
+            let loc = u32::from_le_bytes(d.contents[..4].try_into().unwrap());
+            if media && lost.contains(&loc) && seen.insert(loc) {
+                Fate::Drop
+            } else {
+                Fate::Deliver
+            }
+        });
+        p.ready();
+        play_all(&mut p);
+        assert_plays_the_file_from(&f, &received(&p), 0);
+        p.client.m.udp_stats()
+    }
+
+    #[test]
+    fn a_resend_arriving_more_than_127_packets_late_is_the_missing_one() {
+        // Packet 2's resend comes back after ~130 later packets (the 8-bit
+        // AFFlags alone would name a sequence 126 ahead).
+        let s = lose_first_copies(2..3);
+        assert_eq!((s.missing, s.recovered, s.lost), (1, 1, 0), "{s:?}");
+    }
+
+    #[test]
+    fn a_burst_of_130_lost_packets_is_seen_whole_and_recovered() {
+        let s = lose_first_copies(5..135);
+        assert_eq!((s.missing, s.recovered, s.lost), (130, 130, 0), "{s:?}");
+    }
+
+    #[test]
+    fn a_tail_of_40_lost_packets_is_recovered() {
+        let count = HeaderSummary::parse(&demo()).unwrap().packet_count as u32;
+        let s = lose_first_copies(count - 40..count);
+        assert_eq!((s.recovered, s.lost), (40, 0), "{s:?}");
     }
 
     #[test]

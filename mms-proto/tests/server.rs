@@ -233,7 +233,7 @@ fn ffmpeg_setup_sequence_4_3() {
     let ev = sim.send(open_file("demo/ff_av.wmv", 1)).unwrap();
     assert_eq!(
         ev,
-        [r#"OpenRequest { file_name: "demo/ff_av.wmv", token: [] }"#]
+        [r#"OpenRequest { file_name: "demo/ff_av.wmv", token_len: 0 }"#]
     );
     assert_eq!(sim.s.phase(), Phase::OpenPending);
     let media = sim.media();

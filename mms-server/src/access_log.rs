@@ -8,7 +8,8 @@
 //! reported is logged from the server's side alone, with `-` where only
 //! the client knows. Values are escaped (`%XX` for anything but printable
 //! ASCII) so a client cannot forge lines; no credential is ever logged
-//! (`cs-user-name` is `-`, `cs-uri-stem` is the path alone).
+//! (`cs-user-name` is the authenticated user's name or `-`, `cs-uri-stem`
+//! is the path alone).
 
 use std::fmt::Write as _;
 use std::io::Write;
@@ -88,6 +89,9 @@ pub struct Play {
     pub packets_sent: u64,
     /// Data went over UDP (else TCP).
     pub udp: bool,
+    /// The user the client identified as ([`crate::auth_policy`]), for
+    /// `cs-user-name`; `None`: an open that needed no identification.
+    pub user: Option<String>,
 }
 
 /// Where lines go.
@@ -247,8 +251,9 @@ pub fn line<'c>(play: &Play, client: Option<&ClientLogRepr<'c>>, now: SystemTime
         num(|c| u64::from(c.info.buffering_time_ms) / 1000).into(),
         num(|c| u64::from(c.info.min_reception_quality)).into(),
         play.server.to_string().into(),
-        // Never a user name: credentials do not reach a log.
-        Vec::new(),
+        // The authenticated user's name only: no password, hash or token
+        // reaches a log.
+        play.user.as_deref().unwrap_or("").as_bytes().to_vec(),
     ];
     debug_assert_eq!(values.len(), FIELDS.len());
     let mut out = String::with_capacity(512);
@@ -280,6 +285,7 @@ mod tests {
             bytes_sent: 400_000,
             packets_sent: 125,
             udp: false,
+            user: None,
         }
     }
 
@@ -308,6 +314,12 @@ mod tests {
         assert_eq!(field(&l, "c-bytes"), "-");
         assert_eq!(field(&l, "transport"), "TCP");
         assert_eq!(field(&l, "cs-user-name"), "-");
+        let alice = Play {
+            user: Some("alice b".into()),
+            ..play()
+        };
+        let l = line(&alice, None, SystemTime::UNIX_EPOCH);
+        assert_eq!(field(&l, "cs-user-name"), "alice%20b");
     }
 
     #[test]

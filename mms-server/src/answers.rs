@@ -3,14 +3,16 @@
 //! which content a path names (the content root, the redirect table,
 //! server-side playlists), where a time seek lands, and the access log.
 //! No sockets and no event loop here: this is the server's policy, where
-//! authentication and live publishing points will be decided too.
+//! authentication is decided ([`crate::auth_policy`]: which opens need
+//! identification; the machine runs the exchange) and live publishing
+//! points will be too.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::SystemTime;
 
-use mms_proto::server::{Event, Media, ServerError, ServerMachine};
+use mms_proto::server::{Authn, Event, Media, ServerError, ServerMachine};
 use mms_proto::time::Instant;
 use mms_proto::wire::{ClientLogRepr, FILE_ATTRIBUTE_MMS_PLAYLIST, HResult};
 
@@ -40,6 +42,11 @@ pub(crate) struct Answers {
     seek_ms: u64,
     /// The play in progress, for the access log.
     pub(crate) play: Option<Play>,
+    /// An open waiting for identification: what it resolved to, and the
+    /// path as the client sent it.
+    pending: Option<(Result<Content, ContentError>, String)>,
+    /// Who the client identified as for the open content.
+    user: Option<String>,
 }
 
 impl Answers {
@@ -52,6 +59,8 @@ impl Answers {
             playlist: VecDeque::new(),
             seek_ms: 0,
             play: None,
+            pending: None,
+            user: None,
         }
     }
 
@@ -64,10 +73,11 @@ impl Answers {
         site: Site<'_>,
     ) -> Result<(), ServerError> {
         match event {
-            Event::OpenRequest { file_name, .. } => {
+            Event::OpenRequest { file_name, token } => {
                 let name = file_name.to_string_lossy();
-                self.open(machine, &name, site)
+                self.open(now, machine, &name, token, site)
             }
+            Event::SecurityResponse { token } => self.identify(now, machine, token, site),
             Event::SeekRequest { position_ms } => {
                 let packet = self
                     .content
@@ -105,14 +115,20 @@ impl Answers {
         }
     }
 
-    /// [3.2.5.6] OpenFile: redirect, open (a file or a playlist), or refuse.
+    /// [3.2.5.6] OpenFile: redirect, open (a file or a playlist), or
+    /// refuse; a protected path is served only once the client identified
+    /// (`token` is OpenFile's tokenData).
     fn open(
         &mut self,
+        now: Instant,
         machine: &mut ServerMachine,
         name: &str,
+        token: &[u8],
         site: Site<'_>,
     ) -> Result<(), ServerError> {
         self.end_play(machine, site, None);
+        self.pending = None;
+        self.user = None;
         if let Some(url) = site.options.redirects.get(name.trim_start_matches('/')) {
             tracing::info!(peer = %self.peer, file = %name, %url, "redirect");
             return machine.redirect_open(url, false);
@@ -126,6 +142,82 @@ impl Answers {
             self.playlist.clear();
             site.root.open(name)
         };
+        if let Some(policy) = site.options.auth.as_deref() {
+            let mut resolved: Vec<&std::path::Path> =
+                self.playlist.iter().map(|p| p.as_path()).collect();
+            let list = is_playlist(name)
+                .then(|| site.root.resolve(name).ok())
+                .flatten();
+            resolved.extend(list.as_deref());
+            if let Ok(c) = &opened {
+                resolved.push(&c.path);
+            }
+            if policy.protects(name, site.root.path(), &resolved) {
+                self.pending = Some((opened, name.to_string()));
+                return self.identify(now, machine, token, site);
+            }
+        }
+        self.serve(machine, name, opened)
+    }
+
+    /// [3.2.5.6], [3.2.5.7] Credentials for the pending open, to the
+    /// machine; served once it grants them.
+    fn identify(
+        &mut self,
+        now: Instant,
+        machine: &mut ServerMachine,
+        token: &[u8],
+        site: Site<'_>,
+    ) -> Result<(), ServerError> {
+        let (Some(policy), Some((_, name))) = (site.options.auth.as_deref(), &self.pending) else {
+            tracing::debug!(peer = %self.peer, "credentials for no protected open");
+            return machine.reject_open(HResult::E_ACCESSDENIED);
+        };
+        let ip = self.peer.ip();
+        if policy.blocked(ip) {
+            tracing::warn!(peer = %self.peer, file = %name, "open refused: too many failed logins from this address");
+            self.pending = None;
+            return machine.reject_open(HResult::E_ACCESSDENIED);
+        }
+        let Some(authority) = policy.authority() else {
+            tracing::error!("no randomness from the OS: protected open refused");
+            self.pending = None;
+            return machine.reject_open(HResult::E_FAIL);
+        };
+        match machine.authenticate_open(now, token, &authority)? {
+            Authn::Granted(user) => {
+                let Some((opened, name)) = self.pending.take() else {
+                    return Ok(());
+                };
+                tracing::info!(peer = %self.peer, file = %name, user = %user, "identified");
+                self.user = Some(user.as_str().to_string());
+                self.serve(machine, &name, opened)
+            }
+            Authn::Challenged { failed } => {
+                if failed {
+                    policy.failed(ip);
+                    tracing::info!(peer = %self.peer, file = %name, "wrong credentials: challenged again");
+                } else {
+                    tracing::debug!(peer = %self.peer, file = %name, "challenged");
+                }
+                Ok(())
+            }
+            Authn::Denied => {
+                policy.failed(ip);
+                tracing::warn!(peer = %self.peer, file = %name, "access denied: too many wrong credentials");
+                self.pending = None;
+                Ok(())
+            }
+        }
+    }
+
+    /// Serves what an open resolved to, or refuses it.
+    fn serve(
+        &mut self,
+        machine: &mut ServerMachine,
+        name: &str,
+        opened: Result<Content, ContentError>,
+    ) -> Result<(), ServerError> {
         match opened {
             Ok(c) => {
                 let media = if is_playlist(name) {
@@ -212,6 +304,7 @@ impl Answers {
             bytes_sent: 0,
             packets_sent: 0,
             udp: machine.udp_destination().is_some(),
+            user: self.user.clone(),
         })
     }
 

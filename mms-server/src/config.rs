@@ -216,11 +216,13 @@ impl Settings {
             resend_window: Duration((self.resend_window_secs * 1e6) as u64),
             resend_budget_percent: self.resend_budget_percent,
             udp_end_delay: Duration((self.udp_end_delay_secs * 1e6) as u64),
+            auth: self.auth.as_ref().map(crate::auth_policy::offer),
             ..Config::default()
         }
     }
 
-    /// The runtime's options (no access log: the caller opens it).
+    /// The runtime's options (no access log and no users: the caller
+    /// opens the log and reads the users file).
     pub fn options(&self) -> Options {
         Options {
             session: self.session(),
@@ -233,6 +235,7 @@ impl Settings {
             },
             access_log: None,
             redirects: std::sync::Arc::new(self.redirects.clone()),
+            auth: None,
         }
     }
 

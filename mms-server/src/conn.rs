@@ -243,6 +243,10 @@ impl Io<'_> {
     /// Keeps the copy of a UDP Data packet (the ring made at the first,
     /// sized for the content's rate and the window).
     fn keep(&mut self, sequence: u32, bytes: &[u8]) {
+        // A playlist entry with larger packets needs larger slots.
+        if self.ring.as_ref().is_some_and(|r| !r.fits(bytes.len())) {
+            *self.ring = None;
+        }
         if self.ring.is_none()
             && let Some(c) = self.content
         {

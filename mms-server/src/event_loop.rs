@@ -61,6 +61,9 @@ pub struct Options {
     pub access_log: Option<Arc<AccessLog>>,
     /// Paths (without the leading `/`) whose clients are redirected to a URL.
     pub redirects: Arc<std::collections::BTreeMap<String, String>>,
+    /// `[auth]`: protected paths and their users (`None`: everything is
+    /// public). The session's [`Config::auth`] must offer its schemes.
+    pub auth: Option<Arc<crate::auth_policy::AuthPolicy>>,
 }
 
 impl Options {
@@ -75,6 +78,7 @@ impl Options {
             limits: Limits::default(),
             access_log: None,
             redirects: Arc::default(),
+            auth: None,
         }
     }
 }
@@ -91,6 +95,8 @@ pub(crate) struct Shared {
     loop_stats: Arc<[LoopStats]>,
     /// Resend requests passed between loops, one mailbox per loop.
     mailboxes: Box<[Mailbox]>,
+    /// The random key Client-IDs are hashed with.
+    id_keys: std::collections::hash_map::RandomState,
 }
 
 /// What one event loop reports of itself, updated on every turn (relaxed
@@ -171,13 +177,13 @@ impl Shared {
         Instant(self.epoch.elapsed().as_micros() as u64)
     }
 
-    /// A fresh Client-ID: a Weyl sequence from a clock seed, so ids are
-    /// distinct for 2^32 sessions and not guessable from a count alone
-    /// ([3.2.3] says SHOULD be random).
+    /// A fresh Client-ID ([3.2.3]: SHOULD be random): a count hashed with
+    /// the process's randomly keyed SipHash, so one session's id says
+    /// nothing of another's (a resend request must name its session's).
     fn client_id(&self) -> u32 {
-        self.next_client_id
-            .fetch_add(0x9E37_79B9, Ordering::Relaxed)
-            .wrapping_add(0x9E37_79B9)
+        use std::hash::BuildHasher;
+        let n = self.next_client_id.fetch_add(1, Ordering::Relaxed);
+        self.id_keys.hash_one(n) as u32
     }
 }
 
@@ -233,6 +239,7 @@ impl Server {
                 next_client_id: AtomicU32::new(seed),
                 loop_stats: (0..loops).map(|_| LoopStats::default()).collect(),
                 mailboxes: (0..loops).map(|_| Mailbox::default()).collect(),
+                id_keys: std::collections::hash_map::RandomState::new(),
             }),
         })
     }

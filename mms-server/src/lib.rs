@@ -8,13 +8,15 @@
 //! log), settings from defaults, a TOML file and flags
 //! ([`config::Settings`]), and a W3C access log ([`access_log`]).
 //!
-//! **Status:** TCP data delivery of files (plain and MMSH-chunked ASF);
-//! no UDP, live sources or authentication yet. The runtime only moves
+//! **Status:** TCP and UDP data delivery of files (plain and MMSH-chunked
+//! ASF), Basic and NTLM for protected paths ([`auth_policy`]); no live
+//! sources yet. The runtime only moves
 //! bytes, reads files and keeps time; every protocol decision is the
 //! machine's.
 
 pub mod access_log;
 mod answers;
+pub mod auth_policy;
 pub mod auth_settings;
 pub mod config;
 mod conn;

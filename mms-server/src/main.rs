@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use clap::Parser;
 use mms_server::access_log::AccessLog;
+use mms_server::auth_policy::AuthPolicy;
 use mms_server::config::Settings;
 use mms_server::content::ContentRoot;
 use mms_server::{Options, Server};
@@ -141,24 +142,23 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if let Some(auth) = &s.auth {
+    let auth = match &s.auth {
         // The users file is checked now (mode 0600, every line), so a bad
         // one stops the start.
-        match mms_server::users::Users::load(&auth.users) {
-            Ok(users) => tracing::info!(users = users.len(), "users file read"),
+        Some(auth) => match mms_server::users::Users::load(&auth.users)
+            .map_err(|e| e.to_string())
+            .and_then(|users| {
+                tracing::info!(users = users.len(), protect = ?auth.protect, "users file read");
+                AuthPolicy::new(auth, users).map_err(|e| e.to_string())
+            }) {
+            Ok(p) => Some(Arc::new(p)),
             Err(e) => {
                 tracing::error!("{e}");
                 return ExitCode::from(2);
             }
-        }
-        // Until the machines challenge for protected paths, serving with
-        // [auth] set would hand them out unprotected: refuse instead.
-        tracing::error!(
-            "[auth] is configured, but this build does not enforce authentication yet: \
-             remove the [auth] section to serve without it"
-        );
-        return ExitCode::from(2);
-    }
+        },
+        None => None,
+    };
     let root = s
         .root
         .clone()
@@ -182,6 +182,7 @@ fn main() -> ExitCode {
     };
     let options = Options {
         access_log,
+        auth,
         ..s.options()
     };
     let loops = options.loops;

@@ -114,7 +114,8 @@ pub(crate) fn client_id_of(raw: u32, loops: usize, index: usize) -> u32 {
 pub(crate) fn socket(addr: SocketAddr) -> io::Result<std::net::UdpSocket> {
     use socket2::{Domain, Protocol, Socket, Type};
     let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
-    socket.set_reuse_address(true)?;
+    // SO_REUSEPORT only (it is tied to this user; SO_REUSEADDR on UDP is
+    // not, and would let another user's socket take resend requests).
     socket.set_reuse_port(true)?;
     // Room for a paced burst of many sessions' packets.
     let _ = socket.set_send_buffer_size(4 << 20);

@@ -1,6 +1,7 @@
 //! `mms-server passwd FILE NAME` and the start-up checks of `[auth]`, run
 //! as the binary: the password comes from standard input and never reaches
-//! the file or the output; a users file others may read stops the start.
+//! the file or the output; a users file others may read stops the start,
+//! a 0600 one is read and the server serves.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -25,12 +26,11 @@ fn passwd(file: &Path, name: &str, stdin: &str) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
+    // A refused name ends the process before it reads: a closed pipe then.
+    let written = child.stdin.take().unwrap().write_all(stdin.as_bytes());
+    if let Err(e) = written {
+        assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "{e}");
+    }
     child.wait_with_output().unwrap()
 }
 
@@ -95,13 +95,30 @@ fn the_server_checks_the_users_file_at_start() {
     let out = all_output(&o);
     assert_eq!(o.status.code(), Some(2), "{out}");
     assert!(out.contains("chmod 600"), "{out}");
-    // 0600: read, and then the start is refused, since this build does not
-    // enforce [auth] yet (nothing is served unprotected).
+    // 0600: read, and the server serves (until SIGTERM).
     std::fs::set_permissions(&users, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let o = run();
-    let out = all_output(&o);
-    assert_eq!(o.status.code(), Some(2), "{out}");
-    assert!(out.contains("does not enforce authentication yet"), "{out}");
+    let log = d.join("server.log");
+    let mut child = bin()
+        .args(["--config", config.to_str().unwrap()])
+        .env("RUST_LOG", "trace")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while !std::fs::read_to_string(&log).unwrap().contains("serving") {
+        assert!(child.try_wait().unwrap().is_none(), "the server exited");
+        assert!(start.elapsed().as_secs() < 20, "the server did not start");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    let out = std::fs::read_to_string(&log).unwrap();
+    assert!(out.contains("users file read"), "{out}");
     // No hash reaches the log, even at trace.
     let hash = mms_proto::auth::NtHash::of_password("secret");
     let hex: String = hash.0.iter().map(|b| format!("{b:02x}")).collect();

@@ -46,12 +46,9 @@ every_test_file!(dump_with_vlc);
 mod udp {
     use crate::every_test_file;
 
-    /// VLC binds UDP port 7000 whatever it is told (interop-notes): one
-    /// `mmsu://` VLC at a time.
-    static PORT_7000: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
     fn dump_with_vlc_over_udp(name: &str) {
-        let _one = PORT_7000.lock().unwrap_or_else(|e| e.into_inner());
+        // VLC binds UDP port 7000 whatever it is told: one at a time.
+        let _port = crate::common::vlc_udp_port_lock();
         super::dump_over(name, "mmsu");
     }
     every_test_file!(dump_with_vlc_over_udp);

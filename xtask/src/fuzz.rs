@@ -80,6 +80,8 @@ pub(crate) fn run(
             "client",
             "--test",
             "auth",
+            "--test",
+            "pair",
         ])
         .env("MMS_FUZZ_SEEDS", &seeds))?;
     if locked {

@@ -9,8 +9,9 @@ use crate::wire::text::{Guid, Version};
 pub const MAX_PATH_LEN: usize = 1024;
 /// Longest host-param (`host:port`).
 pub const MAX_HOST_LEN: usize = 255;
-/// Longest SecurityResponse token the machine holds.
-pub const MAX_TOKEN_LEN: usize = 1024;
+/// Longest SecurityResponse or OpenFile token the machine holds (an NTLM
+/// AUTHENTICATE for a CHALLENGE with up to 1 KiB of target information).
+pub const MAX_TOKEN_LEN: usize = 2048;
 
 /// Settings of a client session.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -42,6 +42,9 @@ pub enum ClientError {
     Unsupported(&'static str),
     /// A path, host or token longer than the machine holds.
     TooLong(&'static str),
+    /// The server challenged more than
+    /// [`MAX_CHALLENGES`](super::MAX_CHALLENGES) times ([3.1.5.8]).
+    TooManyChallenges,
 }
 
 impl ClientError {
@@ -80,6 +83,9 @@ impl core::fmt::Display for ClientError {
             ClientError::Misuse(why) => write!(f, "request refused: {why}"),
             ClientError::Unsupported(what) => write!(f, "not supported: {what}"),
             ClientError::TooLong(what) => write!(f, "{what} is too long"),
+            ClientError::TooManyChallenges => {
+                f.write_str("the server keeps asking for credentials")
+            }
         }
     }
 }

@@ -27,12 +27,18 @@ pub enum Event<'p> {
     /// where the [`Redirect`] says.
     Redirect(Redirect<'p>),
     /// SecurityChallenge ([3.1.5.8]): answer with
-    /// [`ClientMachine::respond`](super::ClientMachine::respond) or give up.
+    /// [`ClientMachine::answer_challenge`](super::ClientMachine::answer_challenge)
+    /// (or [`ClientMachine::respond`](super::ClientMachine::respond)) or
+    /// give up.
     SecurityChallenge {
         /// The Auth-Scheme it implies.
         scheme: AuthenPackage,
         /// pToken (a Basic realm or an NTLM message).
         token: &'p [u8],
+        /// It follows credentials this machine sent (pre-emptively or in
+        /// an answer), so the server refused them: wrong credentials,
+        /// unless other ones are tried.
+        refused: bool,
     },
     /// ReportOpenFile ([3.1.5.9]); the header follows.
     Opened(FileInfo),

@@ -32,15 +32,14 @@
 //! | `setup.rs` (`Setup`) | path, host-param, Server-Version, Auth-Scheme, Client-ID, FunnelInfo-Count, Packet-Pair-*, UDP-Selected, the challenge's cookie and answer | [3.1.4.1], [3.1.5.3]–[3.1.5.9] |
 //! | `header.rs` (`HeaderRead`) | HeaderIncarnation, the read in progress and the cancelled one, piece order and length, the Header timer | [3.1.5.9.1], [3.1.5.12], [3.1.6.1] |
 //! | `play.rs` (`Playback`) | PlayIncarnation(-For-Stop), Play-/Striding-/Stop-/Stream-Switch-Sent, Trick-Mode-Rate, the selection, current and superseded plays, playlist entries, [`Stats`] | [3.1.4.2]–[3.1.4.6], [3.1.5.14]–[3.1.5.19] |
+//! | `auth.rs` (`ClientAuth`) | OpenFile's tokenData, what credentials were sent, the challenges received; Basic and NTLM answers | [3.1.5.6], [3.1.5.8] |
 //! | `output.rs` (`Outbox`) | the queue of decided messages, TcpMessageHeader seq, CLIENT_LOG | [3.1.5.1], [2.2.1.1] |
 //! | `event.rs`, `error.rs`, `config.rs` | what the application sees, why a session ends, the settings | |
 //!
 //! Places for what comes next, each a new sub-state in a new file: `udp`
 //! (Data over UDP and resend requests, [3.1.4.7]; today a server that
 //! accepts UDP ends the session with [`ClientError::Unsupported`] and a
-//! datagram is ignored), `auth` (Basic and NTLM answers to a
-//! SecurityChallenge, [3.1.5.8]; today the application answers through
-//! [`ClientMachine::respond`]) and `live` (broadcasts).
+//! datagram is ignored) and `live` (broadcasts).
 //!
 //! **Done.** Connect with `NSPlayer/…; {GUID}` (and the host-param through
 //! a proxy) and the packet-pair request; the TCP packet-pair and its
@@ -105,6 +104,7 @@
 //! out as [`Event`]s borrowing the unit they came in. `now` goes to the
 //! methods that can set a deadline or record a time, and to no other.
 
+mod auth;
 mod config;
 mod error;
 mod event;
@@ -115,10 +115,11 @@ mod setup;
 mod tolerate;
 mod udp;
 
+pub use auth::{Answer, MAX_CHALLENGES, Preauth};
 pub use config::{Config, MAX_HOST_LEN, MAX_PATH_LEN, MAX_TOKEN_LEN};
 pub use error::ClientError;
 pub use event::{Event, FileInfo, Redirect};
-pub use header::HEADER_RETRY_LIMIT;
+pub use header::{HEADER_RETRY_LIMIT, UDP_HEADER_RETRY_LIMIT};
 pub use output::{OUTPUT_BUF_LEN, Output};
 pub use play::{Play, Start, Stats, frame_offset};
 pub use tolerate::Trimmed;
@@ -206,6 +207,7 @@ pub struct ClientMachine {
     header: HeaderRead,
     play: Playback,
     udp: udp::UdpRecv,
+    auth: auth::ClientAuth,
     out: Outbox,
 }
 
@@ -222,6 +224,7 @@ impl ClientMachine {
             header: HeaderRead::new(),
             play: Playback::new(),
             udp: udp::UdpRecv::default(),
+            auth: auth::ClientAuth::default(),
             out: Outbox::default(),
         };
         c.out.push(Pending::Connect)?;
@@ -245,12 +248,6 @@ impl ClientMachine {
     /// Auth-Scheme.
     pub fn auth_scheme(&self) -> AuthenPackage {
         self.setup.auth_scheme()
-    }
-    /// The scheme ReportConnectedEX's AuthenPackage named ([2.2.4.2]):
-    /// the server supports authentication with it. `None`: it named
-    /// none (or one that does not parse).
-    pub fn auth_offered(&self) -> Option<AuthenPackage> {
-        self.setup.auth_offered()
     }
     /// Client-ID (nCubs of ReportFunnelInfo).
     pub fn client_id(&self) -> u32 {

@@ -177,7 +177,7 @@ impl ClientMachine {
                 play_incarnation: incarnation,
                 spare: 0,
                 file_name: Utf16Str::Str(self.setup.path()),
-                token_data: &[],
+                token_data: self.auth.open_token(),
             }
             .into(),
             Pending::SecurityResponse => self.setup.security_response().into(),
@@ -296,7 +296,11 @@ impl ClientMachine {
                 rate: rate as i16,
                 bytes_received: s.bytes,
                 packets_received: s.packets,
-                packets_lost_client: s.lost,
+                packets_lost_client: if self.udp.active {
+                    self.udp.stats.lost.min(u32::MAX as u64) as u32
+                } else {
+                    s.lost
+                },
                 min_reception_quality: if s.packets + s.lost == 0 {
                     100
                 } else {
@@ -315,8 +319,16 @@ impl ClientMachine {
             },
             source_id: f.open_file_id,
             ip_address: 0xFFFF_FFFF,
-            packets_lost_net: s.lost,
+            // Over UDP the session's counts ([3.1.4.7]): found missing,
+            // asked for, recovered by a resend.
+            packets_lost_net: if self.udp.active {
+                self.udp.stats.missing.min(u32::MAX as u64) as u32
+            } else {
+                s.lost
+            },
             packets_lost_cont_net: s.lost_run,
+            resend_requests: self.udp.stats.requests.min(u32::MAX as u64) as u32,
+            packets_recovered_resent: self.udp.stats.recovered.min(u32::MAX as u64) as u32,
             ..Default::default()
         }
     }

@@ -286,6 +286,11 @@ impl Playback {
         self.stale = self.current.take().or(self.stale);
     }
 
+    /// The current play strides backwards (LocationId decreasing).
+    pub(super) fn reverse(&self) -> bool {
+        self.rate < 0.0
+    }
+
     /// Whether `incarnation` labels the current play's packets.
     pub(super) fn current_is(&self, incarnation: u8) -> bool {
         self.current.is_some_and(|c| c & 0xFF == incarnation as u32)
@@ -406,6 +411,7 @@ impl ClientMachine {
         p.current = Some(incarnation);
         self.udp.finished = None;
         self.udp.highest_location = None;
+        self.udp.newest_location = None;
         p.last_sequence = None;
         p.stats = Stats {
             started: now,
@@ -524,7 +530,7 @@ impl ClientMachine {
                 // its last ones too.
                 self.udp.finished = p.current.map(|c| c as u8);
                 let count = self.file.map_or(0, |f| f.packet_count);
-                if p.rate == 1.0 && count > 0 {
+                if p.rate == 1.0 && p.stop_at == crate::wire::StopAt::End && count > 0 {
                     let next = self.udp.highest_location.map_or(0, |l| u64::from(l) + 1);
                     self.udp
                         .probe_tail(now, count.saturating_sub(next).min(u32::MAX as u64) as u32);

@@ -32,8 +32,8 @@ pub(super) struct Setup {
     server_version_text: Option<String<64>>,
     /// Auth-Scheme ([3.1.5.3], [3.1.5.8]).
     auth_scheme: AuthenPackage,
-    /// AuthenPackage of ReportConnectedEX, when it named one.
-    auth_offered: Option<AuthenPackage>,
+    /// AuthenPackage as ReportConnectedEX named it (None: empty).
+    authen_package: Option<AuthenPackage>,
     /// Client-ID: nCubs of ReportFunnelInfo.
     client_id: u32,
     /// FunnelInfo-Count: ReportFunnelInfo messages received.
@@ -48,7 +48,9 @@ pub(super) struct Setup {
     udp_selected: bool,
     /// The PlayIncarnation OpenFile took (SecurityResponse repeats it).
     open_incarnation: u32,
-    /// The SecurityChallenge's cookie and the application's answer.
+    /// The SecurityChallenge's playIncarnation and cookie (echoed,
+    /// [2.2.4.24]), and the answer.
+    challenge_incarnation: u32,
     cookie: u32,
     token: Vec<u8, MAX_TOKEN_LEN>,
 }
@@ -77,7 +79,7 @@ impl Setup {
             server_version: None,
             server_version_text: None,
             auth_scheme: AuthenPackage::Ntlm,
-            auth_offered: None,
+            authen_package: None,
             client_id: 0,
             funnel_info_count: 0,
             packet_pair_expected: if config.packet_pair { 2 } else { 0 },
@@ -85,6 +87,7 @@ impl Setup {
             bandwidth: None,
             udp_selected: config.udp_port.is_some(),
             open_incarnation: 9,
+            challenge_incarnation: 0,
             cookie: 0,
             token: Vec::new(),
         })
@@ -107,8 +110,8 @@ impl Setup {
     pub(super) fn auth_scheme(&self) -> AuthenPackage {
         self.auth_scheme
     }
-    pub(super) fn auth_offered(&self) -> Option<AuthenPackage> {
-        self.auth_offered
+    pub(super) fn authen_package(&self) -> Option<AuthenPackage> {
+        self.authen_package
     }
     pub(super) fn client_id(&self) -> u32 {
         self.client_id
@@ -158,10 +161,37 @@ impl Setup {
         Ok(())
     }
 
-    /// [2.2.4.22] the application's answer to the challenge.
+    /// Writes the SecurityResponse's pToken with `emit` (which returns
+    /// its length).
+    pub(super) fn set_response(
+        &mut self,
+        emit: impl FnOnce(&mut [u8]) -> crate::wire::Result<usize>,
+    ) -> Result<(), ClientError> {
+        self.token.clear();
+        // resize to the capacity cannot fail.
+        let _ = self.token.resize(MAX_TOKEN_LEN, 0);
+        match emit(&mut self.token) {
+            Ok(n) => {
+                self.token.truncate(n);
+                Ok(())
+            }
+            Err(e) => {
+                self.token.clear();
+                Err(match e {
+                    Error::BufferTooSmall { .. } | Error::TooLong { .. } => {
+                        ClientError::TooLong("the security token")
+                    }
+                    e => ClientError::Malformed(e),
+                })
+            }
+        }
+    }
+
+    /// [2.2.4.24] the answer to the challenge, echoing its playIncarnation
+    /// and cookie.
     pub(super) fn security_response(&self) -> SecurityResponseRepr<'_> {
         SecurityResponseRepr {
-            play_incarnation: self.open_incarnation,
+            play_incarnation: self.challenge_incarnation,
             cookie: self.cookie,
             token: &self.token,
         }
@@ -182,7 +212,7 @@ impl ClientMachine {
         if let Some(a) = r.authen_package.filter(|a| !a.is_empty()) {
             s.auth_scheme = match AuthenPackage::parse(&a) {
                 Ok(scheme) => {
-                    s.auth_offered = Some(scheme);
+                    s.authen_package = Some(scheme);
                     scheme
                 }
                 Err(e) if self.config.strict => return Err(e.into()),
@@ -297,7 +327,8 @@ impl ClientMachine {
 
     /// [3.1.5.8] SecurityChallenge: the Auth-Scheme it implies; the token
     /// goes to the application, which answers with
-    /// [`ClientMachine::respond`].
+    /// [`ClientMachine::answer_challenge`] (or [`ClientMachine::respond`]
+    /// with a token of its own).
     pub(super) fn on_challenge<'p>(
         &mut self,
         r: &SecurityChallengeRepr<'p>,
@@ -314,10 +345,14 @@ impl ClientMachine {
             s.auth_scheme = AuthenPackage::Basic;
         }
         s.cookie = r.cookie;
+        s.challenge_incarnation = r.play_incarnation;
+        let scheme = s.auth_scheme;
+        let refused = self.auth.on_challenge(r.token)?;
         self.phase = Phase::Challenged;
         Ok(Some(Event::SecurityChallenge {
-            scheme: s.auth_scheme,
+            scheme,
             token: r.token,
+            refused,
         }))
     }
 

@@ -51,6 +51,13 @@ pub struct UdpStats {
     /// Data packets that came over TCP although the server accepted UDP
     /// (taken, unless [`super::Config::strict`]).
     pub tcp_data: u64,
+    /// Header pieces of a read that was cancelled or is over (a late or
+    /// delayed copy): dropped.
+    pub stale_header: u64,
+    /// End-of-play probes given up: the play's last packets may not have
+    /// come (or were never sent: not counted lost). mms-client gets the
+    /// rest over TCP then.
+    pub unanswered: u64,
 }
 
 /// A sequence not yet arrived.
@@ -83,6 +90,9 @@ pub(super) struct UdpRecv {
     pair_first: Option<Instant>,
     /// The highest LocationId of the current play (a forward one).
     pub(super) highest_location: Option<u32>,
+    /// The LocationId of the current play's newest packet in sequence
+    /// order (reset at each play).
+    pub(super) newest_location: Option<u32>,
     pub(super) stats: UdpStats,
 }
 
@@ -101,14 +111,60 @@ impl UdpRecv {
         self.missing.front().map_or(self.next, |m| m.sequence)
     }
 
-    /// Records the media datagram whose AFFlags is `low`: its 32-bit
-    /// sequence is the one nearest the next expected ([3.1.4.7]: the
-    /// client keeps track of the wraps).
-    fn arrive(&mut self, now: Instant, low: u8, delay: Duration) -> Arrival {
-        let delta = low.wrapping_sub(self.next as u8) as i8;
-        let seq = self.next.wrapping_add(delta as i32 as u32);
-        if delta >= 0 {
-            for s in 0..delta as u32 {
+    /// Records the media datagram whose AFFlags is `low` ([3.1.4.7]: the
+    /// client keeps track of the wraps). `place`: its LocationId and the
+    /// play's direction, when it is the current play's — what settles the
+    /// 8 bits' ambiguity: a packet behind the newest one's LocationId is a
+    /// late one (a resend, a reordered packet) whatever the 8 bits say, and
+    /// a packet ahead is at most as many sequences ahead as LocationIds
+    /// (each packet sent has its own). Without it, the sequence nearest
+    /// the next expected is taken.
+    fn arrive(
+        &mut self,
+        now: Instant,
+        low: u8,
+        place: Option<(u32, bool)>,
+        delay: Duration,
+    ) -> Arrival {
+        let from_next = low.wrapping_sub(self.next as u8);
+        let (behind, delta) = match (place, self.newest_location) {
+            (Some((loc, forward)), Some(newest)) if loc != newest => {
+                let ahead = if forward { loc > newest } else { loc < newest };
+                let span = loc.abs_diff(newest);
+                // The most sequences ahead its LocationId allows.
+                let k = span.saturating_sub(1).saturating_sub(u32::from(from_next)) / 256;
+                (!ahead, i64::from(from_next) + 256 * i64::from(k))
+            }
+            // The newest packet again.
+            (Some(_), Some(_)) => {
+                self.stats.duplicates += 1;
+                return Arrival::Drop;
+            }
+            _ => {
+                let d = i64::from(from_next as i8);
+                (d < 0, d)
+            }
+        };
+        if behind {
+            // The oldest missing sequence with these 8 bits, else a copy.
+            let Some(i) = self.missing.iter().position(|m| m.sequence as u8 == low) else {
+                self.stats.duplicates += 1;
+                return Arrival::Drop;
+            };
+            let m = remove_at(&mut self.missing, i);
+            return Arrival::New(self.recovered(m));
+        }
+        if let Some((loc, _)) = place {
+            self.newest_location = Some(loc);
+        }
+        let delta = delta.clamp(0, i64::from(u32::MAX)) as u32;
+        let seq = self.next.wrapping_add(delta);
+        {
+            // A gap wider than the bound is lost at once, without a loop
+            // over it.
+            let gap = delta.min(MAX_MISSING as u32);
+            self.stats.lost += u64::from(delta - gap);
+            for s in delta - gap..delta {
                 let sequence = self.next.wrapping_add(s);
                 if self.missing.iter().any(|m| m.sequence == sequence) {
                     // A tail probe already asks for it.
@@ -129,15 +185,16 @@ impl UdpRecv {
             self.next = seq.wrapping_add(1);
         }
         let Some(i) = self.missing.iter().position(|m| m.sequence == seq) else {
-            if delta >= 0 {
-                self.stats.received += 1;
-                return Arrival::New(seq);
-            }
-            // Seen before, or given up.
-            self.stats.duplicates += 1;
-            return Arrival::Drop;
+            self.stats.received += 1;
+            return Arrival::New(seq);
         };
+        // A tail probe answered.
         let m = remove_at(&mut self.missing, i);
+        Arrival::New(self.recovered(m))
+    }
+
+    /// A missing sequence arrived: counted by how.
+    fn recovered(&mut self, m: Missing) -> u32 {
         if m.probe {
             self.stats.missing += 1;
             self.stats.recovered += 1;
@@ -147,7 +204,7 @@ impl UdpRecv {
             self.stats.reordered += 1;
         }
         self.stats.received += 1;
-        Arrival::New(seq)
+        m.sequence
     }
 
     /// Gives up what has been missing `give_up` long.
@@ -157,7 +214,9 @@ impl UdpRecv {
             if now - m.since < give_up {
                 // As many as were taken out: room for each.
                 let _ = kept.push_back(m);
-            } else if !m.probe {
+            } else if m.probe {
+                self.stats.unanswered += 1;
+            } else {
                 self.stats.lost += 1;
             }
         }
@@ -169,7 +228,8 @@ impl UdpRecv {
     /// sequences are asked for — the server resends those it sent and
     /// ignores the others.
     pub(super) fn probe_tail(&mut self, now: Instant, left: u32) {
-        for s in 0..left.min(MAX_RESEND_PACKETS as u32) {
+        let room = (MAX_MISSING - self.missing.len()) as u32;
+        for s in 0..left.min(room) {
             let m = Missing {
                 sequence: self.next.wrapping_add(s),
                 since: now,
@@ -259,9 +319,25 @@ impl ClientMachine {
         match d.kind(header) {
             Ok(DataKind::PacketPair { second }) => Ok(self.on_udp_pair(now, second)),
             Ok(DataKind::HeaderPiece { .. }) => self.udp_header_data(&d),
+            // A header piece of a read that is over (a HeaderIncarnation a
+            // ReadBlock used, or an entry's 0xFF; this client's plays are
+            // 9..=0xFE): not media, and its AFFlags is no sequence. (A
+            // server labelling media with such a number while no play has
+            // it is tolerated as before, over TCP.)
+            Ok(DataKind::Media { .. })
+                if self.header.was_read(d.play_incarnation)
+                    && !self.play.current_is(d.play_incarnation) =>
+            {
+                self.udp.stats.stale_header += 1;
+                Ok(None)
+            }
             Ok(DataKind::Media { sequence, .. }) => {
                 let delay = self.config.resend_delay;
-                match self.udp.arrive(now, sequence, delay) {
+                let place = self
+                    .play
+                    .current_is(d.play_incarnation)
+                    .then(|| (d.location_id, !self.play.reverse()));
+                match self.udp.arrive(now, sequence, place, delay) {
                     Arrival::New(seq) => self.udp_media(&d, seq),
                     Arrival::Drop => Ok(None),
                 }
@@ -396,30 +472,32 @@ mod tests {
             if s % 7 == 3 {
                 continue;
             }
-            assert_eq!(u.arrive(t, s as u8, d), Arrival::New(s));
+            assert_eq!(u.arrive(t, s as u8, None, d), Arrival::New(s));
         }
         // 300 / 7 gaps, each missing.
         assert_eq!(u.missing.len(), 43);
         assert_eq!(u.settled(), 3);
         // Past the wraps: 297 is still missing (297 % 7 == 3).
-        assert_eq!(u.arrive(t, 297u32 as u8, d), Arrival::New(297));
-        assert_eq!(u.arrive(t, 297u32 as u8, d), Arrival::Drop);
-        assert_eq!(u.arrive(t, 299u32 as u8, d), Arrival::Drop);
+        assert_eq!(u.arrive(t, 297u32 as u8, None, d), Arrival::New(297));
+        assert_eq!(u.arrive(t, 297u32 as u8, None, d), Arrival::Drop);
+        assert_eq!(u.arrive(t, 299u32 as u8, None, d), Arrival::Drop);
         assert_eq!(u.stats.duplicates, 2);
-        // Sequence 3 is 297 behind: AFFlags 3 names 259, long received.
-        assert_eq!(u.arrive(t, 3, d), Arrival::Drop);
+        // AFFlags 3, far behind: the oldest missing sequence with those 8
+        // bits (3, a very late resend), not 259 (long received).
+        assert_eq!(u.arrive(t, 3, None, d), Arrival::New(3));
         u.expire(Instant(5_000_000), Duration::from_secs(2));
         assert_eq!(u.missing.len(), 0);
         assert_eq!(u.settled(), 300);
-        assert_eq!(u.stats.lost, 42);
+        assert_eq!(u.stats.reordered, 2);
+        assert_eq!(u.stats.lost, 41);
         // A probe past the end: an arrival is recovered, the rest not lost.
         u.probe_tail(Instant(5_000_000), 3);
         assert_eq!(
-            u.arrive(Instant(5_000_000), 301u32 as u8, d),
+            u.arrive(Instant(5_000_000), 301u32 as u8, None, d),
             Arrival::New(301)
         );
         assert_eq!(u.missing.len(), 2);
         u.expire(Instant(9_000_000), Duration::from_secs(2));
-        assert_eq!((u.stats.lost, u.stats.recovered), (42, 1));
+        assert_eq!((u.stats.lost, u.stats.recovered), (41, 1));
     }
 }

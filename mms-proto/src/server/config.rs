@@ -55,6 +55,10 @@ pub struct Config {
     /// (`check_strict` on every message, a missing StreamSwitch selects
     /// nothing, an unreadable funnelName or subscriberName is refused).
     pub strict: bool,
+    /// Authentication offered ([2.2.4.2] AuthenPackage; [3.2.5.6],
+    /// [3.2.5.7]): `None`, no path can be protected and no challenge is
+    /// sent.
+    pub auth: Option<super::AuthOffer>,
 }
 
 impl Default for Config {
@@ -71,6 +75,7 @@ impl Default for Config {
             resend_window: Duration::from_secs(5),
             udp_end_delay: Duration::from_secs(1),
             strict: false,
+            auth: None,
         }
     }
 }

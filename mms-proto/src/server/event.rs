@@ -12,7 +12,9 @@ pub const MAX_EVENTS: usize = 4;
 pub type Events<'p> = heapless::Vec<Event<'p>, MAX_EVENTS>;
 
 /// What the application must see or decide, borrowing the input packet.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// Its `Debug` shows a token's length, never its bytes (credentials must
+/// not reach a log).
+#[derive(Clone, Copy, PartialEq)]
 #[non_exhaustive]
 pub enum Event<'p> {
     /// [3.2.5.6] The client asks for this path: answer with
@@ -22,7 +24,16 @@ pub enum Event<'p> {
     OpenRequest {
         /// fileName: the URL path, not percent-encoded.
         file_name: Utf16Str<'p>,
-        /// tokenData: credentials, empty when none were sent.
+        /// tokenData: credentials, empty when none were sent. For a path
+        /// that needs identification hand it to
+        /// [`super::ServerMachine::authenticate_open`].
+        token: &'p [u8],
+    },
+    /// [3.2.5.7] The client answered a SecurityChallenge: identify it
+    /// with [`super::ServerMachine::authenticate_open`] (or refuse the
+    /// open with [`super::ServerMachine::reject_open`]).
+    SecurityResponse {
+        /// pToken: the credentials or the NTLM message.
         token: &'p [u8],
     },
     /// [3.2.5.11] The client asks to play from `position_ms` (content time);
@@ -41,6 +52,32 @@ pub enum Event<'p> {
     Logging(LoggingRepr<'p>),
     /// [3.2.5.17] The client is finishing; the session closes.
     CloseRequested,
+}
+
+impl core::fmt::Debug for Event<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Event::OpenRequest { file_name, token } => f
+                .debug_struct("OpenRequest")
+                .field("file_name", file_name)
+                .field("token_len", &token.len())
+                .finish(),
+            Event::SecurityResponse { token } => f
+                .debug_struct("SecurityResponse")
+                .field("token_len", &token.len())
+                .finish(),
+            Event::SeekRequest { position_ms } => f
+                .debug_struct("SeekRequest")
+                .field("position_ms", position_ms)
+                .finish(),
+            Event::PlayStarted { from_packet } => f
+                .debug_struct("PlayStarted")
+                .field("from_packet", from_packet)
+                .finish(),
+            Event::Logging(l) => f.debug_tuple("Logging").field(l).finish(),
+            Event::CloseRequested => f.write_str("CloseRequested"),
+        }
+    }
 }
 
 /// What to do next.

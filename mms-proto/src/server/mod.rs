@@ -21,12 +21,12 @@
 //! | `Replies` (`output.rs`) | the reply queue, TcpMessageHeader seq and timeSent | [3.2.5.2] |
 //! | [`drain`] (`drive.rs`) | the one loop that answers the machine's content requests | — |
 //!
+//! | `Auth` (`auth.rs`) | the challenge sent and its cookie, the NTLM exchange and its form, the failures | [3.2.5.6], [3.2.5.7] |
 //! | `Udp` (`udp.rs`) | the UDP destination, the UDP packet-pair, resend requests and their budget, the held end of stream | [3.2.5.5], [3.2.5.13], [4.4.1] |
 //! | [`ResendRing`] (`resend.rs`) | the runtime's copies of what it sent over UDP, by sequence | [3.2.5.13] |
 //!
-//! Places kept for what comes next, each a new part in a new file: `auth` (SecurityChallenge /
-//! SecurityResponse, [3.2.5.6], [3.2.5.7]) and `live` (broadcast content
-//! whose LocationId keeps counting, [2.2.2]).
+//! Place kept for what comes next, a new part in a new file: `live`
+//! (broadcast content whose LocationId keeps counting, [2.2.2]).
 //!
 //! # Phases
 //!
@@ -36,6 +36,7 @@
 //! ```text
 //! AwaitConnect -Connect-> Init -OpenFile-> OpenPending -accept_open-> Opened
 //!   Init: FunnelInfo, ConnectFunnel          OpenPending -reject/redirect-> Closed
+//!   OpenPending -authenticate_open: challenge-> Challenged -SecurityResponse-> OpenPending
 //! Opened -ReadBlock-> SendingHeader -last piece-> Ready
 //!   SendingHeader -CancelReadBlock-> Opened
 //! Ready -StartPlaying/StartStriding-> Streaming (or SeekPending -seek_to-> Streaming)
@@ -75,6 +76,7 @@
 //! openFileId 1, a linger after EndOfStream) are transitions; the
 //! [`Config::strict`] setting also applies every `check_strict()`.
 
+mod auth;
 mod config;
 mod drive;
 mod error;
@@ -89,6 +91,9 @@ mod streams;
 mod timers;
 mod udp;
 
+pub use auth::{
+    AuthOffer, Authn, Authority, MAX_CHALLENGE_TOKEN, MAX_REALM_LEN, MAX_USER_LEN, UserStore,
+};
 pub use config::{Config, Media};
 pub use drive::{Drained, DriveError, Driver, Sent, drain};
 pub use error::ServerError;
@@ -116,6 +121,9 @@ pub enum Phase {
     Init,
     /// INIT: OpenFile received, waiting for the application's answer.
     OpenPending,
+    /// INIT: a SecurityChallenge was sent ([3.2.5.6], [3.2.5.7]);
+    /// SecurityResponse expected.
+    Challenged,
     /// INIT: ReportOpenFile sent; ReadBlock expected.
     Opened,
     /// Sending the ASF file header ([3.2.5.8.1]).
@@ -138,6 +146,7 @@ impl Phase {
             Phase::AwaitConnect
             | Phase::Init
             | Phase::OpenPending
+            | Phase::Challenged
             | Phase::Opened
             | Phase::SendingHeader => State::Init,
             Phase::Ready | Phase::SeekPending => State::Ready,
@@ -152,6 +161,7 @@ impl Phase {
             Phase::AwaitConnect => "Connect",
             Phase::Init => "FunnelInfo, ConnectFunnel or OpenFile",
             Phase::OpenPending => "the application's answer to OpenFile",
+            Phase::Challenged => "SecurityResponse (or another OpenFile)",
             Phase::Opened => "ReadBlock",
             Phase::SendingHeader => "the end of the header (CancelReadBlock)",
             Phase::Ready => "a request (READY)",
@@ -182,6 +192,7 @@ pub struct ServerMachine {
     pacer: pacing::Pacer,
     timers: timers::Timers,
     udp: udp::Udp,
+    auth: auth::Auth,
     out: Replies,
 }
 
@@ -202,6 +213,7 @@ impl ServerMachine {
             pacer: pacing::Pacer::default(),
             timers: timers::Timers::default(),
             udp: udp::Udp::default(),
+            auth: auth::Auth::default(),
             out: Replies::default(),
         }
     }
@@ -264,6 +276,8 @@ impl ServerMachine {
         let (_, messages) = parse_packet(packet)?;
         // [3.2.5.1] Receiving stops KeepAlive; sending starts it again.
         self.timers.touch_keepalive(now, self.config.keepalive);
+        // A held ReportEndOfStream goes before the answer to anything new.
+        self.release_end(now, true)?;
         for m in messages {
             let m = m?;
             if self.config.strict {
@@ -300,7 +314,7 @@ impl ServerMachine {
             (P::AwaitConnect, Message::Connect(c)) => self.on_connect(now, &c).map(|()| None),
             (P::Init, Message::FunnelInfo(f)) => self.on_funnel_info(&f).map(|()| None),
             (P::Init, Message::ConnectFunnel(f)) => self.on_connect_funnel(&f).map(|()| None),
-            (P::Init | P::Opened | P::Ready, Message::OpenFile(o)) => {
+            (P::Init | P::Challenged | P::Opened | P::Ready, Message::OpenFile(o)) => {
                 Ok(Some(self.on_open_file(&o)))
             }
             // [3.2.5.8] ReadBlock: ReportReadBlock, then the header.
@@ -343,9 +357,10 @@ impl ServerMachine {
             (P::Streaming | P::SeekPending | P::Ready, Message::StopPlaying(p)) => {
                 self.on_stop(now, p.play_incarnation).map(|()| None)
             }
-            (P::Ready | P::Opened | P::Streaming, Message::SecurityResponse(_)) => Err(
-                ServerError::Unsupported("SecurityResponse (authentication is not implemented)"),
-            ),
+            // [3.2.5.7] SecurityResponse: only to a challenge.
+            (P::Challenged, Message::SecurityResponse(r)) => {
+                Ok(Some(self.on_security_response(&r)))
+            }
             (phase, m) => Err(ServerError::Unexpected {
                 message: m.id(),
                 phase,

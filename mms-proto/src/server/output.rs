@@ -52,6 +52,8 @@ pub(super) enum Reply {
     Redirect {
         redirect_type: u16,
     },
+    /// [2.2.4.14] the challenge the auth part holds.
+    SecurityChallenge,
     Ping,
 }
 
@@ -85,6 +87,11 @@ impl Replies {
 
     pub(super) fn closing(&self) -> bool {
         self.close
+    }
+
+    /// No room for another reply.
+    pub(super) fn full(&self) -> bool {
+        self.queue.is_full()
     }
 }
 
@@ -150,7 +157,12 @@ impl ServerMachine {
                 } else {
                     MMS_DISABLE_PACKET_PAIR
                 };
-                ReportConnectedExRepr::new(pi, version).into()
+                ReportConnectedExRepr {
+                    // [2.2.4.2], [3.2.5.3]: named when a challenge may come.
+                    authen_package: self.config.auth.map(|a| Utf16Str::Str(a.package.as_str())),
+                    ..ReportConnectedExRepr::new(pi, version)
+                }
+                .into()
             }
             Reply::FunnelInfo {
                 pair: None,
@@ -230,6 +242,7 @@ impl ServerMachine {
                 stream_id: 0,
             }
             .into(),
+            Reply::SecurityChallenge => self.auth.challenge_repr().into(),
             Reply::Ping => PingRepr {
                 dw_param1: 0,
                 dw_param2: 0,

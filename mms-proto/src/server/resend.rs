@@ -54,6 +54,11 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> ResendRing<B> {
         self.store.as_ref().len() / self.slot
     }
 
+    /// Whether a Data packet of `len` bytes fits a slot.
+    pub fn fits(&self, len: usize) -> bool {
+        len <= self.slot - SLOT_HEAD
+    }
+
     /// How long a copy is kept.
     pub fn window(&self) -> Duration {
         self.window

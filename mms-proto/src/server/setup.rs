@@ -95,7 +95,12 @@ impl ServerMachine {
             Ok(FunnelName {
                 proto: FunnelProto::Tcp,
                 ..
-            }) => Reply::ConnectedFunnel,
+            }) => {
+                // Over TCP from now on, whatever an earlier funnel said.
+                self.udp.deselect();
+                self.setup.client_port = 0;
+                Reply::ConnectedFunnel
+            }
             Ok(FunnelName {
                 proto: FunnelProto::Udp,
                 port,
@@ -120,6 +125,7 @@ impl ServerMachine {
     /// again after an error or to change content.
     pub(super) fn on_open_file<'p>(&mut self, o: &OpenFileRepr<'p>) -> Event<'p> {
         self.setup.open_incarnation = o.play_incarnation;
+        self.auth.new_open(o.play_incarnation);
         self.phase = Phase::OpenPending;
         Event::OpenRequest {
             file_name: o.file_name,
@@ -138,6 +144,11 @@ impl ServerMachine {
     /// The application's answer to [`Event::OpenRequest`]: serve `media`.
     pub fn accept_open(&mut self, media: Media) -> Result<(), ServerError> {
         self.deciding("accept_open without an OpenRequest")?;
+        if !self.auth.may_serve() {
+            return Err(ServerError::Misuse(
+                "accept_open after a challenge without Authn::Granted",
+            ));
+        }
         if media.packet_size == 0 || media.file_header_len == 0 {
             return Err(ServerError::Misuse("media without packet size or header"));
         }

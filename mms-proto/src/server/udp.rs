@@ -78,6 +78,14 @@ impl Budget {
         }
     }
 
+    /// The rate and the burst of the content being played (a playlist
+    /// entry may change them).
+    fn set(&mut self, rate: u64, max_datagram: u64) {
+        self.rate = rate;
+        self.capacity = rate.max(max_datagram);
+        self.tokens = self.tokens.min(self.capacity);
+    }
+
     fn refill(&mut self, now: Instant) {
         if self.rate == 0 || now <= self.counted {
             return;
@@ -137,6 +145,12 @@ impl Udp {
             }
             _ => false,
         }
+    }
+
+    /// Data goes over TCP (a later TCP ConnectFunnel).
+    pub(super) fn deselect(&mut self) {
+        self.destination = None;
+        self.pair_asked = false;
     }
 
     /// The earliest time something is due: the held end of stream, or the
@@ -211,16 +225,22 @@ impl ServerMachine {
         let request = RequestPacketListResendRepr::parse(contents)
             .ok()
             .filter(|r| r.client_id == self.client_id && r.source_id == super::FILE_ID as u16);
-        let (true, Some(request), Some(_)) = (from_peer, request, self.udp.destination) else {
+        // Before any content is open nothing was sent: nothing to resend.
+        let (true, Some(request), Some(_), Some(media)) =
+            (from_peer, request, self.udp.destination, self.media)
+        else {
             self.udp.stats.refused += 1;
             return;
         };
         self.udp.stats.requests += 1;
+        let rate = (u64::from(media.bit_rate) / 8)
+            .saturating_mul(u64::from(self.config.resend_budget_percent))
+            / 100;
+        let rate = rate.max(MIN_RESEND_RATE);
         if self.udp.budget.capacity == 0 {
-            let rate = self.media.map_or(0, |m| u64::from(m.bit_rate) / 8);
-            let rate = (rate.saturating_mul(u64::from(self.config.resend_budget_percent)) / 100)
-                .max(MIN_RESEND_RATE);
             self.udp.budget = Budget::new(now, rate, self.max_datagram());
+        } else {
+            self.udp.budget.set(rate, self.max_datagram());
         }
         for &s in &request.packets {
             if s >= self.play.sequence() {
@@ -299,7 +319,8 @@ impl ServerMachine {
         let index = 2 - u32::from(self.udp.pair_left);
         self.udp.pair_left -= 1;
         let mut filler = [0u8; UDP_PAIR_PAYLOAD];
-        super::output::packet_pair_filler(self.client_id, 16 + index, &mut filler);
+        // [4.4.1] The second is identical to the first but for LocationId.
+        super::output::packet_pair_filler(self.client_id, 16, &mut filler);
         let len = DataPacketRepr {
             location_id: UDP_PAIR_LOCATION + index,
             play_incarnation: PACKET_PAIR_INCARNATION,
@@ -331,7 +352,7 @@ impl ServerMachine {
     /// (`force`: a new request comes, and its answer must follow it).
     pub(super) fn release_end(&mut self, now: Instant, force: bool) -> Result<(), ServerError> {
         match self.udp.end {
-            Some((at, hr, incarnation)) if force || at <= now => {
+            Some((at, hr, incarnation)) if (force || at <= now) && !self.out.full() => {
                 self.udp.end = None;
                 self.out.push(Reply::EndOfStream { hr, incarnation })
             }

@@ -26,6 +26,10 @@ use mms_proto::wire::{Limits, Status, frame};
 
 use crate::common::FileDriver;
 
+/// Identification at both ends (off unless a test sets `auth`).
+#[path = "pair_auth.rs"]
+pub mod auth;
+
 /// What the link does with one datagram.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fate {
@@ -104,6 +108,8 @@ pub struct ClientEnd {
     pub got: Vec<Got>,
     pub error: Option<ClientError>,
     pub closed: bool,
+    /// Answers challenges (none: challenges are only recorded).
+    pub auth: Option<auth::ClientAuth>,
 }
 
 /// The server end: the machine and its application's content.
@@ -120,6 +126,8 @@ pub struct ServerEnd {
     pub closed: bool,
     /// The copies of UDP Data packets, for resend requests.
     pub ring: server::ResendRing<Vec<u8>>,
+    /// Protects what it serves (none: every open is served).
+    pub auth: Option<auth::ServerAuth>,
 }
 
 /// Both machines, the link and the clock.
@@ -137,6 +145,21 @@ pub struct Pair {
     to_server: Link,
     /// Datagrams delivered, per destination (client, server).
     pub delivered: (usize, usize),
+    /// What each end was sent, in the fuzz targets' input forms (the
+    /// `server` target's datagrams as 0xDD units, the `client` target's
+    /// behind its knobs byte): written as seeds when the pair drops.
+    seeds: (Vec<u8>, Vec<u8>),
+}
+
+impl Drop for Pair {
+    fn drop(&mut self) {
+        crate::common::seed("server", &self.seeds.1);
+        // Knobs: UDP asked for (the server's datagrams are Data units).
+        let udp = self.client.m.udp_active();
+        let mut c = vec![if udp { 2 } else { 0 }];
+        c.extend_from_slice(&self.seeds.0);
+        crate::common::seed("client", &c);
+    }
 }
 
 fn media_of(file: &[u8], continues: bool) -> Media {
@@ -177,10 +200,20 @@ impl Pair {
                 got: Vec::new(),
                 error: None,
                 closed: false,
+                auth: None,
             },
             server: ServerEnd {
-                ring: server::ResendRing::new(vec![0; 4 << 20], 64 * 1024, server.resend_window)
-                    .unwrap(),
+                // 4,096 copies of the largest packet served.
+                ring: {
+                    let size = entries
+                        .iter()
+                        .map(|f| HeaderSummary::parse(f).map_or(0, |h| h.packet_size))
+                        .max()
+                        .unwrap_or(0);
+                    let slot = size as usize + 8 + 14;
+                    server::ResendRing::new(vec![0; 4096 * slot], size, server.resend_window)
+                        .unwrap()
+                },
                 m: ServerMachine::new(server, 0x5EED_0001)
                     .with_peer(CLIENT_ADDR.parse::<SocketAddr>().unwrap().ip()),
                 inbox: Vec::new(),
@@ -190,10 +223,12 @@ impl Pair {
                 events: Vec::new(),
                 error: None,
                 closed: false,
+                auth: None,
             },
             to_client: Link::default(),
             to_server: Link::default(),
             delivered: (0, 0),
+            seeds: (Vec::new(), Vec::new()),
         }
     }
 
@@ -213,12 +248,29 @@ impl Pair {
     }
 
     fn send_udp(&mut self, to_client: bool, d: Datagram) {
-        let at = self.now + self.latency;
+        if to_client {
+            self.seeds.0.extend_from_slice(&d.contents);
+        } else if let Ok(len) = u16::try_from(d.contents.len()) {
+            self.seeds.1.extend_from_slice(&[0xDD, 0]);
+            self.seeds.1.extend_from_slice(&len.to_le_bytes());
+            self.seeds.1.extend_from_slice(&d.contents);
+        }
         let link = if to_client {
             &mut self.to_client
         } else {
             &mut self.to_server
         };
+        // Datagrams share the link's rate with the TCP bytes.
+        let start = self.now.max(link.free_at);
+        let done = match self.rate {
+            Some(r) => {
+                let bits = (d.contents.len() as u64 + 28) * 8;
+                start + Duration(bits.saturating_mul(1_000_000) / r)
+            }
+            None => start,
+        };
+        link.free_at = done;
+        let at = done + self.latency;
         match (self.fate)(&d) {
             Fate::Deliver => link.udp.push((at, d)),
             Fate::Drop => {}
@@ -259,6 +311,7 @@ impl Pair {
             for _ in 0..1000 {
                 match self.client.m.poll_output(self.now, &mut buf) {
                     Ok(client::Output::Transmit(Transmit::Tcp(n))) => {
+                        self.seeds.1.extend_from_slice(&buf[..n]);
                         Self::send_tcp(
                             &mut self.to_server,
                             self.now,
@@ -304,13 +357,16 @@ impl Pair {
                 let sent = std::mem::take(&mut driver.sent);
                 for (to, bytes, _what) in sent {
                     match to {
-                        Transmit::Tcp(_) => Self::send_tcp(
-                            &mut self.to_client,
-                            self.now,
-                            self.latency,
-                            self.rate,
-                            &bytes,
-                        ),
+                        Transmit::Tcp(_) => {
+                            self.seeds.0.extend_from_slice(&bytes);
+                            Self::send_tcp(
+                                &mut self.to_client,
+                                self.now,
+                                self.latency,
+                                self.rate,
+                                &bytes,
+                            )
+                        }
                         Transmit::Udp { destination, .. } => {
                             let d = Datagram {
                                 source: SERVER_ADDR.parse().unwrap(),
@@ -391,7 +447,7 @@ impl Pair {
                 };
                 if to_client {
                     self.delivered.0 += 1;
-                    match client_event(&mut self.client.m, now, input) {
+                    match client_event(&mut self.client.m, &mut None, now, input) {
                         Ok(Some(got)) => self.client.got(got),
                         Ok(None) => {}
                         Err(e) => {
@@ -436,11 +492,17 @@ impl Pair {
             for e in events {
                 self.server.events.push(format!("{e:?}"));
                 let r = match e {
-                    ServerEvent::OpenRequest { .. } => {
-                        let more = self.server.entries.len() > 1;
-                        self.server.entry = 0;
-                        let media = media_of(&self.server.entries[0], more);
-                        self.server.m.accept_open(media)
+                    ServerEvent::OpenRequest { token, .. }
+                    | ServerEvent::SecurityResponse { token } => {
+                        let s = &mut self.server;
+                        let granted = match &mut s.auth {
+                            Some(a) => a.check(&mut s.m, now, token),
+                            None => Ok(true),
+                        };
+                        let more = s.entries.len() > 1;
+                        s.entry = 0;
+                        let media = media_of(&s.entries[0], more);
+                        granted.and_then(|g| if g { s.m.accept_open(media) } else { Ok(()) })
                     }
                     ServerEvent::SeekRequest { position_ms } => {
                         let file = &self.server.entries[self.server.entry];
@@ -469,7 +531,8 @@ impl Pair {
             let unit = self.client.inbox[used..used + f.len()].to_vec();
             used += f.len();
             let now = self.now;
-            match client_event(&mut self.client.m, now, Input::tcp(f, &unit)) {
+            let c = &mut self.client;
+            match client_event(&mut c.m, &mut c.auth, now, Input::tcp(f, &unit)) {
                 Ok(Some(got)) => self.client.got(got),
                 Ok(None) => {}
                 Err(e) => {
@@ -651,10 +714,19 @@ fn packet_for_time(file: &[u8], ms: u64) -> u64 {
 /// The client machine's input, and the event made owned.
 fn client_event(
     m: &mut ClientMachine,
+    auth: &mut Option<auth::ClientAuth>,
     now: Instant,
     input: Input<'_>,
 ) -> Result<Option<Got>, ClientError> {
-    Ok(m.handle_input(now, input)?.map(|e| match e {
+    let e = m.handle_input(now, input)?;
+    if let (Some(ClientEvent::SecurityChallenge { token, refused, .. }), Some(a)) =
+        (e, auth.as_mut())
+        && !a.answer(m, token, refused)?
+    {
+        // Gave up: CloseFile, as a player would.
+        let _ = m.close();
+    }
+    Ok(e.map(|e| match e {
         ClientEvent::HeaderPiece { data, first, last } => Got::HeaderPiece {
             data: data.to_vec(),
             first,

@@ -3,6 +3,7 @@
 
 #![allow(dead_code, unreachable_pub, missing_docs)]
 
+pub mod auth;
 pub mod client;
 
 use std::net::SocketAddr;
@@ -354,6 +355,21 @@ pub fn ffmpeg_pull(addr: SocketAddr, name: &str, out: &Path) -> (bool, String) {
         Duration::from_secs(60),
         "ffmpeg",
     )
+}
+
+/// Holds UDP port 7000 for one `mmsu://` VLC at a time — VLC binds it
+/// whatever it is told (interop-notes) — across test threads and test
+/// processes (two suites run on one machine): an exclusive lock on a file
+/// in the system's temporary folder, released when the file drops.
+pub fn vlc_udp_port_lock() -> nix::fcntl::Flock<std::fs::File> {
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(std::env::temp_dir().join("mms-rs-vlc-udp-7000.lock"))
+        .unwrap();
+    nix::fcntl::Flock::lock(f, nix::fcntl::FlockArg::LockExclusive)
+        .unwrap_or_else(|(_, e)| panic!("flock: {e}"))
 }
 
 /// A folder under the test scratch space that `nobody` may write to (VLC
