@@ -22,7 +22,8 @@ pub enum StreamChoice {
     },
     /// As [`StreamChoice::Best`], under the bandwidth the packet-pair
     /// measures ([3.1.5.4], [4.4.1]; asked for whatever
-    /// [`Options::packet_pair`] says): all fit when none is measured.
+    /// [`Options::packet_pair`](crate::Options::packet_pair) says): all
+    /// fit when none is measured.
     Measured {
         /// Preferred language.
         language: Option<String>,

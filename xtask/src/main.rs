@@ -433,13 +433,22 @@ fn ci(fuzz_seconds: u64) -> Result {
     // The publishable crates package and build from their .crate files
     // (cargo resolves mms-proto for the others from the packages it just
     // made, so no --no-verify is needed); offline, from the crates the
-    // steps above fetched; ~30 s cold, 4 s warm.
+    // steps above fetched. In a target directory of its own, whose copies
+    // of our crates are cleaned first: cargo takes a registry crate of the
+    // same name and version for unchanged, so a second run would verify
+    // against the first run's mms-proto.
     step("package", &mut || {
+        let dir = "target/package-verify";
+        sh(cargo()
+            .args(["clean", "--offline", "--target-dir", dir])
+            .args(["-p", "mms-proto", "-p", "mms-client", "-p", "mms-server"]))?;
         sh(cargo().args([
             "package",
             "--locked",
             "--offline",
             "--allow-dirty",
+            "--target-dir",
+            dir,
             "-p",
             "mms-proto",
             "-p",
