@@ -145,6 +145,13 @@ impl<W: Output> AsfWriter<W> {
     /// Starts a file with `header` (the MMS "ASF file header": Header
     /// Object plus the Data Object's 50-byte prefix).
     pub fn new(mut out: W, header: &[u8]) -> io::Result<Self> {
+        let w = Self::without_header(out_placeholder(), header)?;
+        out.write_all(header)?;
+        Ok(w.with_output(out))
+    }
+
+    /// A writer for `header` whose header is not written (yet).
+    fn without_header<V: Output>(out: V, header: &[u8]) -> io::Result<AsfWriter<V>> {
         let summary = mms_proto::asf::HeaderSummary::parse(header)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
         let packet_size = summary.packet_size as usize;
@@ -169,8 +176,7 @@ impl<W: Output> AsfWriter<W> {
             })
             .collect();
         indexes.sort_by_key(|i| i.builder.stream());
-        out.write_all(header)?;
-        Ok(Self {
+        Ok(AsfWriter {
             file_id: summary.file_id,
             indexes,
             out,
@@ -187,14 +193,57 @@ impl<W: Output> AsfWriter<W> {
         })
     }
 
-    /// Appends one received packet, re-padded to the packet size. A packet
-    /// that does not re-pad is refused with [`io::ErrorKind::InvalidData`]
-    /// and nothing is written; any other error is the output's, and the
-    /// writer takes no more packets (finish it).
-    pub fn write_packet(&mut self, data: &[u8]) -> io::Result<()> {
-        if self.failed {
-            return Err(io::Error::other("an earlier write failed"));
+    fn with_output<V: Output>(self, out: V) -> AsfWriter<V> {
+        AsfWriter {
+            out,
+            header: self.header,
+            packet_size: self.packet_size,
+            source_packets: self.source_packets,
+            source_broadcast: self.source_broadcast,
+            packets: self.packets,
+            pending: self.pending,
+            scratch: self.scratch,
+            first_send: self.first_send,
+            ends: self.ends,
+            failed: self.failed,
+            file_id: self.file_id,
+            indexes: self.indexes,
         }
+    }
+
+    /// Continues a file that `out` holds (a partial dump): `header` is the
+    /// source's, as the server sends it now, and `packets` whole packets
+    /// the file holds after its header, read from `existing` (counted,
+    /// indexed and kept, not written again). The output is cut after them
+    /// — a cut packet or an old index goes — and the next packet is
+    /// appended there; [`AsfWriter::finish`] writes `header` over the
+    /// file's and patches it. `header` must be as long as the file's (the
+    /// same source).
+    pub fn continuing(
+        mut out: W,
+        header: &[u8],
+        packets: u64,
+        mut existing: impl io::Read,
+    ) -> io::Result<Self> {
+        let mut w = Self::without_header(out_placeholder(), header)?;
+        let mut packet = vec![0u8; w.packet_size];
+        for _ in 0..packets {
+            existing.read_exact(&mut packet)?;
+            w.account(&packet)?;
+        }
+        let end = header.len() as u64 + w.packets * w.packet_size as u64;
+        out.truncate_to(end)?;
+        if !out.rewind_to(end)? {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "a pipe cannot be continued",
+            ));
+        }
+        Ok(w.with_output(out))
+    }
+
+    /// Counts and indexes one packet (re-padded into `scratch`): its size.
+    fn account(&mut self, data: &[u8]) -> io::Result<usize> {
         let n = repad(data, self.packet_size, &mut self.scratch)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
         let mut end = self.ends.last().copied().unwrap_or(0);
@@ -207,8 +256,20 @@ impl<W: Output> AsfWriter<W> {
         for index in &mut self.indexes {
             index.push(number, &self.scratch[..n]);
         }
-        self.pending.extend_from_slice(&self.scratch[..n]);
         self.packets += 1;
+        Ok(n)
+    }
+
+    /// Appends one received packet, re-padded to the packet size. A packet
+    /// that does not re-pad is refused with [`io::ErrorKind::InvalidData`]
+    /// and nothing is written; any other error is the output's, and the
+    /// writer takes no more packets (finish it).
+    pub fn write_packet(&mut self, data: &[u8]) -> io::Result<()> {
+        if self.failed {
+            return Err(io::Error::other("an earlier write failed"));
+        }
+        let n = self.account(data)?;
+        self.pending.extend_from_slice(&self.scratch[..n]);
         if self.pending.len() >= WRITE_CHUNK {
             self.write_pending()?;
         }
@@ -337,6 +398,11 @@ impl<W: Output> AsfWriter<W> {
         }
         (out, n)
     }
+}
+
+/// The output of a writer being built (before it has its real one).
+fn out_placeholder() -> io::Cursor<Vec<u8>> {
+    io::Cursor::new(Vec::new())
 }
 
 /// Sets the File Properties Object's File Size and Data Packets Count,

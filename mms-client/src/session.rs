@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use futures_core::Stream;
-use mms_proto::asf::{HeaderSummary, Preferences, StreamSet, select_streams};
+use mms_proto::asf::{HeaderSummary, StreamSet};
 use mms_proto::client::{
     ClientError, ClientMachine, Config, Event, FileInfo, Input, OUTPUT_BUF_LEN, Output, Play,
     Redirect, Start, State, Stats, Transmit,
@@ -19,6 +19,7 @@ use mms_proto::wire::{Limits, Status, frame};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 
+use crate::choice::{StreamChoice, StreamDesc, choose, describe};
 use crate::udp::{Reorder, Transport};
 use crate::url::unbracket;
 use crate::{Error, MmsUrl};
@@ -54,6 +55,13 @@ pub struct Options {
     /// machine's [`Config::strict`]) instead of tolerating and counting it
     /// in [`Stats`] (see [`Session::stats`]).
     pub strict: bool,
+    /// Ask every play to come accelerated: the whole content at this many
+    /// bit/s (StartPlaying's dwAccelBandwidth and dwLinkBandwidth, with
+    /// dwAccelDuration the content's duration, [2.2.4.25]) — a download
+    /// faster than real time. Sent to servers of version 9 or later only
+    /// ([3.1.4.2.1]); a server may ignore it. A [`Play`] that names its
+    /// own [`Play::acceleration`] keeps it.
+    pub acceleration: Option<u32>,
     /// Credentials for protected streams; `None`: the URL's
     /// `user:password@`, if any (used only on the URL's host).
     pub login: Option<crate::Login>,
@@ -76,27 +84,11 @@ impl Default for Options {
             transport: Transport::Auto,
             udp_port: None,
             strict: false,
+            acceleration: None,
             login: None,
             auth: crate::AuthMode::Auto,
         }
     }
-}
-
-/// Which streams to receive.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StreamChoice {
-    /// Every stream of the header.
-    All,
-    /// These stream numbers (others off).
-    Only(Vec<u8>),
-    /// One stream per mutual-exclusion group: the best that fits
-    /// `max_bitrate` (all of them fit when `None`), preferring `language`.
-    Best {
-        /// Bandwidth to fit, bit/s.
-        max_bitrate: Option<u32>,
-        /// Preferred language (`en`, `fr-CA`, …).
-        language: Option<String>,
-    },
 }
 
 /// An ASF data packet received.
@@ -111,21 +103,6 @@ pub struct Packet {
     /// The packet as sent (padding stripped: [`mms_proto::asf::repad`]
     /// restores the fixed size).
     pub data: Bytes,
-}
-
-/// One stream of the header, for display.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct StreamDesc {
-    /// Stream number.
-    pub number: u8,
-    /// `audio`, `video`, `command`, … .
-    pub kind: String,
-    /// Codec: a WAVEFORMATEX tag name or a FOURCC.
-    pub codec: String,
-    /// Bit rate, bit/s.
-    pub bit_rate: u32,
-    /// Language, if the header names one.
-    pub language: Option<String>,
 }
 
 /// Connects, sets up and reads the ASF header, following redirects, all
@@ -196,7 +173,8 @@ async fn connect_following(mut url: MmsUrl, mut options: Options) -> Result<Sess
         };
         let config = Config {
             guid,
-            packet_pair: options.packet_pair,
+            packet_pair: options.packet_pair
+                || matches!(options.streams, StreamChoice::Measured { .. }),
             local_addr: local.ip(),
             local_port: local.port(),
             max_header_len: options.max_header_len,
@@ -216,6 +194,7 @@ async fn connect_following(mut url: MmsUrl, mut options: Options) -> Result<Sess
         crate::auth::prepare(&mut m, options_here.login.as_ref(), options.auth)?;
         let mut s = Session::new(io, m, url.clone(), options_here);
         s.udp = udp;
+        s.udp_blocked = tcp_only;
         let setup = s.setup().await;
         let setup = setup.map_err(|e| crate::auth::refine(e, s.options.login.as_ref()));
         if let Err(Error::UdpSilent) = setup
@@ -322,6 +301,8 @@ pub struct Session {
     tcp_closed: bool,
     /// Where [`ClientMachine::trim`] rewrites a packet.
     trimmed: Vec<u8>,
+    /// A session before this one asked for UDP and no datagram came.
+    udp_blocked: bool,
     /// When Data last arrived (or the session began).
     last_data: std::time::Instant,
     /// The play asked for last, and the last packet handed out of it: a
@@ -360,6 +341,7 @@ impl Session {
             happened: VecDeque::new(),
             tcp_closed: false,
             trimmed: Vec::new(),
+            udp_blocked: false,
             last_data: std::time::Instant::now(),
             playing: None,
             last_location: None,
@@ -373,6 +355,23 @@ impl Session {
     /// Whether Data comes over UDP in this session.
     pub fn udp(&self) -> bool {
         self.udp.is_some() && self.machine.udp_active()
+    }
+
+    /// Whether the server offered Data over UDP: `None` if it was not
+    /// asked (`mmst://`, [`Transport::Tcp`]); `Some(false)` if it declined
+    /// ([3.1.5.5]), or accepted and no datagram came through (then this
+    /// session is the TCP one [`Transport::Auto`] fell back to).
+    pub fn udp_offered(&self) -> Option<bool> {
+        if self.udp_blocked {
+            return Some(false);
+        }
+        self.udp.as_ref().map(|_| self.machine.udp_active())
+    }
+
+    /// A session before this one had UDP accepted and no datagram came
+    /// (a firewall or NAT in the way): it fell back to TCP.
+    pub fn udp_blocked(&self) -> bool {
+        self.udp_blocked
     }
 
     /// What happened to the session's datagrams (all zero over TCP; after
@@ -814,30 +813,7 @@ impl Session {
     }
 
     fn choose(&self, choice: &StreamChoice) -> Result<StreamSet, Error> {
-        let h = self.summary()?;
-        Ok(match choice {
-            StreamChoice::All => h.all_streams(),
-            StreamChoice::Only(list) => {
-                let mut s = StreamSet::EMPTY;
-                for &n in list {
-                    if !h.all_streams().contains(n) {
-                        return Err(Error::Misuse("no such stream in the header"));
-                    }
-                    s.insert(n);
-                }
-                s
-            }
-            StreamChoice::Best {
-                max_bitrate,
-                language,
-            } => select_streams(
-                &h,
-                &Preferences {
-                    max_bitrate: *max_bitrate,
-                    language: language.as_deref(),
-                },
-            ),
-        })
+        choose(&self.summary()?, choice, self.bandwidth())
     }
 
     // ----- what the session knows ---------------------------------------
@@ -892,6 +868,14 @@ impl Session {
         self.machine.stats()
     }
 
+    /// The stream numbers asked for in the next or current play (those
+    /// of [`Options::streams`] applied to the header).
+    pub fn selected(&self) -> Vec<u8> {
+        self.choose(&self.options.streams.clone())
+            .map(|set| (1..=127).filter(|&n| set.contains(n)).collect())
+            .unwrap_or_default()
+    }
+
     /// The packet-pair bandwidth, if measured.
     pub fn bandwidth(&self) -> Option<u64> {
         self.machine.bandwidth()
@@ -899,20 +883,7 @@ impl Session {
 
     /// The streams of the header.
     pub fn streams(&self) -> Result<Vec<StreamDesc>, Error> {
-        let h = self.summary()?;
-        Ok(h.streams
-            .iter()
-            .map(|s| StreamDesc {
-                number: s.number,
-                kind: format!("{:?}", s.kind).to_lowercase(),
-                codec: codec_name(s.codec),
-                bit_rate: s.bitrate,
-                language: s
-                    .language_index
-                    .and_then(|i| h.language(i))
-                    .map(|l| l.to_string_lossy()),
-            })
-            .collect())
+        Ok(describe(&self.summary()?))
     }
 
     // ----- requests -----------------------------------------------------
@@ -929,7 +900,10 @@ impl Session {
 
     /// Starts streaming (or, while streaming, seeks: stop → switch →
     /// play) and waits until the server confirms.
-    pub async fn play(&mut self, play: Play) -> Result<(), Error> {
+    pub async fn play(&mut self, mut play: Play) -> Result<(), Error> {
+        if play.acceleration.is_none() && play.rate.is_none() {
+            play.acceleration = self.accelerated();
+        }
         let now = self.now();
         self.machine
             .play(now, &play)
@@ -958,6 +932,29 @@ impl Session {
                 _ => {}
             }
         }
+    }
+
+    /// [`Options::acceleration`] for this content: the whole of it (in
+    /// ms, rounded up; a live stream's an hour) at that bit rate.
+    fn accelerated(&self) -> Option<mms_proto::wire::Acceleration> {
+        let bandwidth = self.options.acceleration?;
+        let f = self.file();
+        let ms = if f.duration > 0.0 && !f.is_broadcast() {
+            (f.duration * 1000.0).ceil().min(u32::MAX as f64) as u32
+        } else {
+            3_600_000
+        };
+        Some(mms_proto::wire::Acceleration {
+            bandwidth,
+            duration: ms,
+            link_bandwidth: Some(bandwidth),
+        })
+    }
+
+    /// Whether the server is asked for acceleration ([`Options::acceleration`]
+    /// set and Server-Version ≥ 9, [3.1.4.2.1]).
+    pub fn acceleration_asked(&self) -> bool {
+        self.options.acceleration.is_some() && self.server_version().is_some_and(|v| v.major >= 9)
     }
 
     /// Plays from `start` to the end.
@@ -1087,21 +1084,5 @@ impl Session {
         .await;
         let _ = self.io.shutdown().await;
         r.unwrap_or(Ok(()))
-    }
-}
-
-fn codec_name(c: mms_proto::asf::Codec) -> String {
-    use mms_proto::asf::Codec;
-    match c {
-        Codec::Audio(0x0161) => "WMA2".into(),
-        Codec::Audio(0x0160) => "WMA1".into(),
-        Codec::Audio(0x0162) => "WMA Pro".into(),
-        Codec::Audio(0x0163) => "WMA Lossless".into(),
-        Codec::Audio(0x000A) => "WMA Voice".into(),
-        Codec::Audio(0x0055) => "MP3".into(),
-        Codec::Audio(0x0001) => "PCM".into(),
-        Codec::Audio(t) => format!("audio 0x{t:04X}"),
-        Codec::Video(f) => String::from_utf8_lossy(&f).into_owned(),
-        Codec::Unknown => "-".into(),
     }
 }

@@ -1,7 +1,8 @@
 //! `cargo xtask`: the project's build and check tasks.
 //!
 //! * `ci` — everything CI checks, in order (deps, fmt, clippy, test, no-std,
-//!   the mms-proto dependency check, docs, fuzz smoke), cargo with
+//!   the mms-proto dependency check, cargo package of the three
+//!   publishable crates, docs, fuzz smoke), cargo with
 //!   `--locked`; fails if a step fails or the fuzz smoke cannot run
 //!   (`--fuzz-seconds 0` skips it, and says so).
 //! * `deps` — installs the toolchain pieces (the no-std target, nightly,
@@ -18,6 +19,8 @@
 //! * `pull` — the release `mms dump` vs `ffmpeg -c copy` pulling the same
 //!   file from the release server, into the "Client pull" section of
 //!   `docs/benchmarks.md`.
+//! * `dist` — man pages and shell completions of `mms`, from its clap
+//!   definitions, into `target/dist/`.
 //! * `media` — generates the ASF test media with FFmpeg and GStreamer into
 //!   `target/media/` (`--update-testdata` copies the committed subset into
 //!   `testdata/`).
@@ -25,6 +28,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod bench;
+mod dist;
 mod fuzz;
 mod load;
 mod media;
@@ -80,6 +84,9 @@ enum Task {
     /// (paced lateness, CPU and RSS per session, handshakes/s, Mbit/s vs
     /// raw TCP).
     Load(load::Options),
+    /// Man pages and shell completions of `mms`, from its clap
+    /// definitions, into target/dist.
+    Dist,
     /// Generate the ASF test media with FFmpeg and GStreamer into target/media.
     Media {
         /// Also copy the committed subset into testdata/.
@@ -99,6 +106,7 @@ fn main() -> ExitCode {
         Task::Load(options) => load::run(options),
         Task::Pull { rounds } => pull::run(rounds.max(1)),
         Task::Media { update_testdata } => media::run(update_testdata),
+        Task::Dist => dist::run(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -431,6 +439,33 @@ fn ci(fuzz_seconds: u64) -> Result {
     });
     step("no-std", &mut || no_std(true));
     step("dependency check", &mut dep_check);
+    // The publishable crates package and build from their .crate files
+    // (cargo resolves mms-proto for the others from the packages it just
+    // made, so no --no-verify is needed); offline, from the crates the
+    // steps above fetched. In a target directory of its own, whose copies
+    // of our crates are cleaned first: cargo takes a registry crate of the
+    // same name and version for unchanged, so a second run would verify
+    // against the first run's mms-proto.
+    step("package", &mut || {
+        let dir = "target/package-verify";
+        sh(cargo()
+            .args(["clean", "--offline", "--target-dir", dir])
+            .args(["-p", "mms-proto", "-p", "mms-client", "-p", "mms-server"]))?;
+        sh(cargo().args([
+            "package",
+            "--locked",
+            "--offline",
+            "--allow-dirty",
+            "--target-dir",
+            dir,
+            "-p",
+            "mms-proto",
+            "-p",
+            "mms-client",
+            "-p",
+            "mms-server",
+        ]))
+    });
     step("docs", &mut || {
         sh(cargo()
             .args(["doc", "--locked", "--workspace", "--no-deps"])

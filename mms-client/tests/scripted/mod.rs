@@ -12,10 +12,11 @@ use std::time::Duration;
 
 use mms_proto::asf::{HeaderSummary, Padding, Rewritten, Selection, StreamSet, rewrite};
 use mms_proto::wire::{
-    DataPacketRepr, FILE_ATTRIBUTE_MMS_CANSEEK, Frame, HResult, Limits, Message,
-    ReportConnectedExRepr, ReportConnectedFunnelRepr, ReportEndOfStreamRepr, ReportFunnelInfoRepr,
-    ReportOpenFileRepr, ReportReadBlockRepr, ReportStartedPlayingRepr, ReportStreamSwitchRepr,
-    Status, StopAt, TcpMessageHeaderRepr, Utf16Str, frame, parse_packet,
+    DataPacketRepr, FILE_ATTRIBUTE_MMS_CANSEEK, Frame, HResult, Limits, MMS_DISABLE_PACKET_PAIR,
+    MMS_PACKET_PAIR_TCP_HIGH_ENTROPY, MMS_USE_PACKET_PAIR, Message, ReportConnectedExRepr,
+    ReportConnectedFunnelRepr, ReportEndOfStreamRepr, ReportFunnelInfoRepr, ReportOpenFileRepr,
+    ReportReadBlockRepr, ReportStartedPlayingRepr, ReportStreamSwitchRepr, Status, StopAt,
+    TcpMessageHeaderRepr, Utf16Str, frame, parse_packet,
 };
 
 /// How the server behaves. `Script::serving(file)` is a correct server.
@@ -48,6 +49,21 @@ pub struct Script {
     pub pace: Duration,
     /// Send these packets (by number) as bytes that are no ASF packet.
     pub corrupt: Vec<usize>,
+    /// AuthenPackage of ReportConnectedEX (`BASIC`, `NTLM`).
+    pub authen_package: Option<&'static str>,
+    /// Decline Data over UDP: a ConnectFunnel naming UDP is answered
+    /// with ReportDisconnectedFunnel ([3.2.5.5]).
+    pub refuse_udp: bool,
+    /// What the client sent, for the test to look at: each command's
+    /// message name and, for Connect, the subscriberName; for OpenFile,
+    /// the file name; for StartPlaying, its fields.
+    pub log: Option<std::sync::Arc<std::sync::Mutex<Vec<String>>>>,
+    /// Answer OpenFile with a RedirectType 2 (through this proxy).
+    pub redirect_to_proxy: Option<SocketAddr>,
+    /// Agree to the TCP packet-pair ([4.4.2]) and send its two measuring
+    /// ReportFunnelInfo this far apart: the client measures about
+    /// 4.5 kbit over this gap.
+    pub pair_gap: Option<Duration>,
 }
 
 impl Script {
@@ -65,6 +81,11 @@ impl Script {
             ignore_stop: false,
             pace: Duration::ZERO,
             corrupt: Vec::new(),
+            authen_package: None,
+            refuse_udp: false,
+            log: None,
+            redirect_to_proxy: None,
+            pair_gap: None,
         }
     }
 
@@ -166,14 +187,78 @@ impl Conn {
         while let Some(unit) = self.recv() {
             let (_, mut ms) = parse_packet(&unit).unwrap();
             let m = ms.next().unwrap().unwrap();
+            if let Some(log) = &self.script.log {
+                log.lock().unwrap().push(format!("{m:?}"));
+            }
             match m {
-                Message::Connect(_) => self.send(
-                    &ReportConnectedExRepr::new(0xF0F0_F0EF, Utf16Str::Str(self.script.version))
-                        .into(),
+                Message::Connect(c) => self.send(
+                    &ReportConnectedExRepr {
+                        authen_package: self.script.authen_package.map(Utf16Str::Str),
+                        ..ReportConnectedExRepr::new(
+                            if self.script.pair_gap.is_some()
+                                && c.play_incarnation == MMS_USE_PACKET_PAIR
+                            {
+                                MMS_USE_PACKET_PAIR
+                            } else {
+                                MMS_DISABLE_PACKET_PAIR
+                            },
+                            Utf16Str::Str(self.script.version),
+                        )
+                    }
+                    .into(),
                 )?,
-                Message::FunnelInfo(_) => self.send(&ReportFunnelInfoRepr::new(7).into())?,
+                Message::FunnelInfo(f) => {
+                    if let Some(gap) = self.script.pair_gap
+                        && f.play_incarnation == MMS_PACKET_PAIR_TCP_HIGH_ENTROPY
+                    {
+                        let filler = [0x5Au8; 480];
+                        for i in 0..2 {
+                            if i == 1 {
+                                std::thread::sleep(gap);
+                            }
+                            self.send(
+                                &ReportFunnelInfoRepr {
+                                    play_incarnation: MMS_PACKET_PAIR_TCP_HIGH_ENTROPY,
+                                    packet_pair: &filler,
+                                    ..ReportFunnelInfoRepr::new(7)
+                                }
+                                .into(),
+                            )?;
+                        }
+                    }
+                    self.send(&ReportFunnelInfoRepr::new(7).into())?
+                }
+                Message::ConnectFunnel(c)
+                    if self.script.refuse_udp
+                        && c.funnel_name
+                            .to_string_lossy()
+                            .to_ascii_uppercase()
+                            .contains("UDP") =>
+                {
+                    self.send(
+                        &mms_proto::wire::ReportDisconnectedFunnelRepr {
+                            hr: HResult::E_NOTIMPL,
+                            play_incarnation: 0,
+                        }
+                        .into(),
+                    )?
+                }
                 Message::ConnectFunnel(_) => {
                     self.send(&ReportConnectedFunnelRepr::default().into())?
+                }
+                Message::OpenFile(o) if self.script.redirect_to_proxy.is_some() => {
+                    let proxy = self.script.redirect_to_proxy.unwrap();
+                    let to = format!("mms://{proxy}");
+                    self.send(
+                        &mms_proto::wire::ReportRedirectRepr {
+                            hr: HResult::S_OK,
+                            redirect_type: 2,
+                            location: Utf16Str::Str(&to),
+                        }
+                        .into(),
+                    )?;
+                    let _ = o;
+                    return Ok(());
                 }
                 Message::OpenFile(o) => {
                     if let Some(hr) = self.script.short_refusal {
