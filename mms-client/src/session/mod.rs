@@ -3,15 +3,13 @@
 //! protocol decision is the machine's.
 
 use std::collections::VecDeque;
-use std::hash::{BuildHasher, Hasher};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use futures_core::Stream;
 use mms_proto::asf::{HeaderSummary, StreamSet};
 use mms_proto::client::{
-    ClientError, ClientMachine, Config, Event, FileInfo, Input, OUTPUT_BUF_LEN, Output, Play,
-    Redirect, Start, State, Stats, Transmit,
+    ClientError, ClientMachine, Event, FileInfo, Input, OUTPUT_BUF_LEN, Output, Play, Redirect,
+    State, Stats, Transmit,
 };
 use mms_proto::time::Instant;
 use mms_proto::wire::text::{Guid, Version};
@@ -23,6 +21,13 @@ use crate::choice::{StreamChoice, StreamDesc, choose, describe};
 use crate::udp::{Reorder, Transport};
 use crate::url::unbracket;
 use crate::{Error, MmsUrl};
+
+mod connect;
+mod requests;
+
+pub use connect::connect;
+use connect::connect_following;
+mod udp;
 
 /// Settings of [`connect`].
 #[derive(Debug, Clone)]
@@ -40,7 +45,7 @@ pub struct Options {
     /// Which streams to ask for (again for each playlist entry).
     pub streams: StreamChoice,
     /// Go on into the next entry of a server-side playlist (the
-    /// machine's [`Config::follow_playlist`]).
+    /// machine's [`Config::follow_playlist`](mms_proto::client::Config::follow_playlist)).
     pub follow_playlist: bool,
     /// The client GUID ([3.1.4.1.1]); random per session when `None`.
     pub guid: Option<Guid>,
@@ -52,7 +57,7 @@ pub struct Options {
     /// The local UDP port for Data over UDP; 0 or `None`: any free one.
     pub udp_port: Option<u16>,
     /// Refuse what servers in the wild send against the spec (the
-    /// machine's [`Config::strict`]) instead of tolerating and counting it
+    /// machine's [`Config::strict`](mms_proto::client::Config::strict)) instead of tolerating and counting it
     /// in [`Stats`] (see [`Session::stats`]).
     pub strict: bool,
     /// Ask every play to come accelerated: the whole content at this many
@@ -103,143 +108,6 @@ pub struct Packet {
     /// The packet as sent (padding stripped: [`mms_proto::asf::repad`]
     /// restores the fixed size).
     pub data: Bytes,
-}
-
-/// Connects, sets up and reads the ASF header, following redirects, all
-/// within `options.connect_timeout`: the [`Session`] is READY. Dropping
-/// the future cancels.
-pub async fn connect(url: &str, options: Options) -> Result<Session, Error> {
-    let url = MmsUrl::parse(url)?;
-    let limit = options.connect_timeout;
-    match tokio::time::timeout(limit, connect_following(url, options)).await {
-        Ok(r) => r,
-        Err(_) => Err(Error::Timeout {
-            waiting_for: "the server to set up the session",
-            seconds: limit.as_secs_f64(),
-        }),
-    }
-}
-
-async fn connect_following(mut url: MmsUrl, mut options: Options) -> Result<Session, Error> {
-    let guid = options.guid.unwrap_or_else(random_guid);
-    options.guid = Some(guid);
-    if options.login.is_none() {
-        options.login = crate::auth::login_of_url(&url.credentials);
-    }
-    // Credentials go only to the host they were given for.
-    let login_host = url.host.clone();
-    let mut redirects = 0u8;
-    let mut tcp_only = false;
-    loop {
-        let transport = Transport::of_scheme(&url.scheme, options.transport);
-        let want_udp = transport != Transport::Tcp && !tcp_only;
-        let target = options
-            .proxy
-            .clone()
-            .unwrap_or((url.host.clone(), url.port));
-        tracing::debug!(%url, ?target, "connecting");
-        let io = TcpStream::connect((target.0.as_str(), target.1))
-            .await
-            .map_err(|source| Error::Unreachable {
-                target: if target.0.contains(':') {
-                    format!("[{}]:{}", target.0, target.1)
-                } else {
-                    format!("{}:{}", target.0, target.1)
-                },
-                source,
-            })?;
-        io.set_nodelay(true)?;
-        let local = io.local_addr()?;
-        // [3.1.4.7] The server's datagrams come from (and resend requests
-        // go to) the address the TCP connection reached: the server's, or
-        // the proxy's.
-        let peer = io.peer_addr()?;
-        let udp = if want_udp {
-            let port = options.udp_port.unwrap_or(0);
-            Some(
-                UdpSocket::bind((local.ip(), port))
-                    .await
-                    .map_err(|source| Error::Unreachable {
-                        target: format!("local UDP port {port}"),
-                        source,
-                    })?,
-            )
-        } else {
-            None
-        };
-        let udp_port = match &udp {
-            Some(u) => Some(u.local_addr()?.port()),
-            None => None,
-        };
-        let config = Config {
-            guid,
-            packet_pair: options.packet_pair
-                || matches!(options.streams, StreamChoice::Measured { .. }),
-            local_addr: local.ip(),
-            local_port: local.port(),
-            max_header_len: options.max_header_len,
-            follow_playlist: options.follow_playlist,
-            udp_port,
-            server_udp: udp.is_some().then_some(peer),
-            strict: options.strict,
-            ..Config::default()
-        };
-        let host_param = options.proxy.is_some().then(|| url.host_port());
-        let mut m = ClientMachine::new(config, &url.path, host_param.as_deref())
-            .map_err(|e| Error::from_machine(e, &url.path))?;
-        let mut options_here = options.clone();
-        if url.host != login_host {
-            options_here.login = None;
-        }
-        crate::auth::prepare(&mut m, options_here.login.as_ref(), options.auth)?;
-        let mut s = Session::new(io, m, url.clone(), options_here);
-        s.udp = udp;
-        s.udp_blocked = tcp_only;
-        let setup = s.setup().await;
-        let setup = setup.map_err(|e| crate::auth::refine(e, s.options.login.as_ref()));
-        if let Err(Error::UdpSilent) = setup
-            && transport == Transport::Auto
-        {
-            tracing::info!(%url, "no UDP datagram came: reconnecting over TCP");
-            tcp_only = true;
-            continue;
-        }
-        match setup? {
-            Setup::Ready => return Ok(s),
-            Setup::Redirect(next) => {
-                redirects += 1;
-                if redirects > options.max_redirects {
-                    return Err(Error::TooManyRedirects(options.max_redirects));
-                }
-                match next {
-                    Hop::Url(u) => url = u,
-                    Hop::Proxy(p) => options.proxy = p,
-                }
-                tracing::info!(%url, proxy = ?options.proxy, "redirected");
-            }
-        }
-    }
-}
-
-/// A client GUID from the standard library's randomly keyed hasher (no
-/// RNG dependency for 16 bytes that need only be unique).
-fn random_guid() -> Guid {
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos()),
-    );
-    let a = h.finish();
-    h.write_u32(std::process::id());
-    let b = h.finish();
-    Guid {
-        data1: (a >> 32) as u32,
-        data2: (a >> 16) as u16,
-        // Version 4 (random) GUID.
-        data3: (a as u16 & 0x0FFF) | 0x4000,
-        data4: ((b & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000).to_be_bytes(),
-    }
 }
 
 enum Setup {
@@ -352,129 +220,6 @@ impl Session {
         }
     }
 
-    /// Whether Data comes over UDP in this session.
-    pub fn udp(&self) -> bool {
-        self.udp.is_some() && self.machine.udp_active()
-    }
-
-    /// Whether the server offered Data over UDP: `None` if it was not
-    /// asked (`mmst://`, [`Transport::Tcp`]); `Some(false)` if it declined
-    /// ([3.1.5.5]), or accepted and no datagram came through (then this
-    /// session is the TCP one [`Transport::Auto`] fell back to).
-    pub fn udp_offered(&self) -> Option<bool> {
-        if self.udp_blocked {
-            return Some(false);
-        }
-        self.udp.as_ref().map(|_| self.machine.udp_active())
-    }
-
-    /// A session before this one had UDP accepted and no datagram came
-    /// (a firewall or NAT in the way): it fell back to TCP.
-    pub fn udp_blocked(&self) -> bool {
-        self.udp_blocked
-    }
-
-    /// What happened to the session's datagrams (all zero over TCP; after
-    /// a fall-back, those of the UDP part).
-    pub fn udp_stats(&self) -> mms_proto::client::UdpStats {
-        self.replaced_udp
-            .unwrap_or_else(|| self.machine.udp_stats())
-    }
-
-    /// The play went on over TCP after its datagrams stopped coming
-    /// ([`Transport::Auto`]).
-    pub fn fell_back_to_tcp(&self) -> bool {
-        self.replaced_udp.is_some()
-    }
-
-    /// How long Data may not come while streaming over UDP before the path
-    /// counts as blocked: [`Transport::FALLBACK_AFTER`], or three packet
-    /// times of a low-rate stream.
-    fn quiet_limit(&self) -> Duration {
-        let f = self.file();
-        let packet = if f.bit_rate > 0 {
-            Duration::from_secs_f64(f64::from(f.packet_size) * 8.0 / f64::from(f.bit_rate))
-        } else {
-            Duration::ZERO
-        };
-        Transport::FALLBACK_AFTER.max(packet * 3)
-    }
-
-    /// A new play or a stop: what the old play left in the reorder buffer,
-    /// and its held end of stream, are not the next play's.
-    fn forget_play(&mut self) {
-        self.reorder.forget();
-        self.held_end = None;
-        self.key_starts.clear();
-    }
-
-    /// Notes where video key frames begin in a packet handed out (only
-    /// over UDP, where a fall-back may need it).
-    fn note_key_frames(&mut self, p: &Packet) {
-        if !self.udp() {
-            return;
-        }
-        let Ok(info) = mms_proto::asf::PacketInfo::parse(&p.data) else {
-            return;
-        };
-        for pl in info.payloads(&p.data).flatten() {
-            if pl.key_frame && pl.offset == 0 && !pl.is_compressed() {
-                self.key_starts.insert(pl.stream, p.location_id);
-            }
-        }
-    }
-
-    /// A fall-back to TCP is possible: `mms://` with [`Transport::Auto`],
-    /// over UDP, a play in progress, not inside a playlist.
-    fn can_fall_back(&self) -> bool {
-        self.options.transport == Transport::Auto
-            && Transport::of_scheme(&self.url.scheme, Transport::Auto) == Transport::Auto
-            && self.udp()
-            && self.playing.is_some_and(|p| p.rate.is_none())
-            && self.machine.entry() == 0
-    }
-
-    /// The UDP path went quiet, or the play's last packets never came:
-    /// reconnects over TCP and goes on from the packet after the last one
-    /// handed out. The session is replaced.
-    async fn fall_back(&mut self) -> Result<(), Error> {
-        let Some(play) = self.playing else {
-            return Err(Error::UdpSilent);
-        };
-        // From the latest key frame of every video stream (or the play's
-        // start if one has none yet), what was handed out dropped.
-        let videos = self.summary().map_or(StreamSet::EMPTY, |h| {
-            h.streams
-                .iter()
-                .filter(|s| s.kind == mms_proto::asf::StreamKind::Video)
-                .fold(StreamSet::EMPTY, |a, s| a.with(s.number))
-        });
-        let start = match self.last_location {
-            None => play.start,
-            Some(l) => {
-                let keys: Option<Vec<u32>> = videos
-                    .iter()
-                    .map(|v| self.key_starts.get(&v).copied())
-                    .collect();
-                match keys {
-                    Some(k) => Start::Packet(k.into_iter().min().unwrap_or(l + 1).min(l + 1)),
-                    None => play.start,
-                }
-            }
-        };
-        tracing::info!(url = %self.url, ?start, "UDP went quiet: going on over TCP");
-        let mut options = self.options.clone();
-        options.transport = Transport::Tcp;
-        let mut fresh = Box::pin(connect_following(self.url.clone(), options)).await?;
-        fresh.play(Play { start, ..play }).await?;
-        fresh.options.transport = self.options.transport;
-        fresh.last_location = self.last_location;
-        fresh.skip_below = self.last_location.map(|l| l + 1);
-        fresh.replaced_udp = Some(self.udp_stats());
-        drop(std::mem::replace(self, fresh));
-        Ok(())
-    }
-
     fn now(&self) -> Instant {
         Instant(self.epoch.elapsed().as_micros() as u64)
     }
@@ -574,60 +319,6 @@ impl Session {
             }
             self.read_more(timer).await?;
         }
-    }
-
-    /// Over UDP: packets into the reorder buffer, an end of stream held
-    /// while the machine still asks for lost packets.
-    fn sort(&mut self, h: Happened) -> Happened {
-        if !self.udp() {
-            return h;
-        }
-        match h {
-            Happened::Packet(p) => {
-                self.reorder.push(p);
-                self.reorder.release(self.machine.udp_settled(), false);
-                Happened::Nothing
-            }
-            end @ Happened::EndOfStream { ready: true, .. } => {
-                self.held_end = Some(end);
-                Happened::Nothing
-            }
-            h => h,
-        }
-    }
-
-    /// A datagram from the UDP socket, to the machine.
-    fn datagram(&mut self, source: std::net::SocketAddr, bytes: Bytes) -> Result<(), Error> {
-        let foreign = self.machine.udp_stats().foreign;
-        let now = self.now();
-        let ev = self
-            .machine
-            .handle_input(
-                now,
-                Input::Udp {
-                    source,
-                    contents: &bytes,
-                },
-            )
-            .map_err(|e| Error::from_machine(e, &self.url.path))?;
-        // Only what the machine took shows the path works (a stranger's
-        // datagram does not).
-        if self.machine.udp_stats().foreign == foreign {
-            self.datagrams += 1;
-            self.last_data = std::time::Instant::now();
-        }
-        let happened = match ev {
-            None => Happened::Nothing,
-            Some(ev) => self.own(&bytes, ev)?,
-        };
-        match self.sort(happened) {
-            Happened::Nothing => {}
-            // A header completed over UDP (or the like): for `next`.
-            h => self.happened.push_back(h),
-        }
-        // A resend may have settled what held packets back.
-        self.reorder.release(self.machine.udp_settled(), false);
-        Ok(())
     }
 
     fn own(&mut self, unit: &Bytes, ev: Event<'_>) -> Result<Happened, Error> {
@@ -884,205 +575,5 @@ impl Session {
     /// The streams of the header.
     pub fn streams(&self) -> Result<Vec<StreamDesc>, Error> {
         Ok(describe(&self.summary()?))
-    }
-
-    // ----- requests -----------------------------------------------------
-
-    /// Chooses streams: for the next play, or at once while streaming
-    /// ([3.1.4.3]).
-    pub fn select_streams(&mut self, choice: StreamChoice) -> Result<(), Error> {
-        let set = self.choose(&choice)?;
-        self.options.streams = choice;
-        self.machine
-            .select(set)
-            .map_err(|e| Error::from_machine(e, &self.url.path))
-    }
-
-    /// Starts streaming (or, while streaming, seeks: stop → switch →
-    /// play) and waits until the server confirms.
-    pub async fn play(&mut self, mut play: Play) -> Result<(), Error> {
-        if play.acceleration.is_none() && play.rate.is_none() {
-            play.acceleration = self.accelerated();
-        }
-        let now = self.now();
-        self.machine
-            .play(now, &play)
-            .map_err(|e| Error::from_machine(e, &self.url.path))?;
-        self.ended = false;
-        self.playing = Some(play);
-        self.last_location = None;
-        self.last_data = std::time::Instant::now();
-        self.forget_play();
-        // Over UDP the play's first packets may come before the report.
-        let mut early = Vec::new();
-        loop {
-            match self.next().await? {
-                Happened::Playing => {
-                    for p in early.into_iter().rev() {
-                        self.reorder.ready.push_front(p);
-                    }
-                    return Ok(());
-                }
-                Happened::Packet(p) if self.udp() => early.push(p),
-                Happened::EndOfStream { stopped: true, .. } | Happened::Packet(_) => {}
-                Happened::EndOfStream { ready: true, .. } => {
-                    self.ended = true;
-                    return Ok(());
-                }
-                _ => {}
-            }
-        }
-    }
-
-    /// [`Options::acceleration`] for this content: the whole of it (in
-    /// ms, rounded up; a live stream's an hour) at that bit rate.
-    fn accelerated(&self) -> Option<mms_proto::wire::Acceleration> {
-        let bandwidth = self.options.acceleration?;
-        let f = self.file();
-        let ms = if f.duration > 0.0 && !f.is_broadcast() {
-            (f.duration * 1000.0).ceil().min(u32::MAX as f64) as u32
-        } else {
-            3_600_000
-        };
-        Some(mms_proto::wire::Acceleration {
-            bandwidth,
-            duration: ms,
-            link_bandwidth: Some(bandwidth),
-        })
-    }
-
-    /// Whether the server is asked for acceleration ([`Options::acceleration`]
-    /// set and Server-Version ≥ 9, [3.1.4.2.1]).
-    pub fn acceleration_asked(&self) -> bool {
-        self.options.acceleration.is_some() && self.server_version().is_some_and(|v| v.major >= 9)
-    }
-
-    /// Plays from `start` to the end.
-    pub async fn play_from(&mut self, start: Start) -> Result<(), Error> {
-        self.play(Play {
-            start,
-            ..Play::default()
-        })
-        .await
-    }
-
-    /// Seeks: the same as [`Session::play_from`], also while streaming.
-    pub async fn seek(&mut self, start: Start) -> Result<(), Error> {
-        self.play_from(start).await
-    }
-
-    /// Fast forward (`rate` > 1) or rewind (`rate` < 0) from `start`
-    /// ([3.1.4.2.2]); key frames only.
-    pub async fn stride(&mut self, start: Start, rate: f64) -> Result<(), Error> {
-        self.play(Play {
-            start,
-            rate: Some(rate),
-            ..Play::default()
-        })
-        .await
-    }
-
-    /// The next packet of the play; `None` when it ended. Follows a
-    /// server-side playlist into its next entry when the options say so
-    /// ([`Session::entry`] and [`Session::header`] change).
-    pub async fn next_packet(&mut self) -> Result<Option<Packet>, Error> {
-        if self.ended {
-            return Ok(None);
-        }
-        let unanswered = self.machine.udp_stats().unanswered;
-        loop {
-            // A fall-back's play may have ended at once (nothing was left).
-            if self.ended {
-                return Ok(None);
-            }
-            let happened = match self.next().await {
-                Err(Error::UdpSilent) if self.can_fall_back() => {
-                    self.fall_back().await?;
-                    continue;
-                }
-                r => r?,
-            };
-            match happened {
-                Happened::Packet(p) if self.skip_below.is_some_and(|s| p.location_id < s) => {}
-                Happened::Packet(p) => {
-                    self.note_key_frames(&p);
-                    self.last_location = Some(p.location_id);
-                    return Ok(Some(p));
-                }
-                // The play's last packets never came over UDP (the probes
-                // at its end went unanswered): get them over TCP.
-                Happened::EndOfStream { ready: true, .. }
-                    if self.machine.udp_stats().unanswered > unanswered && self.can_fall_back() =>
-                {
-                    self.fall_back().await?;
-                }
-                Happened::EndOfStream { ready: true, .. } => {
-                    self.ended = true;
-                    return Ok(None);
-                }
-                // A playlist entry's header ([3.1.4.4]): the machine plays
-                // on if it follows the playlist.
-                Happened::HeaderDone if !self.options.follow_playlist => {
-                    self.ended = true;
-                    return Ok(None);
-                }
-                _ => {}
-            }
-        }
-    }
-
-    /// The packets of the play as a stream (ends with the play; boxed so
-    /// it is `Unpin`).
-    pub fn packets(&mut self) -> impl Stream<Item = Result<Packet, Error>> + Unpin + '_ {
-        Box::pin(futures_util::stream::unfold(self, |s| async move {
-            match s.next_packet().await {
-                Ok(Some(p)) => Some((Ok(p), s)),
-                Ok(None) => None,
-                Err(e) => {
-                    s.ended = true;
-                    Some((Err(e), s))
-                }
-            }
-        }))
-    }
-
-    /// Stops the play (StopPlaying + Logging) and waits for the server's
-    /// ReportEndOfStream.
-    pub async fn stop(&mut self) -> Result<(), Error> {
-        if self.machine.state() != State::Streaming {
-            self.ended = true;
-            return Ok(());
-        }
-        self.machine
-            .stop()
-            .map_err(|e| Error::from_machine(e, &self.url.path))?;
-        self.forget_play();
-        loop {
-            if let Happened::EndOfStream { ready: true, .. } = self.next().await? {
-                self.ended = true;
-                return Ok(());
-            }
-        }
-    }
-
-    /// Ends the session politely (stop, CloseFile) within a second, then
-    /// closes the connection.
-    pub async fn close(mut self) -> Result<(), Error> {
-        let r = tokio::time::timeout(Duration::from_secs(1), async {
-            self.machine
-                .close()
-                .map_err(|e| Error::from_machine(e, &self.url.path))?;
-            while self.machine.state() != State::Closed {
-                match self.next().await {
-                    Ok(_) => {}
-                    Err(Error::Protocol(ClientError::ConnectionClosed)) => break,
-                    Err(e) => return Err(e),
-                }
-            }
-            self.flush().await.map(drop)
-        })
-        .await;
-        let _ = self.io.shutdown().await;
-        r.unwrap_or(Ok(()))
     }
 }
