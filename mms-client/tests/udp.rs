@@ -49,10 +49,28 @@ fn serve(ns: &Netns) -> netns::InNetns {
     ns.serve(&common::testdata_dir(), options)
 }
 
+/// `mms dump URL -o out` inside `ns`, killed after `secs`, its stderr
+/// piped.
+fn spawn_dump_in(ns: &Netns, url: &str, out: &std::path::Path, secs: u32) -> std::process::Child {
+    ns.exec("timeout")
+        .arg(secs.to_string())
+        .arg(env!("CARGO_BIN_EXE_mms"))
+        .args(["dump", url, "-o", out.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("ip netns exec (run `cargo xtask deps`)")
+}
+
 /// The TCP dump of `name` from an unpaced server on the host's loopback:
 /// the reference.
 fn tcp_dump(name: &str, tag: &str) -> Vec<u8> {
-    let server = common::serve_unpaced(&common::testdata_dir());
+    tcp_dump_of(&common::testdata_dir(), name, tag)
+}
+
+/// [`tcp_dump`] of a file of `dir`.
+fn tcp_dump_of(dir: &std::path::Path, name: &str, tag: &str) -> Vec<u8> {
+    let server = common::serve_unpaced(dir);
     let out = common::fresh_path(&format!("udp-{tag}-tcp-{name}"));
     let url = format!("mmst://{}/{name}", server.addr);
     let r = std::process::Command::new(env!("CARGO_BIN_EXE_mms"))
@@ -88,15 +106,7 @@ fn dumps_under_loss(percent: u32) {
         .map(|name| {
             let out = common::fresh_path(&format!("udp-{percent}-{name}"));
             let url = format!("mmsu://{}/{name}", server.addr);
-            let child = ns
-                .exec("timeout")
-                .arg("60")
-                .arg(env!("CARGO_BIN_EXE_mms"))
-                .args(["dump", &url, "-o", out.to_str().unwrap()])
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .expect("ip netns exec (run `cargo xtask deps`)");
+            let child = spawn_dump_in(&ns, &url, &out, 60);
             (name, out, child)
         })
         .collect();
@@ -243,28 +253,10 @@ fn auto_goes_on_over_tcp_when_udp_stops_mid_play() {
         ..Config::default()
     });
     let server = ns.serve(&demo, options);
-    let want = {
-        let reference = common::serve_unpaced(&demo);
-        let out = common::fresh_path("udp-midplay-tcp.asf");
-        let url = format!("mmst://{}/demo.wmv", reference.addr);
-        let r = std::process::Command::new(env!("CARGO_BIN_EXE_mms"))
-            .args(["dump", &url, "-q", "-o", out.to_str().unwrap()])
-            .output()
-            .unwrap();
-        assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
-        std::fs::read(out).unwrap()
-    };
+    let want = tcp_dump_of(&demo, "demo.wmv", "midplay");
     let out = common::fresh_path("udp-midplay.asf");
     let url = format!("mms://{}/demo.wmv", server.addr);
-    let dump = ns
-        .exec("timeout")
-        .arg("90")
-        .arg(env!("CARGO_BIN_EXE_mms"))
-        .args(["dump", &url, "-o", out.to_str().unwrap()])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let dump = spawn_dump_in(&ns, &url, &out, 90);
     std::thread::sleep(std::time::Duration::from_secs(4));
     ns.nft_input("meta l4proto udp drop");
     let r = dump.wait_with_output().unwrap();

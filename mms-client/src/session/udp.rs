@@ -77,14 +77,21 @@ impl Session {
         if !self.udp() {
             return;
         }
-        let Ok(info) = mms_proto::asf::PacketInfo::parse(&p.data) else {
-            return;
-        };
-        for pl in info.payloads(&p.data).flatten() {
-            if pl.key_frame && pl.offset == 0 && !pl.is_compressed() {
-                self.key_starts.insert(pl.stream, p.location_id);
+        for v in self.video_streams().iter() {
+            if mms_proto::asf::starts_key_frame(&p.data, v).unwrap_or(false) {
+                self.key_starts.insert(v, p.location_id);
             }
         }
+    }
+
+    /// The header's video streams (those a server starts at a key frame).
+    fn video_streams(&self) -> StreamSet {
+        self.summary().map_or(StreamSet::EMPTY, |h| {
+            h.streams
+                .iter()
+                .filter(|s| s.kind == mms_proto::asf::StreamKind::Video)
+                .fold(StreamSet::EMPTY, |a, s| a.with(s.number))
+        })
     }
 
     /// A fall-back to TCP is possible: `mms://` with [`Transport::Auto`],
@@ -106,12 +113,7 @@ impl Session {
         };
         // From the latest key frame of every video stream (or the play's
         // start if one has none yet), what was handed out dropped.
-        let videos = self.summary().map_or(StreamSet::EMPTY, |h| {
-            h.streams
-                .iter()
-                .filter(|s| s.kind == mms_proto::asf::StreamKind::Video)
-                .fold(StreamSet::EMPTY, |a, s| a.with(s.number))
-        });
+        let videos = self.video_streams();
         let start = match self.last_location {
             None => play.start,
             Some(l) => {
