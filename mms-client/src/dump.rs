@@ -331,11 +331,18 @@ async fn dump(
         let u = s.udp_stats();
         let _ = writeln!(
             io::stderr(),
-            "mms: over UDP: {} packets received, {} lost, {} recovered by resend, {} duplicates{}",
+            "mms: over UDP: {} packets received, {} lost, {} recovered by resend, {} duplicates{}{}",
             u.received,
             u.lost,
             u.recovered,
             u.duplicates,
+            // The play's last packets asked for and never answered: lost,
+            // unless the server never sent them (streams not selected).
+            if u.unanswered > 0 {
+                format!("; {} at the end never came", u.unanswered)
+            } else {
+                String::new()
+            },
             if s.fell_back_to_tcp() {
                 "; the rest over TCP (UDP went quiet)"
             } else {

@@ -117,6 +117,7 @@ fn dumps_under_loss(percent: u32) {
         assert!(r.status.success(), "{name} at {percent}%: {err}");
         let (received, lost, rec) = udp_line(&err);
         assert_eq!(lost, 0, "{name} at {percent}%: {err}");
+        assert!(!err.contains("never came"), "{name} at {percent}%: {err}");
         assert!(received > 0, "{name} at {percent}%: {err}");
         recovered += rec;
         let got = std::fs::read(&out).unwrap();

@@ -709,7 +709,8 @@ mod udp {
         assert_eq!(p.delivered.0, before, "nothing sent for them");
         // 1,000 valid requests a second for 2 s, 32 packets each.
         let rate = HeaderSummary::parse(&f).unwrap().total_bitrate() as u64 / 8;
-        let budget = rate.max(8 * 1024);
+        let packet = u64::from(HeaderSummary::parse(&f).unwrap().packet_size) + 8;
+        let budget = rate.max(8 * 1024).max(4 * packet);
         let start = p.now;
         for i in 0..2000u64 {
             p.now = p.now.max(start + Duration::from_millis(i));

@@ -35,6 +35,9 @@ pub const UDP_PAIR_PAYLOAD: usize = 1472;
 /// The least resend rate, bytes/s, whatever the content's bit rate says
 /// (content without a declared rate can still recover a loss).
 const MIN_RESEND_RATE: u64 = 8 * 1024;
+/// The least resend rate in datagrams a second (of the largest the
+/// content has).
+const MIN_RESENDS_PER_SEC: u64 = 4;
 
 /// What the session did with datagrams and resend requests.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -236,7 +239,11 @@ impl ServerMachine {
         let rate = (u64::from(media.bit_rate) / 8)
             .saturating_mul(u64::from(self.config.resend_budget_percent))
             / 100;
-        let rate = rate.max(MIN_RESEND_RATE);
+        // At least four of the content's largest datagrams a second: low
+        // rate content in large packets still recovers a loss in time.
+        let rate = rate
+            .max(MIN_RESEND_RATE)
+            .max(MIN_RESENDS_PER_SEC * self.max_datagram());
         if self.udp.budget.capacity == 0 {
             self.udp.budget = Budget::new(now, rate, self.max_datagram());
         } else {
