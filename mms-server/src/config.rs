@@ -95,6 +95,8 @@ pub struct Settings {
     pub pid_file: Option<PathBuf>,
     /// `[admin]`: the HTTP listener; `None`: off.
     pub admin: Option<crate::admin::AdminSettings>,
+    /// `[[live]]`: publishing points ([`crate::live::settings`]).
+    pub live: Vec<crate::live::LiveSettings>,
 }
 
 impl Default for Settings {
@@ -124,6 +126,7 @@ impl Default for Settings {
             auth: None,
             pid_file: None,
             admin: None,
+            live: Vec::new(),
         }
     }
 }
@@ -210,6 +213,7 @@ impl Settings {
         if let Some(admin) = &self.admin {
             admin.check()?;
         }
+        crate::live::settings::check_all(&self.live)?;
         Ok(())
     }
 

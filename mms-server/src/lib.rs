@@ -23,6 +23,7 @@ pub mod config;
 mod conn;
 pub mod content;
 mod event_loop;
+pub mod live;
 pub mod metrics;
 pub mod reload;
 mod udp;

@@ -1,0 +1,7 @@
+//! Live broadcast: publishing points (`[[live]]`), each fed by one source
+//! and fanned out to every listener.
+
+pub mod settings;
+pub(crate) mod source;
+
+pub use settings::{LiveSettings, SourceKind, Start};
