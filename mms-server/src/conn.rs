@@ -13,7 +13,7 @@ use std::sync::atomic::Ordering;
 
 use mio::net::{TcpStream, UdpSocket};
 use mms_proto::machine::{Input, Transmit};
-use mms_proto::server::{Drained, Driver, ResendRing, Sent, ServerMachine, drain};
+use mms_proto::server::{Drained, Driver, Fetch, ResendRing, Sent, ServerMachine, drain};
 use mms_proto::time::Instant;
 use mms_proto::wire::{Status, frame};
 
@@ -285,12 +285,12 @@ impl Driver for Io<'_> {
             .ok_or_else(|| io::Error::other("header read out of range"))
     }
 
-    fn packet(&mut self, number: u64) -> Result<&[u8], io::Error> {
+    fn packet(&mut self, number: u64) -> Result<Fetch<'_>, io::Error> {
         let c = self
             .content
             .ok_or_else(|| io::Error::other("packet without content"))?;
         c.read_packet(number, self.packet)?;
-        Ok(self.packet)
+        Ok(Fetch::Packet(self.packet))
     }
 
     fn resend(&mut self, sequence: u32) -> Option<&[u8]> {
