@@ -20,7 +20,6 @@
 
 // Until the point writes its runs here (the live integration): remove
 // this then, so dead code shows again.
-#![cfg_attr(not(test), allow(dead_code))]
 
 use std::fs::{File, OpenOptions};
 use std::io;
