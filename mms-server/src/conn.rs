@@ -20,8 +20,8 @@ use mms_proto::wire::{Status, frame};
 use crate::access_log::Play;
 use crate::answers::{Answers, Site};
 use crate::content::Content;
-use crate::live::ring::Held;
 use crate::event_loop::Shared;
+use crate::live::ring::Held;
 use crate::metrics::LoopStats;
 
 /// The most a session's resend copies may take (a high-rate file's
@@ -191,7 +191,9 @@ impl Conn {
             };
             let drained = drain(&mut self.machine, now, &mut io, &mut scratch.out);
             let waited = io.waited;
-            if let (Ok(Drained::Wait | Drained::Timeout(_)), Some(l)) = (&drained, &self.answers.live) {
+            if let (Ok(Drained::Wait | Drained::Timeout(_)), Some(l)) =
+                (&drained, &self.answers.live)
+            {
                 let opening = l.run.is_none();
                 if opening || self.machine.live_waiting() {
                     l.point.park(index);
@@ -356,7 +358,12 @@ impl Driver for Io<'_> {
                     Fetch::Later
                 }
                 Held::Skip(to) => {
-                    tracing::info!(point = l.point.name(), from = number, to, "listener behind the buffer: skipped ahead");
+                    tracing::info!(
+                        point = l.point.name(),
+                        from = number,
+                        to,
+                        "listener behind the buffer: skipped ahead"
+                    );
                     Fetch::Skip(to)
                 }
             });

@@ -403,7 +403,10 @@ impl EventLoop {
                     for d in self.shared.mailboxes[self.index].take() {
                         self.deliver(now, d, &mut ready);
                     }
-                    if self.shared.mailboxes[self.index].live.swap(false, Ordering::AcqRel) {
+                    if self.shared.mailboxes[self.index]
+                        .live
+                        .swap(false, Ordering::AcqRel)
+                    {
                         crate::live::wake(&mut self.conns, &mut self.parked, &mut ready);
                     }
                     // A turn that stopped reading early woke itself.

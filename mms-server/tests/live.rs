@@ -201,9 +201,16 @@ fn assert_run_of(want: &[u8], got: &[u8], who: &str) -> usize {
         .unwrap_or_else(|| panic!("{who}'s first payload is not one the source made"));
     let n = got.len().min(want.len() - start);
     for i in 0..n {
-        assert_eq!(got[i], want[start + i], "{who}: payload {i} after its join differs");
+        assert_eq!(
+            got[i],
+            want[start + i],
+            "{who}: payload {i} after its join differs"
+        );
     }
-    assert!(n + 2 >= got.len(), "{who} received payloads past the archive's end");
+    assert!(
+        n + 2 >= got.len(),
+        "{who} received payloads past the archive's end"
+    );
     n
 }
 
@@ -223,9 +230,16 @@ fn assert_clean_start(dump: &[u8], who: &str) {
         let info = PacketInfo::parse(p).unwrap();
         for pl in info.payloads(p).flatten() {
             if !seen.contains(pl.stream) {
-                assert_eq!(pl.offset, 0, "{who}: stream {} starts mid-object", pl.stream);
+                assert_eq!(
+                    pl.offset, 0,
+                    "{who}: stream {} starts mid-object",
+                    pl.stream
+                );
                 if video.contains(&pl.stream) {
-                    assert!(pl.key_frame, "{who}: video starts at a frame that is not a key frame");
+                    assert!(
+                        pl.key_frame,
+                        "{who}: video starts at a frame that is not a key frame"
+                    );
                 }
                 seen.insert(pl.stream);
             }
@@ -250,7 +264,11 @@ fn archive_of(dir: &Path) -> Vec<u8> {
                 return bytes;
             }
         }
-        assert!(Instant::now() < until, "no finished archive in {}", dir.display());
+        assert!(
+            Instant::now() < until,
+            "no finished archive in {}",
+            dir.display()
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -265,7 +283,10 @@ fn scratch(name: &str) -> PathBuf {
 /// Waits until `url` plays (the encoder started and sent its header).
 fn wait_on_air(url: &str) {
     let heard = listen(url, 1.0);
-    assert!(!heard.packets.is_empty(), "{url}: no packets in its first second");
+    assert!(
+        !heard.packets.is_empty(),
+        "{url}: no packets in its first second"
+    );
 }
 
 #[test]
@@ -281,33 +302,56 @@ fn five_clients_play_a_point_fed_by_ffmpeg() {
     let dir = scratch("live-five");
     let secs = 8;
     let clients: Vec<(&str, Command, PathBuf)> = vec![
-        ("ffmpeg", {
-            let exe = common::c_peer("ffmpeg_mmst_dump", &["-lavformat", "-lavutil"]);
-            let mut c = Command::new(exe);
-            c.arg(format!("mmst://{addr}/live/av")).arg(dir.join("ffmpeg.asf"));
-            c
-        }, dir.join("ffmpeg.asf")),
-        ("vlc", {
-            let home = common::vlc_dir("live-five-vlc");
-            let out = home.join("vlc.asf");
-            let _ = std::fs::remove_file(&out);
-            let mut c = common::cvlc(&home, &[&url, "--demux", "dump", "--demuxdump-file"]);
-            c.arg(&out);
-            c
-        }, common::vlc_dir("live-five-vlc").join("vlc.asf")),
-        ("mplayer", {
-            let mut c = Command::new("mplayer");
-            c.args(["-really-quiet", "-noconsolecontrols", "-dumpstream", "-dumpfile"])
+        (
+            "ffmpeg",
+            {
+                let exe = common::c_peer("ffmpeg_mmst_dump", &["-lavformat", "-lavutil"]);
+                let mut c = Command::new(exe);
+                c.arg(format!("mmst://{addr}/live/av"))
+                    .arg(dir.join("ffmpeg.asf"));
+                c
+            },
+            dir.join("ffmpeg.asf"),
+        ),
+        (
+            "vlc",
+            {
+                let home = common::vlc_dir("live-five-vlc");
+                let out = home.join("vlc.asf");
+                let _ = std::fs::remove_file(&out);
+                let mut c = common::cvlc(&home, &[&url, "--demux", "dump", "--demuxdump-file"]);
+                c.arg(&out);
+                c
+            },
+            common::vlc_dir("live-five-vlc").join("vlc.asf"),
+        ),
+        (
+            "mplayer",
+            {
+                let mut c = Command::new("mplayer");
+                c.args([
+                    "-really-quiet",
+                    "-noconsolecontrols",
+                    "-dumpstream",
+                    "-dumpfile",
+                ])
                 .arg(dir.join("mplayer.asf"))
                 .arg(format!("mmst://{addr}/live/av"));
-            c
-        }, dir.join("mplayer.asf")),
-        ("libmms", {
-            let exe = common::c_peer("libmms_dump", &["-lmms"]);
-            let mut c = Command::new(exe);
-            c.arg(format!("mms://{addr}/live/av")).arg(dir.join("libmms.asf"));
-            c
-        }, dir.join("libmms.asf")),
+                c
+            },
+            dir.join("mplayer.asf"),
+        ),
+        (
+            "libmms",
+            {
+                let exe = common::c_peer("libmms_dump", &["-lmms"]);
+                let mut c = Command::new(exe);
+                c.arg(format!("mms://{addr}/live/av"))
+                    .arg(dir.join("libmms.asf"));
+                c
+            },
+            dir.join("libmms.asf"),
+        ),
     ];
     let ours = std::thread::spawn({
         let url = url.clone();
@@ -315,7 +359,9 @@ fn five_clients_play_a_point_fed_by_ffmpeg() {
     });
     let peers: Vec<_> = clients
         .into_iter()
-        .map(|(who, cmd, out)| std::thread::spawn(move || (who, whole_packets(&run_for(cmd, secs, &out, who)))))
+        .map(|(who, cmd, out)| {
+            std::thread::spawn(move || (who, whole_packets(&run_for(cmd, secs, &out, who))))
+        })
         .collect();
     let mut dumps: Vec<(&str, Vec<u8>)> = peers.into_iter().map(|t| t.join().unwrap()).collect();
     let heard = ours.join().unwrap();
@@ -329,6 +375,9 @@ fn five_clients_play_a_point_fed_by_ffmpeg() {
         assert_clean_start(dump, who);
         assert_decodes(dump, who);
         let live = HeaderSummary::parse(common::packets(dump).0).unwrap();
-        assert!(live.is_broadcast(), "{who}: the header is not a broadcast's");
+        assert!(
+            live.is_broadcast(),
+            "{who}: the header is not a broadcast's"
+        );
     }
 }

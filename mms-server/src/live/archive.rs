@@ -91,6 +91,7 @@ impl Archive {
     }
 
     /// The file being written.
+    #[cfg(test)]
     pub(crate) fn path(&self) -> &Path {
         &self.path
     }

@@ -44,7 +44,11 @@ pub(crate) struct Points {
 
 impl Points {
     /// The points of the settings, their figures registered.
-    pub(crate) fn new(settings: &[LiveSettings], mailboxes: Arc<[Mailbox]>, metrics: &Metrics) -> Self {
+    pub(crate) fn new(
+        settings: &[LiveSettings],
+        mailboxes: Arc<[Mailbox]>,
+        metrics: &Metrics,
+    ) -> Self {
         let by_name = settings
             .iter()
             .map(|s| {
@@ -198,6 +202,8 @@ fn entries(root: &ContentRoot, path: &std::path::Path) -> Result<Vec<std::path::
     if is_playlist(&name) {
         root.playlist(&name).map_err(|e| format!("{name}: {e}"))
     } else {
-        root.resolve(&name).map(|p| vec![p]).map_err(|e| format!("{name}: {e}"))
+        root.resolve(&name)
+            .map(|p| vec![p])
+            .map_err(|e| format!("{name}: {e}"))
     }
 }

@@ -324,11 +324,17 @@ impl<'a> PointSink<'a> {
 impl Sink for PointSink<'_> {
     fn header(&mut self, header: &[u8]) -> Result<(), String> {
         if header.len() > MAX_HEADER {
-            return Err(format!("header of {} bytes (at most {MAX_HEADER})", header.len()));
+            return Err(format!(
+                "header of {} bytes (at most {MAX_HEADER})",
+                header.len()
+            ));
         }
         let summary = HeaderSummary::parse(header).map_err(|e| format!("not ASF: {e}"))?;
         if summary.packet_size == 0 || summary.packet_size > MAX_PACKET {
-            return Err(format!("packet size {} (1..={MAX_PACKET})", summary.packet_size));
+            return Err(format!(
+                "packet size {} (1..={MAX_PACKET})",
+                summary.packet_size
+            ));
         }
         let mut live = header[..summary.file_header_len().min(header.len())].to_vec();
         make_live_header(&mut live).map_err(|e| format!("header: {e}"))?;
@@ -348,7 +354,9 @@ impl Sink for PointSink<'_> {
             if let Some(dir) = &self.point.settings.archive {
                 match super::archive::Archive::create(dir, self.point.name(), header) {
                     Ok(a) => self.archive = Some(a),
-                    Err(e) => tracing::warn!(point = self.point.name(), dir = %dir.display(), error = %e, "archive not started"),
+                    Err(e) => {
+                        tracing::warn!(point = self.point.name(), dir = %dir.display(), error = %e, "archive not started")
+                    }
                 }
             }
         }

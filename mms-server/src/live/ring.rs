@@ -47,13 +47,20 @@ impl Ring {
     }
 
     /// Packets held.
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.slots.len()
     }
 
     /// Appends a packet, then drops what is older than `keep` before it
     /// (or over [`MAX_RING_BYTES`]); the packet's number.
-    pub(crate) fn push(&mut self, bytes: Arc<[u8]>, starts: CleanStarts, at: Instant, keep: Duration) -> u64 {
+    pub(crate) fn push(
+        &mut self,
+        bytes: Arc<[u8]>,
+        starts: CleanStarts,
+        at: Instant,
+        keep: Duration,
+    ) -> u64 {
         let n = self.next();
         self.bytes += bytes.len();
         self.slots.push_back(Slot { bytes, starts, at });
@@ -133,7 +140,14 @@ mod tests {
         let mut r = Ring::default();
         let keep = Duration::from_secs(10);
         // 0: key 1 + audio 2; 1: audio; 2: nothing; 3: key 1; 4: audio 2; 5: nothing.
-        let plan: [(&[u8], &[u8]); 6] = [(&[1], &[2]), (&[], &[2]), (&[], &[]), (&[1], &[]), (&[], &[2]), (&[], &[])];
+        let plan: [(&[u8], &[u8]); 6] = [
+            (&[1], &[2]),
+            (&[], &[2]),
+            (&[], &[]),
+            (&[1], &[]),
+            (&[], &[2]),
+            (&[], &[]),
+        ];
         for (i, (k, o)) in plan.iter().enumerate() {
             let at = t0 + Duration::from_millis(i as u64);
             r.push(vec![i as u8; 4].into(), starts(k, o), at, keep);
@@ -154,13 +168,21 @@ mod tests {
         let keep = Duration::from_secs(1);
         for i in 0..100u64 {
             let k: &[u8] = if i % 10 == 0 { &[1] } else { &[] };
-            r.push(vec![0u8; 8].into(), starts(k, &[]), t0 + Duration::from_millis(i * 50), keep);
+            r.push(
+                vec![0u8; 8].into(),
+                starts(k, &[]),
+                t0 + Duration::from_millis(i * 50),
+                keep,
+            );
         }
         // 1 s at 50 ms a packet: 21 packets kept (the newest and 1 s before it).
         assert_eq!(r.len(), 21);
         assert_eq!(r.next(), 100);
         // Packet 10 is gone: on at the newest key frame (90).
-        assert!(matches!(r.get(10, set(&[1]), StreamSet::EMPTY), Held::Skip(90)));
+        assert!(matches!(
+            r.get(10, set(&[1]), StreamSet::EMPTY),
+            Held::Skip(90)
+        ));
     }
 
     #[test]
@@ -169,7 +191,12 @@ mod tests {
         let mut r = Ring::default();
         let big = MAX_RING_BYTES / 4 + 1;
         for _ in 0..10 {
-            r.push(vec![0u8; big].into(), CleanStarts::default(), t0, Duration::from_secs(600));
+            r.push(
+                vec![0u8; big].into(),
+                CleanStarts::default(),
+                t0,
+                Duration::from_secs(600),
+            );
         }
         assert!(r.bytes <= MAX_RING_BYTES);
         assert_eq!(r.len(), 3);
