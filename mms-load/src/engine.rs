@@ -29,6 +29,31 @@ pub(crate) enum Mode {
     /// `sessions` sessions at a time, each a whole play of the file;
     /// each is replaced as it ends, for `secs`.
     Unpaced { sessions: usize, secs: f64 },
+    /// As `Paced`, on a live publishing point: no packet count, no end
+    /// (ReportEndOfStream or the server closing before the stop is a
+    /// listener lost); what each listener received is kept
+    /// ([`Totals::listeners`]).
+    Live { sessions: usize, secs: f64 },
+}
+
+impl Mode {
+    /// Paced or live: every session opened once and played until the stop.
+    fn held(self) -> Option<(usize, f64)> {
+        match self {
+            Self::Paced { sessions, secs } | Self::Live { sessions, secs } => Some((sessions, secs)),
+            _ => None,
+        }
+    }
+}
+
+/// What one live listener received, taken at the stop.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Listener {
+    /// Packets received.
+    pub(crate) received: u64,
+    /// LocationId (the point's packet number) of the first and the last.
+    pub(crate) first: u32,
+    pub(crate) last: u32,
 }
 
 /// The run's clock: µs since the generator started.
@@ -66,6 +91,8 @@ pub(crate) struct Totals {
     pub(crate) ended_early: u64,
     /// µs from start to the end of the run (all sessions closed).
     pub(crate) elapsed_us: u64,
+    /// Live: every listener still playing at the stop.
+    pub(crate) listeners: Vec<Listener>,
 }
 
 /// Called once, when every paced session plays (`true`) and at the stop
@@ -85,6 +112,9 @@ struct Session {
     /// Arrival of the play's first packet, µs, and its Send Time, ms.
     first: Option<(u64, u32)>,
     timer: Option<u64>,
+    /// Live: what it received so far (no first LocationId: nothing yet).
+    heard: Listener,
+    first_location: Option<u32>,
 }
 
 /// What a session tells the loop after an event.
@@ -135,7 +165,7 @@ pub(crate) fn run(
 ) -> Result<Totals, String> {
     let start = clock.now();
     let deadline = match mode {
-        Mode::Paced { .. } => None,
+        Mode::Paced { .. } | Mode::Live { .. } => None,
         Mode::Handshakes { secs } | Mode::Unpaced { secs, .. } => Some(start + (secs * 1e6) as u64),
     };
     let mut r = Run {
@@ -166,7 +196,7 @@ pub(crate) fn run(
         let now = clock.now();
         r.open_more(now);
         // Paced: the moment every session plays, and the stop.
-        if let Mode::Paced { sessions, secs } = r.mode {
+        if let Some((sessions, secs)) = r.mode.held() {
             if r.all_playing.is_none() && r.opened == sessions && r.in_setup == 0 {
                 r.all_playing = Some(now);
                 r.stop_at = Some(now + (secs * 1e6) as u64);
@@ -227,7 +257,7 @@ impl Run {
         }
         loop {
             let want = match self.mode {
-                Mode::Paced { sessions, .. } => {
+                Mode::Paced { sessions, .. } | Mode::Live { sessions, .. } => {
                     self.opened < sessions && self.in_setup < self.in_flight
                 }
                 Mode::Handshakes { .. } => self.open < self.in_flight,
@@ -277,6 +307,8 @@ impl Run {
             header: Vec::new(),
             first: None,
             timer: None,
+            heard: Listener::default(),
+            first_location: None,
         });
         self.open += 1;
         self.in_setup += 1;
@@ -295,6 +327,9 @@ impl Run {
         for idx in 0..self.slots.len() {
             let step = match self.slots[idx].as_mut() {
                 Some(s) => {
+                    if matches!(self.mode, Mode::Live { .. }) && s.playing && !s.stopping {
+                        self.totals.listeners.push(s.heard);
+                    }
                     s.stopping = true;
                     match s.machine.close() {
                         Ok(()) => Step::Go,
@@ -480,7 +515,7 @@ impl Run {
             }
         }
         if close {
-            let planned = s.stopping || !matches!(self.mode, Mode::Paced { .. });
+            let planned = s.stopping || self.mode.held().is_none();
             return Step::Done(if planned {
                 Ok(())
             } else {
@@ -549,13 +584,20 @@ fn feed(s: &mut Session, data: &[u8], ctx: &mut Ctx<'_>) -> Result<usize, String
                 s.playing = true;
                 ctx.became_playing = true;
             }
-            Some(Event::Packet { data, .. }) => {
+            Some(Event::Packet {
+                data, location_id, ..
+            }) => {
                 if s.stopping {
                     continue;
                 }
                 ctx.totals.packets += 1;
                 ctx.totals.bytes += data.len() as u64;
-                if let Mode::Paced { .. } = ctx.mode {
+                if let Mode::Live { .. } = ctx.mode {
+                    s.heard.received += 1;
+                    s.heard.first = *s.first_location.get_or_insert(location_id);
+                    s.heard.last = location_id;
+                }
+                if ctx.mode.held().is_some() {
                     if ctx.window {
                         ctx.totals.window_packets += 1;
                     }

@@ -7,6 +7,7 @@
 //!
 //! ```text
 //! mms-load paced ADDR PATH SESSIONS SECONDS IN_FLIGHT SERVER_PID
+//! mms-load live ADDR POINT SESSIONS SECONDS IN_FLIGHT SERVER_PID
 //! mms-load handshakes ADDR PATH IN_FLIGHT SECONDS
 //! mms-load unpaced ADDR PATH SESSIONS SECONDS
 //! mms-load raw CONNECTIONS SECONDS
@@ -16,6 +17,11 @@
 //!
 //! Paced lateness of a packet: (arrival − the play's first arrival) −
 //! (its Send Time − the first packet's Send Time), 0 when early.
+//!
+//! Live (listeners of one publishing point): the same lateness, on time
+//! when at most 1 s; and each listener's packets against the packets the
+//! point made from the one it joined at to the newest any listener had at
+//! the stop (LocationIds: the point's packet numbers).
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
@@ -34,6 +40,8 @@ type Result<T> = std::result::Result<T, String>;
 
 /// Lateness bound of the "on time" share, µs.
 const ON_TIME_US: u32 = 50_000;
+/// Live: the lateness bound of the "on time" share, µs.
+const LIVE_ON_TIME_US: u32 = 1_000_000;
 
 /// The load generator of `cargo xtask load` (run it through that task).
 #[derive(clap::Parser)]
@@ -49,6 +57,18 @@ enum Cmd {
     Paced {
         addr: SocketAddr,
         path: String,
+        sessions: usize,
+        seconds: f64,
+        /// Sessions in their handshake at once.
+        in_flight: usize,
+        /// The server's pid (for its CPU and RSS).
+        server_pid: u32,
+    },
+    /// SESSIONS listeners of the live point POINT, all listening together
+    /// for SECONDS.
+    Live {
+        addr: SocketAddr,
+        point: String,
         sessions: usize,
         seconds: f64,
         /// Sessions in their handshake at once.
@@ -86,8 +106,7 @@ enum Cmd {
 fn paced(
     addr: SocketAddr,
     path: &str,
-    sessions: usize,
-    secs: f64,
+    (sessions, secs, live): (usize, f64, bool),
     in_flight: usize,
     pid: u32,
 ) -> Result<String> {
@@ -106,8 +125,13 @@ fn paced(
             procfs::rss_kib(pid).unwrap_or(0),
         ));
     };
+    let mode = if live {
+        Mode::Live { sessions, secs }
+    } else {
+        Mode::Paced { sessions, secs }
+    };
     let mut totals = engine::run(
-        Mode::Paced { sessions, secs },
+        mode,
         addr,
         path,
         in_flight,
@@ -121,7 +145,10 @@ fn paced(
             totals.first_error.unwrap_or_default()
         ));
     };
-    let s = stats::summarize(&mut totals.lateness, ON_TIME_US);
+    let s = stats::summarize(
+        &mut totals.lateness,
+        if live { LIVE_ON_TIME_US } else { ON_TIME_US },
+    );
     let mut out = String::new();
     let _ = write!(
         out,
@@ -146,10 +173,43 @@ fn paced(
         gb - ga,
         procfs::clock_ticks(),
     );
+    if live {
+        let _ = write!(out, " {}", listeners(&totals.listeners));
+    }
     if let Some(e) = totals.first_error {
         eprintln!("mms-load: paced: first error: {e}");
     }
     Ok(out)
+}
+
+/// The listeners' packets against the point's: `held` listeners at the
+/// stop, `edge` the newest LocationId any had, each expected to have every
+/// packet from its first to `edge`.
+fn listeners(all: &[engine::Listener]) -> String {
+    let edge = all.iter().map(|l| l.last).max().unwrap_or(0);
+    let (mut got, mut want, mut worst, mut below_90) = (0u64, 0u64, 1_000_000u64, 0u64);
+    let mut min_received = u64::MAX;
+    for l in all {
+        let expected = u64::from(edge.saturating_sub(l.first)) + 1;
+        let ppm = (l.received.min(expected) * 1_000_000 / expected.max(1)).min(1_000_000);
+        if l.received == 0 {
+            worst = 0;
+        }
+        worst = worst.min(ppm);
+        if ppm < 900_000 {
+            below_90 += 1;
+        }
+        got += l.received.min(expected);
+        want += expected;
+        min_received = min_received.min(l.received);
+    }
+    format!(
+        "held={} edge={edge} received={got} expected={want} received_ppm={} worst_ppm={worst} \
+         below_90={below_90} min_received={}",
+        all.len(),
+        if want == 0 { 0 } else { got * 1_000_000 / want },
+        if all.is_empty() { 0 } else { min_received },
+    )
 }
 
 fn repeated(addr: SocketAddr, path: &str, n: usize, secs: f64, handshakes: bool) -> Result<String> {
@@ -181,7 +241,27 @@ fn run(cmd: Cmd) -> Result<String> {
             seconds,
             in_flight,
             server_pid,
-        } => paced(addr, &path, sessions, seconds, in_flight, server_pid),
+        } => paced(
+            addr,
+            &path,
+            (sessions, seconds, false),
+            in_flight,
+            server_pid,
+        ),
+        Cmd::Live {
+            addr,
+            point,
+            sessions,
+            seconds,
+            in_flight,
+            server_pid,
+        } => paced(
+            addr,
+            &point,
+            (sessions, seconds, true),
+            in_flight,
+            server_pid,
+        ),
         Cmd::Handshakes {
             addr,
             path,
