@@ -121,7 +121,9 @@ enum End {
 /// What one run passed on, for its last log line.
 #[derive(Debug, Default)]
 struct Tally {
+    /// Data packets given to the sink.
     packets: u64,
+    /// Their bytes, as received.
     bytes: u64,
     /// Headers given to the sink (1 + the upstream's header changes).
     headers: u32,
