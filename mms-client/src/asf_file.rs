@@ -132,8 +132,12 @@ pub struct AsfWriter<W: Output> {
     pending: Vec<u8>,
     scratch: Vec<u8>,
     first_send: Option<u32>,
-    /// Per packet accepted: the latest end (Send Time + Duration) so far.
+    /// Per packet accepted from packet `ends_from` on: the latest end
+    /// (Send Time + Duration) so far. Only the packets not yet known to be
+    /// on the output (and the last one that is) are kept, so a long run (a
+    /// live archive) does not grow it.
     ends: Vec<u32>,
+    ends_from: u64,
     /// A write failed: the output holds an unknown part of `pending`.
     failed: bool,
     file_id: guid::Guid,
@@ -189,6 +193,7 @@ impl<W: Output> AsfWriter<W> {
             scratch: vec![0; packet_size.max(1)],
             first_send: None,
             ends: Vec::new(),
+            ends_from: 0,
             failed: false,
         })
     }
@@ -205,6 +210,7 @@ impl<W: Output> AsfWriter<W> {
             scratch: self.scratch,
             first_send: self.first_send,
             ends: self.ends,
+            ends_from: self.ends_from,
             failed: self.failed,
             file_id: self.file_id,
             indexes: self.indexes,
@@ -231,6 +237,7 @@ impl<W: Output> AsfWriter<W> {
             existing.read_exact(&mut packet)?;
             w.account(&packet)?;
         }
+        w.settle();
         let end = header.len() as u64 + w.packets * w.packet_size as u64;
         out.truncate_to(end)?;
         if !out.rewind_to(end)? {
@@ -282,7 +289,17 @@ impl<W: Output> AsfWriter<W> {
             return Err(e);
         }
         self.pending.clear();
+        self.settle();
         Ok(())
+    }
+
+    /// Every packet accepted is on the output: of their ends only the
+    /// last one is still needed (a later failed write cuts the file back
+    /// to at least there).
+    fn settle(&mut self) {
+        let done = self.ends.len().saturating_sub(1);
+        self.ends.drain(..done);
+        self.ends_from += done as u64;
     }
 
     /// Packets accepted so far.
@@ -337,7 +354,9 @@ impl<W: Output> AsfWriter<W> {
         let whole = packets == self.source_packets && !self.source_broadcast;
         let span = match (self.first_send, packets) {
             (Some(first), 1..) if !whole => {
-                Some(self.ends[packets as usize - 1].saturating_sub(first))
+                let last = (packets - 1).saturating_sub(self.ends_from) as usize;
+                let end = self.ends.get(last).or(self.ends.last()).copied();
+                end.map(|e| e.saturating_sub(first))
             }
             _ => None,
         };
@@ -579,5 +598,53 @@ mod tests {
         let s = mms_proto::asf::HeaderSummary::parse(&got).unwrap();
         assert_eq!(s.send_duration, end as u64 * 10_000);
         assert_eq!(s.play_duration, (end as u64 + s.preroll_ms) * 10_000);
+    }
+
+    /// The disk fills after some chunks were written whole: the writer
+    /// kept only the ends of the packets not yet on the disk, and the
+    /// durations are still those of the packets the file holds.
+    #[test]
+    fn a_full_disk_after_whole_chunks_keeps_the_durations() {
+        let src = source();
+        let (header, packets) = split(&src);
+        let p = packets[0].len();
+        // The source over and over: more than two chunks.
+        let fed: Vec<&[u8]> = packets
+            .iter()
+            .copied()
+            .cycle()
+            .take(3 * WRITE_CHUNK / p)
+            .collect();
+        let held = WRITE_CHUNK / p + 7;
+        let disk = FullDisk {
+            file: io::Cursor::new(Vec::new()),
+            room: header.len() + held * p + p / 2,
+        };
+        let mut w = AsfWriter::new(disk, header).unwrap();
+        let mut accepted = 0;
+        for pk in &fed {
+            if w.write_packet(pk).is_err() {
+                break;
+            }
+            accepted += 1;
+            // A chunk written whole leaves one end behind.
+            assert!(w.ends.len() <= WRITE_CHUNK / p + 2, "{}", w.ends.len());
+        }
+        assert!(accepted > held);
+        let (done, disk) = w.finish().unwrap();
+        assert_eq!(done.packets, held as u64);
+        let span = fed[..held]
+            .iter()
+            .map(|pk| {
+                let i = PacketInfo::parse(pk).unwrap();
+                i.send_time + u32::from(i.duration)
+            })
+            .max()
+            .unwrap()
+            - PacketInfo::parse(fed[0]).unwrap().send_time;
+        let got = disk.file.into_inner();
+        let s = mms_proto::asf::HeaderSummary::parse(&got).unwrap();
+        assert_eq!(s.packet_count, held as u64);
+        assert_eq!(s.send_duration, u64::from(span) * 10_000);
     }
 }

@@ -369,6 +369,7 @@ pub fn asf_rewrite(data: &[u8]) {
             all: mask,
             key_only: StreamSet(((pick as u128 >> 4) & 0x07) << 5),
             from_key_frame: StreamSet(((pick as u128 >> 6) & 1) << 2),
+            from_object_start: StreamSet(((pick as u128 >> 5) & 1) << 1),
         }
     };
     let mut out = [0u8; MAX_PACKET + 8];

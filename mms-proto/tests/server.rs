@@ -1173,7 +1173,7 @@ fn a_full_runtime_gets_nothing_more_however_often_the_machine_is_driven() {
         fn header(&mut self, offset: u32, len: u32) -> Result<&[u8], Self::Error> {
             self.inner.header(offset, len)
         }
-        fn packet(&mut self, number: u64) -> Result<&[u8], Self::Error> {
+        fn packet(&mut self, number: u64) -> Result<mms_proto::server::Fetch<'_>, Self::Error> {
             Driver::packet(&mut self.inner, number)
         }
         fn transmit(&mut self, _: Transmit, bytes: &[u8], _: Sent) {

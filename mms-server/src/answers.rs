@@ -4,8 +4,8 @@
 //! server-side playlists), where a time seek lands, and the access log.
 //! No sockets and no event loop here: this is the server's policy, where
 //! authentication is decided ([`crate::auth_policy`]: which opens need
-//! identification; the machine runs the exchange) and live publishing
-//! points will be too.
+//! identification; the machine runs the exchange) and where a listener of
+//! a live publishing point joins ([`crate::live`]).
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -27,6 +27,14 @@ pub(crate) struct Site<'a> {
     pub(crate) options: &'a Options,
     pub(crate) metrics: &'a crate::metrics::Metrics,
     pub(crate) live: &'a crate::reload::Live,
+    pub(crate) points: &'a crate::live::Points,
+}
+
+/// What an open resolved to.
+#[derive(Debug)]
+enum Opened {
+    File(Result<Content, ContentError>),
+    Live(std::sync::Arc<crate::live::point::Point>),
 }
 
 /// One session's side of the policy: what it opened and is playing.
@@ -36,6 +44,8 @@ pub(crate) struct Answers {
     local: SocketAddr,
     /// The open file (or playlist entry).
     pub(crate) content: Option<Content>,
+    /// The open publishing point.
+    pub(crate) live: Option<crate::live::LiveOpen>,
     /// The path of the open file, as the client sent it.
     uri: String,
     /// Server-side playlist entries still to play ([3.2.4.2]).
@@ -46,7 +56,7 @@ pub(crate) struct Answers {
     pub(crate) play: Option<Play>,
     /// An open waiting for identification: what it resolved to, and the
     /// path as the client sent it.
-    pending: Option<(Result<Content, ContentError>, String)>,
+    pending: Option<(Opened, String)>,
     /// Who the client identified as for the open content.
     user: Option<String>,
 }
@@ -57,6 +67,7 @@ impl Answers {
             peer,
             local,
             content: None,
+            live: None,
             uri: String::new(),
             playlist: VecDeque::new(),
             seek_ms: 0,
@@ -89,6 +100,7 @@ impl Answers {
                 self.seek_ms = position_ms;
                 machine.seek_to(now, packet)
             }
+            Event::JoinLive => self.join(now, machine),
             Event::PlayStarted { from_packet } => {
                 tracing::debug!(peer = %self.peer, from_packet, "play");
                 self.end_play(machine, site, None);
@@ -131,10 +143,22 @@ impl Answers {
         self.end_play(machine, site, None);
         self.pending = None;
         self.user = None;
+        self.live = None;
         if let Some(url) = site.live.redirect(name.trim_start_matches('/')) {
             tracing::info!(peer = %self.peer, file = %name, %url, "redirect");
             site.metrics.redirected();
             return machine.redirect_open(&url, false);
+        }
+        if let Some(point) = site.points.get(name) {
+            self.playlist.clear();
+            let opened = Opened::Live(point.clone());
+            if let Some(policy) = site.options.auth.as_deref()
+                && policy.protects(name, site.root.path(), &[])
+            {
+                self.pending = Some((opened, name.to_string()));
+                return self.identify(now, machine, token, site);
+            }
+            return self.serve(machine, name, opened, site);
         }
         let opened = if is_playlist(name) {
             site.root.playlist(name).and_then(|entries| {
@@ -156,11 +180,11 @@ impl Answers {
                 resolved.push(&c.path);
             }
             if policy.protects(name, site.root.path(), &resolved) {
-                self.pending = Some((opened, name.to_string()));
+                self.pending = Some((Opened::File(opened), name.to_string()));
                 return self.identify(now, machine, token, site);
             }
         }
-        self.serve(machine, name, opened, site)
+        self.serve(machine, name, Opened::File(opened), site)
     }
 
     /// [3.2.5.6], [3.2.5.7] Credentials for the pending open, to the
@@ -219,9 +243,13 @@ impl Answers {
         &mut self,
         machine: &mut ServerMachine,
         name: &str,
-        opened: Result<Content, ContentError>,
+        opened: Opened,
         site: Site<'_>,
     ) -> Result<(), ServerError> {
+        let opened = match opened {
+            Opened::File(f) => f,
+            Opened::Live(point) => return self.serve_live(machine, name, point, site),
+        };
         match opened {
             Ok(c) => {
                 let media = if is_playlist(name) {
@@ -243,6 +271,94 @@ impl Answers {
                     ContentError::NotFound => HResult::NS_E_FILE_NOT_FOUND,
                     ContentError::Invalid(_) => HResult::E_FAIL,
                 })
+            }
+        }
+    }
+
+    /// Serves a publishing point: at once when it broadcasts, else when
+    /// its source's first header comes ([`Self::live_check`]); refused
+    /// when it has stopped for good.
+    fn serve_live(
+        &mut self,
+        machine: &mut ServerMachine,
+        name: &str,
+        point: std::sync::Arc<crate::live::point::Point>,
+        site: Site<'_>,
+    ) -> Result<(), ServerError> {
+        use crate::live::point::Status;
+        self.content = None;
+        self.uri = format!("/{}", name.trim_start_matches('/'));
+        if point.status() == Status::Stopped && point.always() {
+            tracing::info!(peer = %self.peer, point = point.name(), "open refused: not broadcasting");
+            site.metrics.open_refused(&ContentError::NotFound);
+            return machine.reject_open(HResult::NS_E_FILE_NOT_FOUND);
+        }
+        site.metrics.opened();
+        self.live = Some(crate::live::LiveOpen::new(point));
+        self.live_check(Instant(0), machine)
+    }
+
+    /// A live session's view of its point, before each drive: the open
+    /// is answered once the point has a header; a new run is the
+    /// playlist-style change (or closes a session not playing); the end
+    /// of the run ends the play. `Err` ends the session.
+    pub(crate) fn live_check(
+        &mut self,
+        now: Instant,
+        machine: &mut ServerMachine,
+    ) -> Result<(), ServerError> {
+        use crate::live::point::Status;
+        let Some(live) = self.live.as_mut() else {
+            return Ok(());
+        };
+        let status = live.point.status();
+        match (&live.run, status) {
+            (None, Status::Live(_)) => {
+                let Some(run) = live.point.current() else {
+                    return Ok(());
+                };
+                tracing::info!(peer = %self.peer, point = live.point.name(), run = run.id, "open");
+                let media = run.media;
+                live.run = Some(run);
+                machine.accept_open(media)
+            }
+            (None, Status::Stopped) if live.point.always() => {
+                machine.reject_open(HResult::NS_E_FILE_NOT_FOUND)
+            }
+            // [3.2.4.2] hr 1, then ReportStreamChange and the new header.
+            (Some(run), Status::Live(id)) if id != run.id => match machine.live_change(now)? {
+                true => Ok(()),
+                false => Err(ServerError::Misuse(
+                    "the point's header changed before this listener played",
+                )),
+            },
+            (Some(_), Status::Starting | Status::Stopped) if !live.ended => {
+                live.ended = true;
+                tracing::info!(peer = %self.peer, point = live.point.name(), "the point's run ended");
+                machine.end_of_content(now)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// [3.2.5.11] A live play joins: at the newest packet where every
+    /// selected stream starts cleanly; a run that is over ends at once.
+    fn join(&mut self, now: Instant, machine: &mut ServerMachine) -> Result<(), ServerError> {
+        let Some(live) = self.live.as_ref() else {
+            return Err(ServerError::Misuse("a live join without a point"));
+        };
+        let Some(run) = live.run.as_ref() else {
+            return Err(ServerError::Misuse("a live join before the header"));
+        };
+        let needs = run.needs(machine.selected_streams());
+        match live.point.join(run.id, needs) {
+            Some(at) => {
+                tracing::debug!(peer = %self.peer, point = live.point.name(), packet = at, "join");
+                machine.seek_to(now, at)
+            }
+            None => {
+                machine.seek_to(now, 0)?;
+                machine.end_of_content(now)
             }
         }
     }
@@ -279,6 +395,18 @@ impl Answers {
         site: Site<'_>,
     ) -> Result<(), ServerError> {
         self.end_play(machine, site, None);
+        if let Some(live) = self.live.as_mut() {
+            // A live point's new run.
+            let Some(run) = live.point.current() else {
+                return machine.end_of_content(now);
+            };
+            tracing::info!(peer = %self.peer, point = live.point.name(), run = run.id, "the point's header changed");
+            let media = run.media;
+            live.run = Some(run);
+            live.ended = false;
+            self.start_play(machine);
+            return machine.next_entry(now, media);
+        }
         match self.next_content(site) {
             Ok(c) => {
                 let media = self.entry_media(&c);
@@ -302,15 +430,19 @@ impl Answers {
 
     /// A play record of what the connection opened, starting now.
     fn new_play(&mut self, machine: &ServerMachine) -> Option<Play> {
-        let c = self.content.as_ref()?;
+        let (duration, size) = match (&self.content, &self.live) {
+            (Some(c), _) => (c.media().duration_ms, c.file_len()),
+            (None, Some(_)) => (0, 0),
+            (None, None) => return None,
+        };
         Some(Play {
             client: self.peer.ip(),
             server: self.local.ip(),
             uri_stem: self.uri.clone(),
             start_ms: std::mem::take(&mut self.seek_ms),
             started: SystemTime::now(),
-            file_duration_ms: c.media().duration_ms,
-            file_size: c.file_len(),
+            file_duration_ms: duration,
+            file_size: size,
             player_version: machine.client_version().map(|v| v.to_string()),
             bytes_sent: 0,
             packets_sent: 0,

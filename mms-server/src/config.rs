@@ -251,6 +251,7 @@ impl Settings {
             access_log: None,
             redirects: std::sync::Arc::new(self.redirects.clone()),
             auth: None,
+            live: self.live.clone(),
         }
     }
 

@@ -13,7 +13,7 @@ use std::sync::atomic::Ordering;
 
 use mio::net::{TcpStream, UdpSocket};
 use mms_proto::machine::{Input, Transmit};
-use mms_proto::server::{Drained, Driver, ResendRing, Sent, ServerMachine, drain};
+use mms_proto::server::{Drained, Driver, Fetch, ResendRing, Sent, ServerMachine, drain};
 use mms_proto::time::Instant;
 use mms_proto::wire::{Status, frame};
 
@@ -21,6 +21,7 @@ use crate::access_log::Play;
 use crate::answers::{Answers, Site};
 use crate::content::Content;
 use crate::event_loop::Shared;
+use crate::live::ring::Held;
 use crate::metrics::LoopStats;
 
 /// The most a session's resend copies may take (a high-rate file's
@@ -53,6 +54,9 @@ pub(crate) struct Conn {
     pub(crate) writable: bool,
     /// When it was accepted.
     pub(crate) since: Instant,
+    /// Waits for its publishing point's next packet (or first header):
+    /// the loop's wake-up services it again ([`crate::live::wake`]).
+    pub(crate) parked: bool,
 }
 
 impl Conn {
@@ -144,12 +148,37 @@ impl Conn {
         shared: &Shared,
         scratch: &mut Scratch,
         udp: Option<&UdpSocket>,
-        stats: &LoopStats,
+        (index, stats): (usize, &LoopStats),
     ) -> bool {
+        self.parked = false;
+        // A live session re-checked once after it parks: a packet may have
+        // come between its read and the park.
+        let mut rechecked = false;
         loop {
+            if let Err(e) = self.answers.live_check(now, &mut self.machine) {
+                self.fail(&e.to_string());
+                return false;
+            }
+            let live = self.answers.live.as_ref().and_then(|l| {
+                let run = l.run.as_deref()?;
+                Some(LiveRead {
+                    point: &l.point,
+                    run,
+                    needs: run.needs(self.machine.selected_streams()),
+                })
+            });
+            let media = match (&self.answers.content, &live) {
+                (Some(c), _) => Some(c.media()),
+                (None, Some(l)) => Some(l.run.media),
+                (None, None) => None,
+            };
             let mut io = Io {
                 stream: &mut self.stream,
                 content: self.answers.content.as_ref(),
+                live,
+                held: None,
+                waited: None,
+                media,
                 packet: &mut scratch.packet,
                 output: &mut self.output,
                 max_queued: shared.options.max_queued,
@@ -160,7 +189,25 @@ impl Conn {
                 now,
                 stats,
             };
-            match drain(&mut self.machine, now, &mut io, &mut scratch.out) {
+            let drained = drain(&mut self.machine, now, &mut io, &mut scratch.out);
+            let waited = io.waited;
+            if let (Ok(Drained::Wait | Drained::Timeout(_)), Some(l)) =
+                (&drained, &self.answers.live)
+            {
+                let opening = l.run.is_none();
+                if opening || self.machine.live_waiting() {
+                    l.point.park(index);
+                    let id = l.run.as_ref().map_or(0, |r| r.id);
+                    let arrived = waited.is_some_and(|n| l.point.has(id, n));
+                    if arrived && !rechecked {
+                        rechecked = true;
+                        self.machine.live_ready();
+                        continue;
+                    }
+                    self.parked = true;
+                }
+            }
+            match drained {
                 Ok(Drained::Full) => return true,
                 Ok(Drained::NotBefore(t) | Drained::Timeout(t)) => {
                     self.deadline = Some(t);
@@ -231,6 +278,14 @@ fn write_queued(stream: &mut TcpStream, output: &mut VecDeque<u8>) -> io::Result
 struct Io<'a> {
     stream: &'a mut TcpStream,
     content: Option<&'a Content>,
+    /// A live session's point and run.
+    live: Option<LiveRead<'a>>,
+    /// The live packet handed to the machine (shared, not copied).
+    held: Option<std::sync::Arc<[u8]>>,
+    /// The live packet the machine waits for.
+    waited: Option<u64>,
+    /// The numbers of what is served (the UDP copies are sized by them).
+    media: Option<mms_proto::server::Media>,
     packet: &'a mut Vec<u8>,
     output: &'a mut VecDeque<u8>,
     max_queued: usize,
@@ -242,6 +297,14 @@ struct Io<'a> {
     stats: &'a LoopStats,
 }
 
+/// What a live session reads.
+struct LiveRead<'a> {
+    point: &'a crate::live::point::Point,
+    run: &'a crate::live::point::Run,
+    /// The streams that need a key frame / an object start to begin.
+    needs: (mms_proto::asf::StreamSet, mms_proto::asf::StreamSet),
+}
+
 impl Io<'_> {
     /// Keeps the copy of a UDP Data packet (the ring made at the first,
     /// sized for the content's rate and the window).
@@ -251,9 +314,8 @@ impl Io<'_> {
             *self.ring = None;
         }
         if self.ring.is_none()
-            && let Some(c) = self.content
+            && let Some(m) = self.media
         {
-            let m = c.media();
             let len = ResendRing::<Box<[u8]>>::bytes_for(
                 self.window,
                 m.bit_rate,
@@ -276,21 +338,41 @@ impl Driver for Io<'_> {
     type Error = io::Error;
 
     fn header(&mut self, offset: u32, len: u32) -> Result<&[u8], io::Error> {
-        let c = self
-            .content
-            .ok_or_else(|| io::Error::other("header without content"))?;
+        let header = match (self.content, &self.live) {
+            (Some(c), _) => c.header(),
+            (None, Some(l)) => &l.run.header,
+            (None, None) => return Err(io::Error::other("header without content")),
+        };
         // The machine asks only inside the header it was given.
-        c.header()
+        header
             .get(offset as usize..(offset as usize).saturating_add(len as usize))
             .ok_or_else(|| io::Error::other("header read out of range"))
     }
 
-    fn packet(&mut self, number: u64) -> Result<&[u8], io::Error> {
+    fn packet(&mut self, number: u64) -> Result<Fetch<'_>, io::Error> {
+        if let Some(l) = &self.live {
+            return Ok(match l.point.fetch(l.run.id, number, l.needs) {
+                Held::Packet(p) => Fetch::Packet(self.held.insert(p)),
+                Held::Later => {
+                    self.waited = Some(number);
+                    Fetch::Later
+                }
+                Held::Skip(to) => {
+                    tracing::info!(
+                        point = l.point.name(),
+                        from = number,
+                        to,
+                        "listener behind the buffer: skipped ahead"
+                    );
+                    Fetch::Skip(to)
+                }
+            });
+        }
         let c = self
             .content
             .ok_or_else(|| io::Error::other("packet without content"))?;
         c.read_packet(number, self.packet)?;
-        Ok(self.packet)
+        Ok(Fetch::Packet(self.packet))
     }
 
     fn resend(&mut self, sequence: u32) -> Option<&[u8]> {

@@ -67,6 +67,8 @@ pub struct Options {
     /// `[auth]`: protected paths and their users (`None`: everything is
     /// public). The session's [`Config::auth`] must offer its schemes.
     pub auth: Option<Arc<crate::auth_policy::AuthPolicy>>,
+    /// Publishing points, each with its source ([`crate::live`]).
+    pub live: Vec<crate::live::LiveSettings>,
 }
 
 impl Options {
@@ -82,6 +84,7 @@ impl Options {
             access_log: None,
             redirects: Arc::default(),
             auth: None,
+            live: Vec::new(),
         }
     }
 }
@@ -96,8 +99,11 @@ pub(crate) struct Shared {
     next_client_id: AtomicU32,
     /// One per loop, in loop order.
     loop_stats: Arc<[LoopStats]>,
-    /// Resend requests passed between loops, one mailbox per loop.
-    mailboxes: Box<[Mailbox]>,
+    /// Resend requests passed between loops, and publishing points'
+    /// wake-ups, one mailbox per loop.
+    mailboxes: Arc<[Mailbox]>,
+    /// The publishing points ([`crate::live`]).
+    points: crate::live::Points,
     /// The random key Client-IDs are hashed with.
     id_keys: std::collections::hash_map::RandomState,
     /// What the admin listener reads.
@@ -157,6 +163,7 @@ impl Shared {
             options: &self.options,
             metrics: &self.metrics,
             live: &self.live,
+            points: &self.points,
         }
     }
 
@@ -216,6 +223,9 @@ impl Server {
             .duration_since(SystemTime::UNIX_EPOCH)
             .map_or(1, |d| d.subsec_nanos() ^ (d.as_secs() as u32));
         let loop_stats: Arc<[LoopStats]> = (0..loops).map(|_| LoopStats::default()).collect();
+        let mailboxes: Arc<[Mailbox]> = (0..loops).map(|_| Mailbox::default()).collect();
+        let metrics = Arc::new(Metrics::new(loop_stats.clone(), options.max_sessions));
+        let points = crate::live::Points::new(&options.live, mailboxes.clone(), &metrics);
         Ok(Self {
             listeners,
             udp_sockets,
@@ -224,11 +234,12 @@ impl Server {
                 epoch: std::time::Instant::now(),
                 sessions: AtomicUsize::new(0),
                 next_client_id: AtomicU32::new(seed),
-                metrics: Arc::new(Metrics::new(loop_stats.clone(), options.max_sessions)),
+                metrics,
+                points,
                 live: Arc::new(Live::new(options.redirects.as_ref().clone())),
                 options,
                 loop_stats,
-                mailboxes: (0..loops).map(|_| Mailbox::default()).collect(),
+                mailboxes,
                 id_keys: std::collections::hash_map::RandomState::new(),
             }),
         })
@@ -275,6 +286,14 @@ impl Server {
                         })
                 })
                 .collect::<io::Result<_>>()?;
+            // Each point's source on a thread of its own: a source that
+            // blocks (a pipe, an upstream server) never stalls a loop.
+            for point in self.shared.points.iter() {
+                let root = &self.shared.root;
+                std::thread::Builder::new()
+                    .name(format!("mms-live-{}", point.name()))
+                    .spawn_scoped(s, move || crate::live::supervise(point, root, stop))?;
+            }
             let mut first = Ok(());
             for h in handles {
                 let r = h
@@ -314,6 +333,8 @@ struct EventLoop {
     shared: Arc<Shared>,
     /// Buffers the sessions of this loop take turns with.
     scratch: Scratch,
+    /// Sessions waiting for a publishing point's packets (or header).
+    parked: Vec<usize>,
 }
 
 impl EventLoop {
@@ -328,9 +349,10 @@ impl EventLoop {
             .register(&mut listener, LISTENER, Interest::READABLE)?;
         if let Some(u) = udp.as_mut() {
             poll.registry().register(u, UDP, Interest::READABLE)?;
-            let waker = mio::Waker::new(poll.registry(), WAKER)?;
-            let _ = shared.mailboxes[index].waker.set(waker);
         }
+        // Other loops' resend requests, and publishing points' packets.
+        let waker = mio::Waker::new(poll.registry(), WAKER)?;
+        let _ = shared.mailboxes[index].waker.set(waker);
         Ok(Self {
             index,
             spare: std::fs::File::open("/dev/null").ok(),
@@ -347,6 +369,7 @@ impl EventLoop {
                 out: vec![0u8; 70 * 1024],
                 packet: Vec::new(),
             },
+            parked: Vec::new(),
         })
     }
 
@@ -379,6 +402,12 @@ impl EventLoop {
                 } else if ev.token() == WAKER {
                     for d in self.shared.mailboxes[self.index].take() {
                         self.deliver(now, d, &mut ready);
+                    }
+                    if self.shared.mailboxes[self.index]
+                        .live
+                        .swap(false, Ordering::AcqRel)
+                    {
+                        crate::live::wake(&mut self.conns, &mut self.parked, &mut ready);
                     }
                     // A turn that stopped reading early woke itself.
                     self.receive_datagrams(now, &mut ready);
@@ -446,7 +475,7 @@ impl EventLoop {
                     &self.shared,
                     &mut self.scratch,
                     self.udp.as_ref(),
-                    stats,
+                    (self.index, stats),
                 );
             }
             c.flush();
@@ -463,6 +492,9 @@ impl EventLoop {
         if c.closing && c.output.is_empty() {
             self.remove(k, "closed");
             return;
+        }
+        if c.parked {
+            self.parked.push(k);
         }
         // A changed deadline gets a heap entry; the old one goes stale.
         if let Some(t) = c.deadline.filter(|&t| before != Some(t)) {
@@ -630,6 +662,7 @@ impl EventLoop {
                         closing: false,
                         writable: false,
                         since: now,
+                        parked: false,
                     });
                     // The Idle-Timeout runs from the start.
                     self.service(key, now);

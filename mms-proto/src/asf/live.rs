@@ -5,7 +5,10 @@
 //!
 //! Two framings are accepted:
 //! * plain ASF (a file, or `ffmpeg … -f asf pipe:`: Broadcast flag, packet
-//!   count 0), ending at an index object or after the declared packets;
+//!   count 0), ending at an index object, at a `$E` chunk (FFmpeg ends its
+//!   pipe output with one) or after the declared packets. A Broadcast
+//!   header's counts are ignored: FFmpeg's live output declares a Data
+//!   Object of 50 bytes and 0 packets, and the packets follow anyway;
 //! * MMSH chunks, as `ffmpeg … -f asf_stream -` writes them ([MS-WMSP]
 //!   framing): `$H` then `$D` chunks, each a 4-byte basic header (`$`, type,
 //!   length) and an 8-byte data header, then the ASF bytes; `$E` ends it.
@@ -138,6 +141,13 @@ impl AsfReader {
                     if buf.len() >= 16 && is_top_level_object(buf) {
                         return self.end();
                     }
+                    if is_end_chunk(buf) {
+                        // FFmpeg's plain pipe output ends with an MMSH `$E`
+                        // chunk (asf-facts §9); no packet starts this way
+                        // (its Packet Length would be 8, shorter than the
+                        // packet's own parsing information).
+                        return self.end();
+                    }
                     (0, packet_size)
                 };
                 if buf.len() < len {
@@ -232,6 +242,12 @@ impl AsfReader {
     }
 }
 
+/// An MMSH `$E` end chunk (length 8: its data header only) at the start of
+/// `buf`.
+fn is_end_chunk(buf: &[u8]) -> bool {
+    chunk(buf) == Some((b'E', CHUNK_HEADER))
+}
+
 fn is_top_level_object(g: &[u8]) -> bool {
     g.len() >= 16
         && [
@@ -242,4 +258,111 @@ fn is_top_level_object(g: &[u8]) -> bool {
         ]
         .iter()
         .any(|x| x[..] == g[..16])
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use std::vec::Vec;
+
+    use super::*;
+    use crate::asf::Objects;
+    use crate::asf::header::FLAG_BROADCAST;
+
+    /// A plain file of the test data (not Broadcast, its packets counted).
+    const FILE: &[u8] = include_bytes!("../../../testdata/ff_audio.wma");
+
+    /// Every unit of `bytes`, fed in one piece: (kind, len), kind 0 for the
+    /// end, 1 for the header, 2 for a packet.
+    fn units(bytes: &[u8]) -> Vec<(u8, usize)> {
+        let mut r = AsfReader::default();
+        let mut at = 0;
+        let mut got = Vec::new();
+        loop {
+            match r.next(&bytes[at..]).unwrap() {
+                Status::Complete(AsfUnit::End) => {
+                    got.push((0, 0));
+                    return got;
+                }
+                Status::Complete(AsfUnit::Header { len, .. }) => {
+                    got.push((1, len));
+                    at += len;
+                }
+                Status::Complete(AsfUnit::Packet { len, .. }) => {
+                    got.push((2, len));
+                    at += len;
+                }
+                Status::Partial(_) => return got,
+            }
+        }
+    }
+
+    /// `FILE` as `ffmpeg -f asf -` writes it to a pipe (interop-notes,
+    /// "FFmpeg as a live encoder"): Broadcast, File Properties' packet
+    /// count 0, a Data Object of 50 bytes and 0 packets, then the packets
+    /// anyway, then `extra`.
+    fn as_ffmpeg_pipe(extra: &[u8]) -> (Vec<u8>, u64) {
+        let s = HeaderSummary::parse(FILE).unwrap();
+        let (h, end) = (s.header_object_len(), s.file_header_len());
+        let packets = (FILE.len() - end) as u64 / u64::from(s.packet_size);
+        let data = end + packets as usize * s.packet_size as usize;
+        let mut out = FILE[..data].to_vec();
+        // The File Properties Object: Data Packets Count at 56, Flags at 88.
+        let mut at = 30;
+        for o in Objects::new(&FILE[30..h]) {
+            let o = o.unwrap();
+            if o.guid == guid::FILE_PROPERTIES {
+                out[at + 56..at + 64].fill(0);
+                out[at + 88] |= FLAG_BROADCAST as u8;
+            }
+            at += o.bytes.len();
+        }
+        // The Data Object: size 50 at 16, Total Data Packets 0 at 40.
+        out[h + 16..h + 24].copy_from_slice(&50u64.to_le_bytes());
+        out[h + 40..h + 48].fill(0);
+        out.extend_from_slice(extra);
+        (out, packets)
+    }
+
+    #[test]
+    fn a_broadcast_header_takes_packets_past_its_declared_count() {
+        let (stream, packets) = as_ffmpeg_pipe(&[]);
+        assert!(packets > 1);
+        let got = units(&stream);
+        assert_eq!(got[0].0, 1);
+        assert_eq!(
+            got.iter().filter(|u| u.0 == 2).count() as u64,
+            packets,
+            "every packet after a Data Object declaring none"
+        );
+        // Open-ended: no end until the stream says so.
+        assert_ne!(got.last().map(|u| u.0), Some(0));
+    }
+
+    #[test]
+    fn ffmpegs_pipe_output_ends_at_its_end_chunk() {
+        let end = [b'$', b'E', 8, 0, 0, 0, 0, 0, 0, 0, 8, 0];
+        let (stream, packets) = as_ffmpeg_pipe(&end);
+        let got = units(&stream);
+        assert_eq!(got.iter().filter(|u| u.0 == 2).count() as u64, packets);
+        assert_eq!(got.last(), Some(&(0, 0)));
+        // Four bytes of it are enough.
+        let mut r = AsfReader::default();
+        let hl = HeaderSummary::parse(FILE).unwrap().file_header_len();
+        assert!(matches!(
+            r.next(&stream[..hl]),
+            Ok(Status::Complete(AsfUnit::Header { .. }))
+        ));
+        let tail = &stream[stream.len() - end.len()..];
+        assert_eq!(r.next(&tail[..4]), Ok(Status::Complete(AsfUnit::End)));
+    }
+
+    #[test]
+    fn a_counted_file_ends_after_its_declared_packets() {
+        let got = units(FILE);
+        let s = HeaderSummary::parse(FILE).unwrap();
+        let declared = (FILE.len() - s.file_header_len()) / s.packet_size as usize;
+        assert_eq!(got.iter().filter(|u| u.0 == 2).count(), declared);
+        assert_eq!(got.last(), Some(&(0, 0)));
+    }
 }

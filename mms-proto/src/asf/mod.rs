@@ -8,6 +8,7 @@
 //! Everything here is `no_std` and allocation-free; errors are
 //! [`crate::wire::Error`].
 
+mod broadcast;
 pub mod guid;
 mod header;
 mod index;
@@ -19,6 +20,7 @@ mod seek;
 mod select;
 mod summary;
 
+pub use broadcast::{CleanStarts, make_live_header, starts_object};
 pub use header::{
     AudioFormat, Codec, DATA_OBJECT_PREFIX_LEN, DataObject, ExtendedStreamProperties,
     FLAG_BROADCAST, FLAG_SEEKABLE, FileProperties, HeaderExtension, HeaderObject, Index,

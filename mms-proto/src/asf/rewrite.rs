@@ -56,6 +56,11 @@ pub struct Selection {
     /// offset 0) in the packet are dropped, those from it on follow `all` /
     /// `key_only`.
     pub from_key_frame: StreamSet,
+    /// Streams that must start at a media object's first byte (a live
+    /// join: audio carries no key-frame flag, but must not start in the
+    /// middle of an object): their payloads before the first one at
+    /// offset 0 in the packet are dropped.
+    pub from_object_start: StreamSet,
 }
 
 impl Selection {
@@ -65,6 +70,7 @@ impl Selection {
             all: streams,
             key_only: StreamSet::EMPTY,
             from_key_frame: StreamSet::EMPTY,
+            from_object_start: StreamSet::EMPTY,
         }
     }
 
@@ -73,6 +79,7 @@ impl Selection {
         all: StreamSet(!1),
         key_only: StreamSet::EMPTY,
         from_key_frame: StreamSet::EMPTY,
+        from_object_start: StreamSet::EMPTY,
     };
 
     /// True if the payload is kept, walking a packet's payloads in order;
@@ -81,6 +88,11 @@ impl Selection {
     pub fn keeps_in_order(&self, p: &Payload<'_>, started: &mut StreamSet) -> bool {
         if self.from_key_frame.contains(p.stream) && !started.contains(p.stream) {
             if !(p.key_frame && (p.offset == 0 || p.is_compressed())) {
+                return false;
+            }
+            started.insert(p.stream);
+        } else if self.from_object_start.contains(p.stream) && !started.contains(p.stream) {
+            if !(p.offset == 0 || p.is_compressed()) {
                 return false;
             }
             started.insert(p.stream);

@@ -30,6 +30,8 @@ pub fn server(data: &[u8]) {
         // A three-entry playlist: hr 1, ReportStreamChange, headers again.
         continues: true,
         send_time_origin: 0,
+        streams: crate::asf::StreamSet::EMPTY.with(1).with(2),
+        live: false,
     };
     /// Zeros for the header, [`fuzz_packet`] for packets; keeps UDP copies;
     /// checks what goes out; always has room.
@@ -47,9 +49,9 @@ pub fn server(data: &[u8]) {
             // len <= the packet size, 1000.
             Ok(&self.zeros[..len as usize])
         }
-        fn packet(&mut self, number: u64) -> Result<&[u8], Self::Error> {
+        fn packet(&mut self, number: u64) -> Result<Fetch<'_>, Self::Error> {
             self.packet = fuzz_packet(number);
-            Ok(&self.packet)
+            Ok(Fetch::Packet(&self.packet))
         }
         fn resend(&mut self, sequence: u32) -> Option<&[u8]> {
             self.ring.get(sequence, self.now)

@@ -108,14 +108,23 @@ pub struct Media {
     /// for an absolute frameOffset stop ([2.2.4.25]). Muxers do not all
     /// start at 0 (GStreamer's do not).
     pub send_time_origin: u32,
+    /// The streams the header declares (a live join waits for each
+    /// selected one to start cleanly).
+    pub streams: StreamSet,
+    /// Live (broadcast) content ([`Media::live`]): a play joins where the
+    /// application says ([`super::Event::JoinLive`]), packets come when the
+    /// source makes them ([`super::Fetch::Later`]), seek and stride are
+    /// refused.
+    pub live: bool,
 }
 
 impl Media {
-    /// The numbers of a parsed header.
+    /// The numbers of a parsed header, as a file. A file with the ASF
+    /// Broadcast flag (one an encoder wrote to a pipe) is still a file: it
+    /// is not announced as live; its counts are unknown (0), and the
+    /// application counts its packets.
     pub fn from_summary(s: &HeaderSummary<'_>) -> Self {
-        let attributes = if s.is_broadcast() {
-            FILE_ATTRIBUTE_MMS_BROADCAST | FILE_ATTRIBUTE_MMS_LIVE
-        } else if s.is_seekable() {
+        let attributes = if s.is_seekable() {
             FILE_ATTRIBUTE_MMS_CANSEEK | FILE_ATTRIBUTE_MMS_CANSTRIDE
         } else {
             0
@@ -134,6 +143,23 @@ impl Media {
                 .fold(StreamSet::EMPTY, |a, st| a.with(st.number)),
             continues: false,
             send_time_origin: 0,
+            streams: s
+                .streams
+                .iter()
+                .fold(StreamSet::EMPTY, |a, st| a.with(st.number)),
+            live: false,
+        }
+    }
+
+    /// The numbers of a live source's header ([2.2.4.7]): BROADCAST and
+    /// LIVE, duration 0, packet count 0, neither seek nor stride.
+    pub fn live(s: &HeaderSummary<'_>) -> Self {
+        Self {
+            attributes: FILE_ATTRIBUTE_MMS_BROADCAST | FILE_ATTRIBUTE_MMS_LIVE,
+            duration_ms: 0,
+            packet_count: 0,
+            live: true,
+            ..Self::from_summary(s)
         }
     }
 

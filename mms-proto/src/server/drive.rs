@@ -4,7 +4,7 @@
 //! simulations and the fuzz oracle all drive the machine with it, so the
 //! run-loop contract is kept in one place.
 
-use super::{Data, Output, ServerError, ServerMachine};
+use super::{Data, Fetch, Output, ServerError, ServerMachine};
 use crate::machine::Transmit;
 use crate::time::Instant;
 
@@ -41,10 +41,12 @@ pub trait Driver {
     /// `len` bytes of the ASF file header at `offset`.
     fn header(&mut self, offset: u32, len: u32) -> Result<&[u8], Self::Error>;
 
-    /// ASF data packet `number` as stored (the packet size). The same
-    /// number may be asked for again when the first answer was early: a
-    /// source that keeps its last packet answers without reading again.
-    fn packet(&mut self, number: u64) -> Result<&[u8], Self::Error>;
+    /// ASF data packet `number` as stored (the packet size) — or, for
+    /// live content, that it is not made yet or no longer held
+    /// ([`Fetch`]). The same number may be asked for again when the first
+    /// answer was early: a source that keeps its last packet answers
+    /// without reading again.
+    fn packet(&mut self, number: u64) -> Result<Fetch<'_>, Self::Error>;
 
     /// The copy kept of the Data packet of `sequence` as it was sent over
     /// UDP ([3.2.5.13]), if it is still held (a [`super::ResendRing`]). A
@@ -146,7 +148,17 @@ pub fn drain<D: Driver>(
                 }
             }
             Output::ReadPacket { number } => {
-                let bytes = driver.packet(number).map_err(DriveError::Content)?;
+                let bytes = match driver.packet(number).map_err(DriveError::Content)? {
+                    Fetch::Packet(bytes) => bytes,
+                    Fetch::Later => {
+                        machine.live_wait(number)?;
+                        continue;
+                    }
+                    Fetch::Skip(to) => {
+                        machine.live_skip(now, number, to)?;
+                        continue;
+                    }
+                };
                 match machine.data_packet(now, number, bytes, buf)? {
                     Data::Send(n) => {
                         let sequence = machine.next_sequence().wrapping_sub(1);

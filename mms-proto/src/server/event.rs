@@ -43,6 +43,13 @@ pub enum Event<'p> {
         /// Content time, ms.
         position_ms: u64,
     },
+    /// [3.2.5.11] on live content ([`super::Media::live`]): the client
+    /// joins the broadcast. Answer with [`super::ServerMachine::seek_to`]
+    /// at the packet to start from — the newest where each stream of
+    /// [`super::ServerMachine::selected_streams`] can start cleanly (the
+    /// machine drops what comes before each stream's key frame or object
+    /// start, so any packet is safe; a good one only shortens the wait).
+    JoinLive,
     /// Playing started ([3.2.5.11]); data packets follow from this number.
     PlayStarted {
         /// The first packet sent.
@@ -74,6 +81,7 @@ impl core::fmt::Debug for Event<'_> {
                 .debug_struct("PlayStarted")
                 .field("from_packet", from_packet)
                 .finish(),
+            Event::JoinLive => f.write_str("JoinLive"),
             Event::Logging(l) => f.debug_tuple("Logging").field(l).finish(),
             Event::CloseRequested => f.write_str("CloseRequested"),
         }
@@ -118,6 +126,21 @@ pub enum Output {
     Wait,
     /// Close the connection.
     Close,
+}
+
+/// What a [`super::Driver`] has of the packet asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fetch<'a> {
+    /// The packet as stored (the packet size).
+    Packet(&'a [u8]),
+    /// Live: the source has not made it yet. The read waits
+    /// ([`super::ServerMachine::live_waiting`]) until the runtime calls
+    /// [`super::ServerMachine::live_ready`].
+    Later,
+    /// Live: it is no longer held (the listener fell behind the buffer);
+    /// the play goes on at this later packet, every stream starting
+    /// cleanly again ([`super::ServerMachine::live_skip`]).
+    Skip(u64),
 }
 
 /// The answer of [`super::ServerMachine::data_packet`].

@@ -25,8 +25,7 @@
 //! | `Udp` (`udp.rs`) | the UDP destination, the UDP packet-pair, resend requests and their budget, the held end of stream | [3.2.5.5], [3.2.5.13], [4.4.1] |
 //! | [`ResendRing`] (`resend.rs`) | the runtime's copies of what it sent over UDP, by sequence | [3.2.5.13] |
 //!
-//! Place kept for what comes next, a new part in a new file: `live`
-//! (broadcast content whose LocationId keeps counting, [2.2.2]).
+//! | live (`live.rs`, over `Playback` and `Streams`) | broadcast content: the join, reads that wait for the source, skips, a new header, the end | [2.2.2], [3.2.5.11.1], [3.2.4.1] |
 //!
 //! # Phases
 //!
@@ -82,6 +81,7 @@ mod drive;
 mod error;
 mod event;
 mod header;
+mod live;
 mod output;
 mod pacing;
 mod play;
@@ -97,7 +97,7 @@ pub use auth::{
 pub use config::{Config, Media};
 pub use drive::{Drained, DriveError, Driver, Sent, drain};
 pub use error::ServerError;
-pub use event::{Data, Event, Events, MAX_EVENTS, Output};
+pub use event::{Data, Event, Events, Fetch, MAX_EVENTS, Output};
 pub use resend::ResendRing;
 pub use setup::MAX_REDIRECT_LEN;
 pub use udp::{RESEND_QUEUE, UDP_PAIR_LOCATION, UDP_PAIR_PAYLOAD, UdpStats};

@@ -39,10 +39,12 @@ pub(super) enum Reply {
         incarnation: u32,
     },
     StreamSwitch,
-    /// ReportStartedPlaying, or ReportStartStriding when `striding`.
+    /// ReportStartedPlaying, or ReportStartStriding when `striding`; a
+    /// failure `hr` refuses the play (a seek or stride on live content).
     Started {
         incarnation: u32,
         striding: bool,
+        hr: HResult,
     },
     EndOfStream {
         hr: HResult,
@@ -205,8 +207,9 @@ impl ServerMachine {
             Reply::Started {
                 incarnation,
                 striding: false,
+                hr,
             } => ReportStartedPlayingRepr {
-                hr: HResult::S_OK,
+                hr,
                 play_incarnation: incarnation,
                 tiger_file_id: FILE_ID,
                 unused1: 0,
@@ -215,8 +218,9 @@ impl ServerMachine {
             Reply::Started {
                 incarnation,
                 striding: true,
+                hr,
             } => ReportStartStridingRepr {
-                hr: HResult::S_OK,
+                hr,
                 play_incarnation: incarnation,
                 spare: 0,
             }

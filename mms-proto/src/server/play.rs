@@ -11,6 +11,11 @@ use crate::wire::{
     TCP_HDR_INCARNATION,
 };
 
+/// Whether a StartPlaying asks for a time ([2.2.4.25] position).
+fn is_time_seek(position: f64) -> bool {
+    position.is_finite() && position > 0.0 && position != POSITION_UNSPECIFIED
+}
+
 /// Where a StartPlaying or StartStriding asks to start ([2.2.4.25]).
 #[derive(Debug, Clone, Copy)]
 pub(super) struct StartRequest {
@@ -32,6 +37,10 @@ struct PacketRead {
     /// The packet of a read that a stop or seek superseded: its late
     /// answer is dropped ([`Data::Cancelled`]), not a contract breach.
     cancelled: Option<u64>,
+    /// Live: the source has not made the packet yet
+    /// ([`super::Fetch::Later`]); asked again after
+    /// [`ServerMachine::live_ready`].
+    parked: bool,
 }
 
 /// The play in progress (or the last one).
@@ -94,6 +103,52 @@ impl Playback {
         }
         self.read.pending = false;
         self.read.due = None;
+        self.read.parked = false;
+    }
+
+    /// Live: the outstanding read of `number` waits for the source.
+    pub(super) fn park(&mut self, number: u64) -> bool {
+        if !self.read.pending || number != self.next_packet {
+            return false;
+        }
+        self.read = PacketRead {
+            parked: true,
+            ..PacketRead::default()
+        };
+        true
+    }
+
+    /// Whether the entry ended and the next is awaited.
+    pub(super) fn awaiting_entry(&self) -> bool {
+        self.awaiting_entry
+    }
+
+    /// Live: the entry ends here (a new header follows); the outstanding
+    /// read is dropped.
+    pub(super) fn end_entry(&mut self) {
+        self.cancel_read();
+        self.awaiting_entry = true;
+    }
+
+    /// Live: whether a read waits for the source.
+    pub(super) fn parked(&self) -> bool {
+        self.read.parked
+    }
+
+    /// Live: the source made packets; a parked read is asked again.
+    pub(super) fn unpark(&mut self) {
+        self.read.parked = false;
+    }
+
+    /// Live: the outstanding read of `number` is gone from the source's
+    /// buffer; the play goes on at `to` (a later packet).
+    pub(super) fn jump(&mut self, number: u64, to: u64) -> bool {
+        if !self.read.pending || number != self.next_packet || to <= number {
+            return false;
+        }
+        self.next_packet = to;
+        self.read = PacketRead::default();
+        true
     }
 }
 
@@ -115,6 +170,9 @@ impl ServerMachine {
         // A held end of stream goes before this play's answer.
         self.release_end(now, true)?;
         let media = self.media_for("no media in READY")?;
+        if media.live {
+            return self.live_start(req, stop_at, stride);
+        }
         if let Some(rate) = stride {
             if !(-5.0..=5.0).contains(&rate) || rate == 0.0 || rate.is_nan() {
                 return Err(Error::invalid("rate", "outside -5..=5 or zero").into());
@@ -152,7 +210,7 @@ impl ServerMachine {
             u64::from(req.location_id)
         } else if req.asf_offset != u32::MAX && req.asf_offset != 0 {
             u64::from(req.asf_offset.saturating_sub(media.file_header_len) / media.packet_size)
-        } else if position.is_finite() && position > 0.0 && position != POSITION_UNSPECIFIED {
+        } else if is_time_seek(position) {
             self.phase = Phase::SeekPending;
             self.play.cancel_read();
             return Ok(Some(Event::SeekRequest {
@@ -165,11 +223,46 @@ impl ServerMachine {
         Ok(Some(Event::PlayStarted { from_packet: start }))
     }
 
+    /// A StartPlaying or StartStriding on live content ([2.2.2]: a
+    /// virtual file): a time seek or a stride is refused at once with
+    /// E_NOTIMPL in ReportStartedPlaying / ReportStartStriding (the state
+    /// stays as it was — no stall); any other play joins the broadcast
+    /// where the application says ([`Event::JoinLive`], answered with
+    /// [`ServerMachine::seek_to`]). locationId and asfOffset name no place
+    /// in a broadcast and are ignored, as the spec has them ignored while
+    /// STREAMING.
+    fn live_start(
+        &mut self,
+        req: StartRequest,
+        stop_at: StopAt,
+        stride: Option<f64>,
+    ) -> Result<Option<Event<'static>>, ServerError> {
+        if stride.is_some() || is_time_seek(req.position) {
+            self.out.push(Reply::Started {
+                incarnation: req.play_incarnation,
+                striding: stride.is_some(),
+                hr: HResult::E_NOTIMPL,
+            })?;
+            return Ok(None);
+        }
+        self.play.play_incarnation = req.play_incarnation;
+        self.play.stop_at = stop_at;
+        self.play.stride = None;
+        self.pacer.accelerate(None, 0);
+        self.phase = Phase::SeekPending;
+        self.play.cancel_read();
+        Ok(Some(Event::JoinLive))
+    }
+
     /// [3.2.5.11] READY → STREAMING from packet `start`.
     fn start_playing(&mut self, now: Instant, start: u64) -> Result<(), ServerError> {
         let media = self.media_for("play without media")?;
-        self.streams
-            .start(self.config.strict, media.without_key_frames);
+        if media.live {
+            self.streams.start_live(self.config.strict, &media);
+        } else {
+            self.streams
+                .start(self.config.strict, media.without_key_frames);
+        }
         self.incarnation = self.play.play_incarnation;
         self.play.cancel_read();
         self.play.next_packet = start;
@@ -186,6 +279,7 @@ impl ServerMachine {
         self.out.push(Reply::Started {
             incarnation: self.play.play_incarnation,
             striding: self.play.stride.is_some(),
+            hr: HResult::S_OK,
         })
     }
 
@@ -267,6 +361,9 @@ impl ServerMachine {
     /// read is outstanding, or when the end was reached (a
     /// ReportEndOfStream is then queued).
     pub(super) fn poll_play(&mut self, now: Instant) -> Result<Option<Output>, ServerError> {
+        if self.play.read.parked {
+            return Ok(None);
+        }
         if self.play.read.pending {
             return Ok(match self.play.read.due {
                 Some(t) if t <= now => {
@@ -348,7 +445,8 @@ impl ServerMachine {
             self.play.read.cancelled = None;
             return Ok(Data::Skipped);
         }
-        if self.config.paced {
+        // Live packets go when the source makes them: its clock paces.
+        if self.config.paced && !media.live {
             let due = self.pacer.due(&at, self.play.stride.map_or(1.0, f64::abs));
             if due > now {
                 self.play.read.due = Some(due);

@@ -3,7 +3,7 @@
 //! replaced stream going on until its replacement's first key frame, and
 //! what striding ([3.2.5.12]) keeps of a packet.
 
-use crate::asf::{Selection, StreamSet, starts_key_frame};
+use crate::asf::{Selection, StreamSet, starts_key_frame, starts_object};
 use crate::wire::{Error, NO_STREAM, StreamSwitchRepr};
 
 /// What the client selected, and the streams in transition.
@@ -13,6 +13,9 @@ pub(super) struct Streams {
     pub(super) selection: Selection,
     /// Selected streams that have not yet reached a key frame.
     awaiting_key_frame: StreamSet,
+    /// Live: selected streams without key frames that have not yet
+    /// reached the start of a media object.
+    awaiting_object: StreamSet,
     /// Whether a StreamSwitch was received ([3.2.5.11]: else none is
     /// selected).
     switched: bool,
@@ -100,7 +103,33 @@ impl Streams {
         } else {
             StreamSet(selected.0 & !key_less.0)
         };
+        self.awaiting_object = StreamSet::EMPTY;
         self.replacing.clear();
+    }
+
+    /// A live play joins (or skips ahead): every selected stream starts
+    /// cleanly — video at a key frame, the others at the start of a media
+    /// object — wherever in the broadcast the play begins.
+    pub(super) fn start_live(&mut self, strict: bool, media: &super::Media) {
+        self.start(strict, media.without_key_frames);
+        let selected = if self.selection == Selection::EVERYTHING {
+            media.streams
+        } else {
+            StreamSet((self.selection.all.0 | self.selection.key_only.0) & media.streams.0)
+        };
+        let key_less = media.without_key_frames;
+        self.awaiting_key_frame = StreamSet(selected.0 & !key_less.0);
+        self.awaiting_object = StreamSet(selected.0 & key_less.0);
+    }
+
+    /// The streams selected for the play (all the header's streams when
+    /// everything is), of `media`.
+    pub(super) fn selected(&self, media: &super::Media) -> StreamSet {
+        if self.selection == Selection::EVERYTHING || !self.switched {
+            media.streams
+        } else {
+            StreamSet((self.selection.all.0 | self.selection.key_only.0) & media.streams.0)
+        }
     }
 
     /// A playlist entry's header goes out ([3.2.4.2]): everything, until
@@ -108,6 +137,7 @@ impl Streams {
     pub(super) fn entry(&mut self) {
         self.selection = Selection::EVERYTHING;
         self.awaiting_key_frame = StreamSet::EMPTY;
+        self.awaiting_object = StreamSet::EMPTY;
     }
 
     /// What of `packet` is sent: the selection, streams still waiting for a
@@ -121,6 +151,12 @@ impl Streams {
     ) -> Result<Selection, Error> {
         let mut sel = self.selection;
         sel.from_key_frame = self.awaiting_key_frame;
+        sel.from_object_start = self.awaiting_object;
+        for s in self.awaiting_object.iter() {
+            if starts_object(packet, s)? {
+                self.awaiting_object.remove(s);
+            }
+        }
         if striding {
             let selected = StreamSet(sel.all.0 | sel.key_only.0);
             sel.key_only = StreamSet(selected.0 & !key_less.0);

@@ -240,8 +240,10 @@ impl mms_proto::server::Driver for FileDriver<'_> {
         Ok(&self.file[offset as usize..(offset + len) as usize])
     }
 
-    fn packet(&mut self, number: u64) -> Result<&[u8], Self::Error> {
-        Ok(FileDriver::packet(self, number))
+    fn packet(&mut self, number: u64) -> Result<mms_proto::server::Fetch<'_>, Self::Error> {
+        Ok(mms_proto::server::Fetch::Packet(FileDriver::packet(
+            self, number,
+        )))
     }
 
     fn resend(&mut self, sequence: u32) -> Option<&[u8]> {

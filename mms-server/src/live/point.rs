@@ -1,0 +1,403 @@
+//! One publishing point: its current run (the source's header as a
+//! broadcast's, and the ring of its packets), its listeners, and the
+//! [`Sink`] its source feeds. Sessions on every event loop read the same
+//! packets ([`Point::fetch`]); the source's thread writes them and wakes
+//! the loops whose sessions wait ([`Point::park`]). A slow listener never
+//! slows the source: the ring drops old packets whoever still wants them.
+
+use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use mms_proto::asf::{
+    CleanStarts, DataObject, FileProperties, HeaderObject, HeaderSummary, StreamSet, guid,
+    make_live_header,
+};
+use mms_proto::server::Media;
+
+use super::ring::{Held, Ring};
+use super::settings::{LiveSettings, Start};
+use super::source::Sink;
+use crate::metrics::PointStats;
+use crate::udp::Mailbox;
+
+/// The largest ASF file header a source may send.
+pub(crate) const MAX_HEADER: usize = 1 << 20;
+/// The largest packet size a source may declare.
+pub(crate) const MAX_PACKET: u32 = 64 * 1024;
+
+/// One run of a point: what listeners who opened it are sent.
+#[derive(Debug)]
+pub(crate) struct Run {
+    /// 1, 2, …: a new header is a new run.
+    pub(crate) id: u64,
+    /// The header sent: the source's, made a broadcast's
+    /// ([`make_live_header`]).
+    pub(crate) header: Box<[u8]>,
+    /// What ReportOpenFile says of it ([`Media::live`]).
+    pub(crate) media: Media,
+}
+
+impl Run {
+    /// The streams of `selected` that need a key frame to start, and
+    /// those that need an object start.
+    pub(crate) fn needs(&self, selected: StreamSet) -> (StreamSet, StreamSet) {
+        let key_less = self.media.without_key_frames;
+        (
+            StreamSet(selected.0 & !key_less.0),
+            StreamSet(selected.0 & key_less.0),
+        )
+    }
+}
+
+#[derive(Debug, Default)]
+struct State {
+    run: Option<Arc<Run>>,
+    ring: Ring,
+}
+
+/// Where a point is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Status {
+    /// Broadcasting this run.
+    Live(u64),
+    /// Its source is starting (or restarting): no header yet.
+    Starting,
+    /// Stopped (a file played to its end, an on-demand point with no
+    /// listener, the server stopping).
+    Stopped,
+}
+
+/// A publishing point.
+#[derive(Debug)]
+pub(crate) struct Point {
+    pub(crate) settings: LiveSettings,
+    state: RwLock<State>,
+    /// The current run's id (0: none), read without the lock.
+    run_id: AtomicU64,
+    /// The source thread runs (or waits to restart).
+    running: AtomicBool,
+    /// A listener asked for the point (on demand: start the source).
+    wanted: AtomicBool,
+    /// Per loop: a session of that loop waits for this point's packets.
+    waiting: Box<[AtomicBool]>,
+    mailboxes: Arc<[Mailbox]>,
+    pub(crate) stats: Arc<PointStats>,
+    /// Listeners that fell behind the ring and skipped ahead.
+    pub(crate) skips: AtomicU64,
+    /// Packets a source sent that were not ASF data packets (dropped).
+    pub(crate) bad_packets: AtomicU64,
+    runs: AtomicU64,
+}
+
+impl Point {
+    pub(crate) fn new(
+        settings: LiveSettings,
+        mailboxes: Arc<[Mailbox]>,
+        stats: Arc<PointStats>,
+    ) -> Self {
+        Self {
+            waiting: mailboxes.iter().map(|_| AtomicBool::new(false)).collect(),
+            settings,
+            state: RwLock::default(),
+            run_id: AtomicU64::new(0),
+            running: AtomicBool::new(false),
+            wanted: AtomicBool::new(false),
+            mailboxes,
+            stats,
+            skips: AtomicU64::new(0),
+            bad_packets: AtomicU64::new(0),
+            runs: AtomicU64::new(0),
+        }
+    }
+
+    /// The name clients open.
+    pub(crate) fn name(&self) -> &str {
+        self.settings.name.trim_start_matches('/')
+    }
+
+    /// Where the point is.
+    pub(crate) fn status(&self) -> Status {
+        match self.run_id.load(Ordering::Acquire) {
+            0 if self.running.load(Ordering::Acquire) => Status::Starting,
+            0 => Status::Stopped,
+            id => Status::Live(id),
+        }
+    }
+
+    /// The current run.
+    pub(crate) fn current(&self) -> Option<Arc<Run>> {
+        self.read().run.clone()
+    }
+
+    /// A listener opens the point: an on-demand source starts.
+    pub(crate) fn listener_opened(&self) {
+        self.stats.listeners.fetch_add(1, Ordering::Relaxed);
+        self.wanted.store(true, Ordering::Release);
+    }
+
+    /// A listener left.
+    pub(crate) fn listener_closed(&self) {
+        self.stats.listeners.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// Listeners now.
+    pub(crate) fn listeners(&self) -> usize {
+        self.stats.listeners.load(Ordering::Relaxed)
+    }
+
+    /// Whether an on-demand point should start (a listener came since it
+    /// stopped). Clears the request.
+    pub(crate) fn take_wanted(&self) -> bool {
+        self.wanted.swap(false, Ordering::AcqRel) || self.listeners() > 0
+    }
+
+    /// Whether the point's source runs from the start.
+    pub(crate) fn always(&self) -> bool {
+        self.settings.start == Start::Always
+    }
+
+    pub(crate) fn set_running(&self, running: bool) {
+        self.running.store(running, Ordering::Release);
+    }
+
+    /// Packet `n` of run `run` for a listener needing `needs` to start
+    /// cleanly ([`Run::needs`]); a listener of an older run gets
+    /// [`Held::Later`] (the change reaches it through [`Self::status`]).
+    pub(crate) fn fetch(&self, run: u64, n: u64, needs: (StreamSet, StreamSet)) -> Held {
+        let s = self.read();
+        if s.run.as_ref().map(|r| r.id) != Some(run) {
+            return Held::Later;
+        }
+        let held = s.ring.get(n, needs.0, needs.1);
+        if matches!(held, Held::Skip(_)) {
+            self.skips.fetch_add(1, Ordering::Relaxed);
+        }
+        held
+    }
+
+    /// Where a listener of run `run` joins ([`Ring::join`]).
+    pub(crate) fn join(&self, run: u64, needs: (StreamSet, StreamSet)) -> Option<u64> {
+        let s = self.read();
+        (s.run.as_ref().map(|r| r.id) == Some(run)).then(|| s.ring.join(needs.0, needs.1))
+    }
+
+    /// Whether packet `n` of run `run` is there (or the run is over).
+    pub(crate) fn has(&self, run: u64, n: u64) -> bool {
+        let s = self.read();
+        s.run.as_ref().map(|r| r.id) != Some(run) || s.ring.next() > n
+    }
+
+    /// A session of loop `index` waits for the next packet: that loop is
+    /// woken when it comes.
+    pub(crate) fn park(&self, index: usize) {
+        if let Some(w) = self.waiting.get(index) {
+            w.store(true, Ordering::Release);
+        }
+    }
+
+    /// Wakes the loops with waiting sessions (`all`: every loop, for a
+    /// change every session must see).
+    fn notify(&self, all: bool) {
+        for (w, m) in self.waiting.iter().zip(self.mailboxes.iter()) {
+            if w.swap(false, Ordering::AcqRel) || all {
+                m.live.store(true, Ordering::Release);
+                if let Some(waker) = m.waker.get() {
+                    let _ = waker.wake();
+                }
+            }
+        }
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A run starts with `header` (already a broadcast's); `same` keeps
+    /// the current run (and its numbering) when only identity fields
+    /// differ.
+    fn start_run(&self, header: Box<[u8]>, media: Media) -> bool {
+        let mut s = self.write();
+        if let Some(r) = &s.run
+            && same_streams(&r.header, &header)
+        {
+            return false;
+        }
+        let id = self.runs.fetch_add(1, Ordering::Relaxed) + 1;
+        s.run = Some(Arc::new(Run { id, header, media }));
+        s.ring = Ring::default();
+        self.run_id.store(id, Ordering::Release);
+        drop(s);
+        self.notify(true);
+        true
+    }
+
+    fn push(&self, bytes: Arc<[u8]>, starts: CleanStarts, keep: Duration) {
+        self.write().ring.push(bytes, starts, Instant::now(), keep);
+        self.notify(false);
+    }
+
+    /// The run is over (the source ended): listeners get ReportEndOfStream.
+    pub(crate) fn end_run(&self) {
+        let mut s = self.write();
+        s.run = None;
+        s.ring = Ring::default();
+        self.run_id.store(0, Ordering::Release);
+        drop(s);
+        self.stats.source_up.store(false, Ordering::Relaxed);
+        self.notify(true);
+    }
+}
+
+/// Two broadcast headers that differ only in File ID and Creation Date
+/// (an encoder restarted with the same streams): the same run goes on.
+fn same_streams(a: &[u8], b: &[u8]) -> bool {
+    fn normal(h: &[u8]) -> Option<Vec<u8>> {
+        let mut h = h.to_vec();
+        let (fp_at, data_at) = {
+            let ho = HeaderObject::check(&h).ok()?;
+            let base = h.as_ptr() as usize;
+            let fp = ho
+                .children()
+                .filter_map(Result::ok)
+                .find(|o| o.guid == guid::FILE_PROPERTIES)?;
+            (fp.bytes.as_ptr() as usize - base, ho.into_inner().len())
+        };
+        let mut fp = FileProperties::new_checked(&mut h[fp_at..]).ok()?;
+        fp.set_file_id([0; 16]);
+        fp.set_creation_date(0);
+        let mut d = DataObject::new_checked(&mut h[data_at..]).ok()?;
+        d.set_file_id([0; 16]);
+        Some(h)
+    }
+    a.len() == b.len() && normal(a).is_some_and(|x| Some(x) == normal(b))
+}
+
+/// The sink a point's source feeds, for one start of the source.
+pub(crate) struct PointSink<'a> {
+    point: &'a Point,
+    stop: &'a AtomicBool,
+    keep: Duration,
+    packet_size: usize,
+    /// On demand: since when the point has had no listener.
+    alone_since: Cell<Option<Instant>>,
+    archive: Option<super::archive::Archive>,
+}
+
+impl<'a> PointSink<'a> {
+    pub(crate) fn new(point: &'a Point, stop: &'a AtomicBool) -> Self {
+        Self {
+            point,
+            stop,
+            keep: Duration::from_secs_f64(point.settings.buffer_secs),
+            packet_size: 0,
+            alone_since: Cell::new(None),
+            archive: None,
+        }
+    }
+
+    /// The source stopped: the run ends, and its archive is finished.
+    pub(crate) fn finish(mut self) {
+        self.close_archive();
+        self.point.end_run();
+    }
+
+    fn close_archive(&mut self) {
+        if let Some(a) = self.archive.take() {
+            match a.finish() {
+                Ok(path) => {
+                    tracing::info!(point = self.point.name(), file = %path.display(), "archive written")
+                }
+                Err(e) => {
+                    tracing::warn!(point = self.point.name(), error = %e, "archive not finished")
+                }
+            }
+        }
+    }
+}
+
+impl Sink for PointSink<'_> {
+    fn header(&mut self, header: &[u8]) -> Result<(), String> {
+        if header.len() > MAX_HEADER {
+            return Err(format!(
+                "header of {} bytes (at most {MAX_HEADER})",
+                header.len()
+            ));
+        }
+        let summary = HeaderSummary::parse(header).map_err(|e| format!("not ASF: {e}"))?;
+        if summary.packet_size == 0 || summary.packet_size > MAX_PACKET {
+            return Err(format!(
+                "packet size {} (1..={MAX_PACKET})",
+                summary.packet_size
+            ));
+        }
+        let mut live = header[..summary.file_header_len().min(header.len())].to_vec();
+        make_live_header(&mut live).map_err(|e| format!("header: {e}"))?;
+        let media = Media::live(&summary);
+        self.packet_size = summary.packet_size as usize;
+        let new = self.point.start_run(live.into_boxed_slice(), media);
+        self.point.stats.source_up.store(true, Ordering::Relaxed);
+        if new {
+            tracing::info!(
+                point = self.point.name(),
+                streams = summary.streams.len(),
+                packet_size = summary.packet_size,
+                bit_rate = summary.total_bitrate(),
+                "source header: a new run"
+            );
+            self.close_archive();
+            if let Some(dir) = &self.point.settings.archive {
+                match super::archive::Archive::create(dir, self.point.name(), header) {
+                    Ok(a) => self.archive = Some(a),
+                    Err(e) => {
+                        tracing::warn!(point = self.point.name(), dir = %dir.display(), error = %e, "archive not started")
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn packet(&mut self, packet: &[u8]) {
+        let p = self.packet_size;
+        if p == 0 || packet.len() > p {
+            self.point.bad_packets.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        let mut bytes = vec![0u8; p];
+        bytes[..packet.len()].copy_from_slice(packet);
+        let Ok(starts) = CleanStarts::of(&bytes) else {
+            self.point.bad_packets.fetch_add(1, Ordering::Relaxed);
+            return;
+        };
+        if let Some(a) = self.archive.as_mut()
+            && let Err(e) = a.packet(&bytes)
+        {
+            // A packet the writer cannot read is left out; any other error
+            // is the disk's: the archive of this run ends there (valid).
+            if e.kind() != std::io::ErrorKind::InvalidData {
+                tracing::warn!(point = self.point.name(), error = %e, "archive stopped");
+                self.close_archive();
+            }
+        }
+        self.point.push(bytes.into(), starts, self.keep);
+    }
+
+    fn should_stop(&self) -> bool {
+        if self.stop.load(Ordering::Relaxed) {
+            return true;
+        }
+        if self.point.always() || self.point.listeners() > 0 {
+            self.alone_since.set(None);
+            return false;
+        }
+        let since = self.alone_since.get().unwrap_or_else(Instant::now);
+        self.alone_since.set(Some(since));
+        since.elapsed().as_secs_f64() >= self.point.settings.idle_stop_secs
+    }
+}
