@@ -65,10 +65,17 @@ struct Heard {
     ended: bool,
     /// Headers seen (a stream change adds one).
     headers: usize,
+    /// The data came over UDP.
+    udp: bool,
+}
+
+/// Plays `url` with mms-client over TCP for up to `secs` (or its end).
+fn listen(url: &str, secs: f64) -> Heard {
+    listen_over(url, secs, Transport::Tcp)
 }
 
 /// Plays `url` with mms-client for up to `secs` (or its end).
-fn listen(url: &str, secs: f64) -> Heard {
+fn listen_over(url: &str, secs: f64, transport: Transport) -> Heard {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -76,7 +83,7 @@ fn listen(url: &str, secs: f64) -> Heard {
     rt.block_on(async {
         let options = ClientOptions {
             streams: StreamChoice::All,
-            transport: Transport::Tcp,
+            transport,
             follow_playlist: true,
             ..ClientOptions::default()
         };
@@ -112,6 +119,7 @@ fn listen(url: &str, secs: f64) -> Heard {
                 Ok(Err(e)) => panic!("mms-client on {url}: {e}"),
             }
         }
+        heard.udp = s.udp() && !s.fell_back_to_tcp();
         heard
     })
 }
@@ -587,4 +595,28 @@ fn a_stalled_listener_does_not_slow_the_others() {
         assert_eq!(w[1].0, w[0].0 + 1, "the listener skipped packets");
     }
     drop(stalled);
+}
+
+#[test]
+fn a_live_point_plays_over_udp() {
+    let archive = scratch("live-udp-archive");
+    let mut options = Options::new(mms_proto::server::Config {
+        udp: true,
+        ..Default::default()
+    });
+    options.live = vec![with_archive(
+        point("udp", "command", encoder(60, None).into()),
+        &archive,
+    )];
+    let server = common::serve_with(&common::testdata_dir(), options);
+    let url = format!("mms://{}/udp", server.addr);
+    wait_on_air(&url);
+    let heard = listen_over(&format!("mmsu://{}/udp", server.addr), 6.0, Transport::Udp);
+    drop(server);
+    assert!(heard.udp, "the data did not come over UDP");
+    let source = archive_of(&archive);
+    let dump = heard.dump();
+    assert!(assert_run_of(&source, &dump, "mms-client over UDP") > 50);
+    assert_clean_start(&dump, "mms-client over UDP");
+    assert_decodes(&dump, "mms-client over UDP");
 }
