@@ -9,8 +9,9 @@
 //! ([`config::Settings`]), and a W3C access log ([`access_log`]).
 //!
 //! **Status:** TCP and UDP data delivery of files (plain and MMSH-chunked
-//! ASF), Basic and NTLM for protected paths ([`auth_policy`]); no live
-//! sources yet. The runtime only moves
+//! ASF), Basic and NTLM for protected paths ([`auth_policy`]), live
+//! publishing points fed by a command, a looped file or another MMS
+//! server, fanned out to every listener ([`live`]). The runtime only moves
 //! bytes, reads files and keeps time; every protocol decision is the
 //! machine's.
 
@@ -26,8 +27,10 @@ mod event_loop;
 pub mod live;
 pub mod metrics;
 pub mod reload;
+mod sockets;
 mod udp;
 pub mod users;
 
-pub use event_loop::{FD_RESERVE, Options, Server, fd_limit, sessions_for_fd_limit};
+pub use event_loop::{Options, Server};
 pub use metrics::LoopStats;
+pub use sockets::{FD_RESERVE, fd_limit, sessions_for_fd_limit};

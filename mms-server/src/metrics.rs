@@ -135,6 +135,8 @@ pub struct PointStats {
     pub source_up: AtomicBool,
     /// Times its source was (re)started.
     pub restarts: AtomicU64,
+    /// Times a listener fell behind the point's buffer and skipped ahead.
+    pub skips: AtomicU64,
     /// When it was created.
     pub created: SystemTime,
 }
@@ -250,6 +252,7 @@ impl Metrics {
             listeners: AtomicUsize::new(0),
             source_up: AtomicBool::new(false),
             restarts: AtomicU64::new(0),
+            skips: AtomicU64::new(0),
             created: SystemTime::now(),
         });
         self.points
@@ -553,6 +556,15 @@ impl Metrics {
                 &[("point", &p.name)],
                 p.restarts.load(r),
             );
+        }
+        out.family(
+            "mms_point_skips_total",
+            "counter",
+            "Times a listener fell behind a point's buffer and skipped ahead.",
+        );
+        for p in &points {
+            let n = p.skips.load(r);
+            out.sample("mms_point_skips_total", &[("point", &p.name)], n);
         }
 
         out.family(

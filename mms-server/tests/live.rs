@@ -65,10 +65,17 @@ struct Heard {
     ended: bool,
     /// Headers seen (a stream change adds one).
     headers: usize,
+    /// The data came over UDP.
+    udp: bool,
+}
+
+/// Plays `url` with mms-client over TCP for up to `secs` (or its end).
+fn listen(url: &str, secs: f64) -> Heard {
+    listen_over(url, secs, Transport::Tcp)
 }
 
 /// Plays `url` with mms-client for up to `secs` (or its end).
-fn listen(url: &str, secs: f64) -> Heard {
+fn listen_over(url: &str, secs: f64, transport: Transport) -> Heard {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -76,7 +83,7 @@ fn listen(url: &str, secs: f64) -> Heard {
     rt.block_on(async {
         let options = ClientOptions {
             streams: StreamChoice::All,
-            transport: Transport::Tcp,
+            transport,
             follow_playlist: true,
             ..ClientOptions::default()
         };
@@ -112,6 +119,7 @@ fn listen(url: &str, secs: f64) -> Heard {
                 Ok(Err(e)) => panic!("mms-client on {url}: {e}"),
             }
         }
+        heard.udp = s.udp() && !s.fell_back_to_tcp();
         heard
     })
 }
@@ -380,4 +388,235 @@ fn five_clients_play_a_point_fed_by_ffmpeg() {
             "{who}: the header is not a broadcast's"
         );
     }
+}
+
+#[test]
+fn late_joiners_receive_the_same_packets_from_their_join_and_start_clean() {
+    let server = serve_points(vec![point("late", "command", encoder(60, None).into())]);
+    let url = format!("mms://{}/late", server.addr);
+    wait_on_air(&url);
+    let early = std::thread::spawn({
+        let url = url.clone();
+        move || listen(&url, 9.0)
+    });
+    std::thread::sleep(Duration::from_millis(3500));
+    let late = listen(&url, 4.0);
+    let early = early.join().unwrap();
+    let first = late.packets[0].0;
+    let at = early
+        .packets
+        .iter()
+        .position(|p| p.0 == first)
+        .expect("the late joiner's first packet was sent to the early listener too");
+    assert!(at > 10, "the late joiner started where the early one did");
+    let shared = late.packets.len().min(early.packets.len() - at);
+    assert!(shared > 20, "only {shared} packets in common");
+    for (k, (l, e)) in late.packets.iter().zip(&early.packets[at..]).enumerate() {
+        assert_eq!(
+            (l.0, &l.2),
+            (e.0, &e.2),
+            "packet {k} after the late join differs"
+        );
+    }
+    assert_eq!(late.header, early.header);
+    assert_clean_start(&late.dump(), "the late joiner");
+    assert_decodes(&late.dump(), "the late joiner");
+}
+
+#[test]
+fn killing_the_source_ends_every_listener() {
+    let pidfile = common::fresh_path("live-kill.pid");
+    let server = serve_points(vec![point(
+        "kill",
+        "command",
+        encoder(120, Some(&pidfile)).into(),
+    )]);
+    let url = format!("mms://{}/kill", server.addr);
+    wait_on_air(&url);
+    let listeners: Vec<_> = (0..3)
+        .map(|_| {
+            let url = url.clone();
+            std::thread::spawn(move || listen(&url, 30.0))
+        })
+        .collect();
+    std::thread::sleep(Duration::from_secs(3));
+    let pid = std::fs::read_to_string(&pidfile).unwrap();
+    let killed = Instant::now();
+    assert!(
+        Command::new("kill")
+            .args(["-9", pid.trim()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    for l in listeners {
+        let heard = l.join().unwrap();
+        assert!(heard.ended, "a listener was not told the point ended");
+        assert!(!heard.packets.is_empty());
+        let last = heard.packets.last().unwrap().3;
+        assert!(
+            last.saturating_duration_since(killed) < Duration::from_secs(3),
+            "packets kept coming after the source was killed"
+        );
+    }
+    assert!(
+        killed.elapsed() < Duration::from_secs(15),
+        "the end took too long"
+    );
+}
+
+/// The sessions a server holds now.
+fn sessions(server: &common::Running) -> usize {
+    server
+        .stats
+        .iter()
+        .map(|s| s.sessions.load(std::sync::atomic::Ordering::Relaxed))
+        .sum()
+}
+
+#[test]
+fn a_relay_chain_feeds_vlc_and_mms_client_with_one_upstream_session() {
+    let archive = scratch("live-relay-archive");
+    let a = serve_points(vec![with_archive(
+        point("origin", "command", encoder(60, None).into()),
+        &archive,
+    )]);
+    wait_on_air(&format!("mms://{}/origin", a.addr));
+    let b = serve_points(vec![point(
+        "edge",
+        "url",
+        format!("mms://{}/origin", a.addr).into(),
+    )]);
+    let c = serve_points(vec![point(
+        "edge2",
+        "url",
+        format!("mmst://{}/edge", b.addr).into(),
+    )]);
+    let on_b = format!("mms://{}/edge", b.addr);
+    let on_c = format!("mms://{}/edge2", c.addr);
+    wait_on_air(&on_c);
+    let secs = 7;
+    let vlc = std::thread::spawn({
+        let url = on_b.clone();
+        move || {
+            let home = common::vlc_dir("live-relay-vlc");
+            let out = home.join("vlc.asf");
+            let _ = std::fs::remove_file(&out);
+            let mut cmd = common::cvlc(&home, &[&url, "--demux", "dump", "--demuxdump-file"]);
+            cmd.arg(&out);
+            whole_packets(&run_for(cmd, secs, &out, "vlc"))
+        }
+    });
+    let ours: Vec<_> = [&on_b, &on_b, &on_b, &on_c, &on_c]
+        .into_iter()
+        .map(|u| {
+            let u = u.clone();
+            std::thread::spawn(move || listen(&u, secs as f64))
+        })
+        .collect();
+    std::thread::sleep(Duration::from_secs(4));
+    // A holds B's relay only; B holds its listeners and C's relay.
+    assert_eq!(sessions(&a), 1, "the origin holds one session per edge");
+    assert_eq!(
+        sessions(&b),
+        5,
+        "the edge: VLC, three mms-client, the next relay"
+    );
+    let heard: Vec<Heard> = ours.into_iter().map(|t| t.join().unwrap()).collect();
+    let vlc = vlc.join().unwrap();
+    drop((c, b, a));
+    let source = archive_of(&archive);
+    assert_run_of(&source, &vlc, "VLC through the relay");
+    assert_decodes(&vlc, "VLC through the relay");
+    for (i, h) in heard.iter().enumerate() {
+        let who = format!("mms-client {i} through the relay");
+        assert!(assert_run_of(&source, &h.dump(), &who) > 50);
+        assert_clean_start(&h.dump(), &who);
+    }
+}
+
+#[test]
+fn an_on_demand_point_starts_with_its_first_listener_and_stops_after_the_last() {
+    let pidfile = common::fresh_path("live-demand.pid");
+    let mut p = point("demand", "command", encoder(120, Some(&pidfile)).into());
+    p.start = mms_server::live::Start::OnDemand;
+    p.idle_stop_secs = 1.0;
+    let server = serve_points(vec![p]);
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(!pidfile.exists(), "the source started without a listener");
+    let url = format!("mms://{}/demand", server.addr);
+    let heard = listen(&url, 4.0);
+    assert!(
+        heard.packets.len() > 10,
+        "the first listener got no broadcast"
+    );
+    let pid = std::fs::read_to_string(&pidfile).unwrap();
+    let proc = PathBuf::from(format!("/proc/{}", pid.trim()));
+    let until = Instant::now() + Duration::from_secs(8);
+    while proc.exists() && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(!proc.exists(), "the source still runs with no listener");
+    // And again with the next one.
+    let _ = std::fs::remove_file(&pidfile);
+    let again = listen(&url, 3.0);
+    assert!(again.packets.len() > 10, "the point did not start again");
+    drop(server);
+}
+
+#[test]
+fn a_stalled_listener_does_not_slow_the_others() {
+    let mut p = point("stall", "command", encoder(60, None).into());
+    p.buffer_secs = 2.0;
+    let mut options = Options::new(mms_proto::server::Config::default());
+    options.max_queued = 128 * 1024;
+    options.live = vec![p];
+    let server = common::serve_with(&common::testdata_dir(), options);
+    let url = format!("mms://{}/stall", server.addr);
+    wait_on_air(&url);
+    let mut stalled = common::client::ScriptedClient::connect(server.addr).unwrap();
+    stalled.keep_log = false;
+    stalled.open("stall").unwrap();
+    stalled.read_header(1).unwrap();
+    stalled.select(&[1, 2], &[]).unwrap();
+    stalled.play_from(!0, 9).unwrap();
+    // It reads nothing while another listens.
+    let heard = listen(&url, 8.0);
+    let span = heard.packets.last().unwrap().3 - heard.packets[0].3;
+    assert!(
+        span > Duration::from_secs(6),
+        "the listener was not fed throughout"
+    );
+    for w in heard.packets.windows(2) {
+        assert!(
+            w[1].3 - w[0].3 < Duration::from_millis(1500),
+            "a gap while the other stalled"
+        );
+        assert_eq!(w[1].0, w[0].0 + 1, "the listener skipped packets");
+    }
+    drop(stalled);
+}
+
+#[test]
+fn a_live_point_plays_over_udp() {
+    let archive = scratch("live-udp-archive");
+    let mut options = Options::new(mms_proto::server::Config {
+        udp: true,
+        ..Default::default()
+    });
+    options.live = vec![with_archive(
+        point("udp", "command", encoder(60, None).into()),
+        &archive,
+    )];
+    let server = common::serve_with(&common::testdata_dir(), options);
+    let url = format!("mms://{}/udp", server.addr);
+    wait_on_air(&url);
+    let heard = listen_over(&format!("mmsu://{}/udp", server.addr), 6.0, Transport::Udp);
+    drop(server);
+    assert!(heard.udp, "the data did not come over UDP");
+    let source = archive_of(&archive);
+    let dump = heard.dump();
+    assert!(assert_run_of(&source, &dump, "mms-client over UDP") > 50);
+    assert_clean_start(&dump, "mms-client over UDP");
+    assert_decodes(&dump, "mms-client over UDP");
 }

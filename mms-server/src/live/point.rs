@@ -84,8 +84,6 @@ pub(crate) struct Point {
     waiting: Box<[AtomicBool]>,
     mailboxes: Arc<[Mailbox]>,
     pub(crate) stats: Arc<PointStats>,
-    /// Listeners that fell behind the ring and skipped ahead.
-    pub(crate) skips: AtomicU64,
     /// Packets a source sent that were not ASF data packets (dropped).
     pub(crate) bad_packets: AtomicU64,
     runs: AtomicU64,
@@ -106,7 +104,6 @@ impl Point {
             wanted: AtomicBool::new(false),
             mailboxes,
             stats,
-            skips: AtomicU64::new(0),
             bad_packets: AtomicU64::new(0),
             runs: AtomicU64::new(0),
         }
@@ -172,7 +169,7 @@ impl Point {
         }
         let held = s.ring.get(n, needs.0, needs.1);
         if matches!(held, Held::Skip(_)) {
-            self.skips.fetch_add(1, Ordering::Relaxed);
+            self.stats.skips.fetch_add(1, Ordering::Relaxed);
         }
         held
     }

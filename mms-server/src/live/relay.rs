@@ -54,9 +54,6 @@ const CLOSE_WAIT: Duration = Duration::from_millis(100);
 /// 100 ms of `should_stop` turning true, whatever it is waiting for. It
 /// never reconnects: its caller restarts it. Must not be called from
 /// inside a tokio runtime (it makes its own).
-// Until the point's supervisor (live/point.rs) calls it, only the tests
-// do.
-#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) fn run(point: &str, url: &str, sink: &mut dyn Sink) -> Result<(), String> {
     let shown = without_userinfo(url);
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -121,7 +118,9 @@ enum End {
 /// What one run passed on, for its last log line.
 #[derive(Debug, Default)]
 struct Tally {
+    /// Data packets given to the sink.
     packets: u64,
+    /// Their bytes, as received.
     bytes: u64,
     /// Headers given to the sink (1 + the upstream's header changes).
     headers: u32,
