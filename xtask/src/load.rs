@@ -14,6 +14,11 @@
 //!   loopback TCP with as many connections, measured right after.
 //! * Churn: the server's RSS before and after many TCP connect / Connect
 //!   / close cycles.
+//! * Live ([`live`], its own section): N listeners of one `[[live]]`
+//!   point fed by the paced file, vs the same run's bare write
+//!   (`--only live` runs just that).
+
+mod live;
 
 use std::fmt::Write as _;
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -53,6 +58,29 @@ pub(crate) struct Options {
     /// Connect/disconnect cycles of the churn measurement (0: skip it).
     #[arg(long, default_value_t = 200_000)]
     cycles: u64,
+    /// Listener counts of the live measurement, comma-separated (empty:
+    /// skip it).
+    #[arg(long, value_delimiter = ',', default_value = "1000")]
+    live: Vec<usize>,
+    /// Seconds the live listeners all play together.
+    #[arg(long, default_value_t = 20.0)]
+    live_seconds: f64,
+    /// What feeds the live point: the paced file as a looped `file`
+    /// source, or FFmpeg copying it (`-re -stream_loop -1`) as a `command`.
+    #[arg(long, value_enum, default_value_t = live::Feed::File)]
+    live_source: live::Feed,
+    /// Run only this part (and the baselines it is read against).
+    #[arg(long, value_enum, default_value_t = Only::All)]
+    only: Only,
+}
+
+/// `--only`: the parts of `cargo xtask load`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Only {
+    /// Everything: both sections of docs/benchmarks.md.
+    All,
+    /// The live listeners (the "Live" section only).
+    Live,
 }
 
 struct ServerProcess(Child);
@@ -75,18 +103,19 @@ fn free_port() -> Result<u16> {
     Ok(l.local_addr().map_err(|e| e.to_string())?.port())
 }
 
-/// The release server, two event loops, no linger, `max_sessions` from a
-/// config file in target/.
+/// The release server, two event loops, no linger, `max_sessions` (and
+/// `extra` settings) from a config file in target/.
 fn start_server(
     root_dir: Option<&Path>,
     paced: bool,
     max_sessions: usize,
+    extra: &str,
 ) -> Result<(ServerProcess, SocketAddr)> {
     let addr: SocketAddr = format!("127.0.0.1:{}", free_port()?)
         .parse()
         .map_err(|e| format!("{e}"))?;
     let config = root().join("target/load-server.toml");
-    std::fs::write(&config, format!("max_sessions = {max_sessions}\n"))
+    std::fs::write(&config, format!("max_sessions = {max_sessions}\n{extra}"))
         .map_err(|e| format!("{}: {e}", config.display()))?;
     let exe = root().join("target/release/mms-server");
     let mut cmd = Command::new(&exe);
@@ -188,7 +217,7 @@ struct Paced {
 fn paced_run(label: &str, sessions: usize, seconds: f64) -> Result<Paced> {
     let file = paced_file()?;
     let dir = file.parent().ok_or("target/ has no parent")?;
-    let (server, addr) = start_server(Some(dir), true, sessions + 100)?;
+    let (server, addr) = start_server(Some(dir), true, sessions + 100, "")?;
     eprintln!("load: {sessions} paced sessions × {seconds} s…");
     let l = generator(&[
         "paced".into(),
@@ -223,6 +252,13 @@ fn paced_run(label: &str, sessions: usize, seconds: f64) -> Result<Paced> {
     })
 }
 
+/// The CPU time of one bare {WRITE_LEN}-byte loopback write, µs.
+fn write_cost() -> Result<f64> {
+    eprintln!("load: bare {WRITE_LEN}-byte loopback writes…");
+    let w = generator(&["write-cost".into(), WRITE_LEN.to_string(), "2".into()])?;
+    Ok(w.get("ticks")? * 1e6 / w.get("clk_tck")? / w.get("writes")?.max(1.0))
+}
+
 fn mbit(bytes: f64, secs: f64) -> f64 {
     bytes * 8.0 / secs / 1e6
 }
@@ -238,9 +274,10 @@ pub(crate) fn run(o: Options) -> Result {
     let own = open_files_limit("/proc/self/limits")?;
 
     // A: the bare write the server's cost per packet is read against.
-    eprintln!("load: bare {WRITE_LEN}-byte loopback writes…");
-    let w = generator(&["write-cost".into(), WRITE_LEN.to_string(), "2".into()])?;
-    let write_us = w.get("ticks")? * 1e6 / w.get("clk_tck")? / w.get("writes")?.max(1.0);
+    let write_us = write_cost()?;
+    if o.only == Only::Live {
+        return live::run(&o, write_us, &loadavg, own);
+    }
 
     // A–C: paced sessions.
     let mut paced = Vec::new();
@@ -248,7 +285,7 @@ pub(crate) fn run(o: Options) -> Result {
         let (label, n) = if s == "max" {
             // The server's limit, read from a running one (same binary,
             // same shell limits).
-            let (server, _) = start_server(None, true, 100)?;
+            let (server, _) = start_server(None, true, 100, "")?;
             let theirs = open_files_limit(&format!("/proc/{}/limits", server.pid()))?;
             drop(server);
             let n = own.min(theirs).saturating_sub(FD_MARGIN);
@@ -271,7 +308,7 @@ pub(crate) fn run(o: Options) -> Result {
     }
 
     // A: handshakes.
-    let (server, addr) = start_server(None, true, 1000)?;
+    let (server, addr) = start_server(None, true, 1000, "")?;
     eprintln!(
         "load: handshakes, {} in flight × {seconds} s…",
         o.handshakes_in_flight
@@ -287,7 +324,7 @@ pub(crate) fn run(o: Options) -> Result {
     let (handshakes, hs_secs, hs_failed) = (h.get("count")?, h.get("secs")?, h.get("failed")?);
 
     // A: unpaced vs raw TCP.
-    let (server, addr) = start_server(None, false, 1000)?;
+    let (server, addr) = start_server(None, false, 1000, "")?;
     eprintln!(
         "load: {} unpaced sessions × {seconds} s…",
         o.unpaced_sessions
@@ -316,7 +353,7 @@ pub(crate) fn run(o: Options) -> Result {
 
     // C: churn.
     let churn = if o.cycles > 0 {
-        let (server, addr) = start_server(None, true, 1000)?;
+        let (server, addr) = start_server(None, true, 1000, "")?;
         eprintln!("load: {} connect/Connect/close cycles…", o.cycles);
         let c = generator(&[
             "cycles".into(),
@@ -437,5 +474,10 @@ pub(crate) fn run(o: Options) -> Result {
     let _ = write!(md, "{}", LOAD.end);
     LOAD.write(&md)?;
     eprintln!("{md}");
-    Ok(())
+    if o.live.is_empty() {
+        return Ok(());
+    }
+    // The live part gets a bare write measured next to it.
+    let write_us = write_cost()?;
+    live::run(&o, write_us, &loadavg, own)
 }

@@ -23,6 +23,12 @@ pub(crate) const LOAD: Section = Section {
     end: "<!-- load:end -->",
 };
 
+/// `cargo xtask load`'s live section (`--only live` rewrites just it).
+pub(crate) const LIVE: Section = Section {
+    start: "<!-- live:start -->",
+    end: "<!-- live:end -->",
+};
+
 /// `cargo xtask pull`'s section.
 pub(crate) const PULL: Section = Section {
     start: "<!-- pull:start -->",
@@ -38,7 +44,7 @@ pub(crate) const MANUAL: Section = Section {
 
 /// The sections other tasks (or people) own, kept when `cargo xtask
 /// bench` rewrites the rest, in the order they are written back.
-const OWNED: &[&Section] = &[&LOAD, &PULL, &MANUAL];
+const OWNED: &[&Section] = &[&LOAD, &LIVE, &PULL, &MANUAL];
 
 /// docs/benchmarks.md.
 pub(crate) fn path() -> PathBuf {
