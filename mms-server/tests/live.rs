@@ -62,13 +62,17 @@ fn with_archive(mut p: LiveSettings, dir: &Path) -> LiveSettings {
 }
 
 fn serve_points(points: Vec<LiveSettings>) -> common::Running {
+    serve_points_from(&common::testdata_dir(), points)
+}
+
+fn serve_points_from(root: &Path, points: Vec<LiveSettings>) -> common::Running {
     let mut options = Options::new(mms_proto::server::Config {
         linger: Some(mms_proto::time::Duration::from_secs(1)),
         ..Default::default()
     });
     options.loops = 2;
     options.live = points;
-    common::serve_with(&common::testdata_dir(), options)
+    common::serve_with(root, options)
 }
 
 /// What one mms-client listener received.
@@ -83,6 +87,12 @@ struct Heard {
     headers: usize,
     /// The data came over UDP.
     udp: bool,
+    /// The streams of each header seen, in order.
+    stream_counts: Vec<usize>,
+}
+
+fn stream_count(header: &[u8]) -> usize {
+    HeaderSummary::parse(header).map_or(0, |s| s.streams.len())
 }
 
 /// Plays `url` with mms-client over TCP for up to `secs` (or its end).
@@ -109,6 +119,7 @@ fn listen_over(url: &str, secs: f64, transport: Transport) -> Heard {
         let mut heard = Heard {
             header: s.header().to_vec(),
             headers: 1,
+            stream_counts: vec![stream_count(s.header())],
             ..Heard::default()
         };
         s.play_from(Start::Beginning).await.expect("play");
@@ -123,6 +134,7 @@ fn listen_over(url: &str, secs: f64, transport: Transport) -> Heard {
                         entry = p.entry;
                         heard.headers += 1;
                         heard.header = s.header().to_vec();
+                        heard.stream_counts.push(stream_count(s.header()));
                     }
                     heard
                         .packets
@@ -686,4 +698,48 @@ fn a_live_point_plays_over_udp() {
     assert!(assert_run_of(&source, &dump, "mms-client over UDP") > 50);
     assert_clean_start(&dump, "mms-client over UDP");
     assert_decodes(&dump, "mms-client over UDP");
+}
+
+#[test]
+fn a_looped_playlist_is_a_channel_whose_header_changes_reach_listeners() {
+    let root = scratch("live-channel");
+    for f in ["ff_audio.wma", "ff_av.wmv"] {
+        std::fs::copy(common::testdata_dir().join(f), root.join(f)).unwrap();
+    }
+    std::fs::write(root.join("channel.m3u"), "ff_audio.wma\nff_av.wmv\n").unwrap();
+    let mut p = point("channel", "file", "channel.m3u".into());
+    p.looped = true;
+    let server = serve_points_from(&root, vec![p]);
+    let url = format!("mms://{}/channel", server.addr);
+    // Two entries of about 3 s and 20 s: within 12 s a listener joining
+    // in the first sees the change to the second.
+    let heard = listen(&url, 12.0);
+    assert!(heard.headers >= 2, "no header change reached the listener");
+    assert!(HeaderSummary::parse(&heard.header).unwrap().is_broadcast());
+    let counts = &heard.stream_counts;
+    assert!(
+        counts.windows(2).all(|w| w[0] != w[1]) && counts.contains(&1) && counts.contains(&2),
+        "the listener did not follow the channel's entries: streams per header {counts:?}"
+    );
+    assert!(
+        heard
+            .packets
+            .windows(2)
+            .all(|w| w[1].1 != w[0].1 || w[1].0 > w[0].0),
+        "LocationIds went backwards within an entry"
+    );
+    let libmms = {
+        let exe = common::c_peer("libmms_dump", &["-lmms"]);
+        let out = root.join("libmms.asf");
+        let mut c = Command::new(exe);
+        c.arg(&url).arg(&out);
+        whole_packets(&run_for(c, 6, &out, "libmms"))
+    };
+    assert!(
+        common::packets(&libmms).1.len() > 10,
+        "libmms got no channel: {} bytes, {} packets",
+        libmms.len(),
+        common::packets(&libmms).1.len()
+    );
+    drop(server);
 }
