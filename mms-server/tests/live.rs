@@ -19,11 +19,27 @@ use mms_server::live::LiveSettings;
 /// FFmpeg as a live encoder: `secs` of sine and a test picture, a key
 /// frame every second, ASF on stdout, paced at real time.
 fn encoder(secs: u32, pidfile: Option<&Path>) -> Vec<String> {
+    encoder_of(
+        &format!("testsrc=size=160x120:rate=10:duration={secs}"),
+        128,
+        secs,
+        pidfile,
+    )
+}
+
+/// The same with noise for a picture (incompressible: ~2 Mbit/s), for a
+/// listener's buffers to fill fast.
+fn noisy_encoder(secs: u32) -> Vec<String> {
+    let noise = format!("nullsrc=s=160x120:r=10:d={secs},geq=lum='random(1)*255':cb=128:cr=128");
+    encoder_of(&noise, 2000, secs, None)
+}
+
+fn encoder_of(video: &str, kbps: u32, secs: u32, pidfile: Option<&Path>) -> Vec<String> {
     let ff = format!(
         "exec ffmpeg -hide_banner -nostdin -loglevel error -re \
          -f lavfi -i sine=frequency=440:sample_rate=22050:duration={secs} \
-         -f lavfi -i testsrc=size=160x120:rate=10:duration={secs} \
-         -c:a wmav2 -b:a 64k -c:v wmv2 -b:v 128k -g 10 -f asf -"
+         -f lavfi -i \"{video}\" \
+         -c:a wmav2 -b:a 64k -c:v wmv2 -b:v {kbps}k -g 10 -f asf -"
     );
     let script = match pidfile {
         Some(p) => format!("echo $$ > {}; {ff}", p.display()),
@@ -46,13 +62,17 @@ fn with_archive(mut p: LiveSettings, dir: &Path) -> LiveSettings {
 }
 
 fn serve_points(points: Vec<LiveSettings>) -> common::Running {
+    serve_points_from(&common::testdata_dir(), points)
+}
+
+fn serve_points_from(root: &Path, points: Vec<LiveSettings>) -> common::Running {
     let mut options = Options::new(mms_proto::server::Config {
         linger: Some(mms_proto::time::Duration::from_secs(1)),
         ..Default::default()
     });
     options.loops = 2;
     options.live = points;
-    common::serve_with(&common::testdata_dir(), options)
+    common::serve_with(root, options)
 }
 
 /// What one mms-client listener received.
@@ -67,6 +87,12 @@ struct Heard {
     headers: usize,
     /// The data came over UDP.
     udp: bool,
+    /// The streams of each header seen, in order.
+    stream_counts: Vec<usize>,
+}
+
+fn stream_count(header: &[u8]) -> usize {
+    HeaderSummary::parse(header).map_or(0, |s| s.streams.len())
 }
 
 /// Plays `url` with mms-client over TCP for up to `secs` (or its end).
@@ -93,6 +119,7 @@ fn listen_over(url: &str, secs: f64, transport: Transport) -> Heard {
         let mut heard = Heard {
             header: s.header().to_vec(),
             headers: 1,
+            stream_counts: vec![stream_count(s.header())],
             ..Heard::default()
         };
         s.play_from(Start::Beginning).await.expect("play");
@@ -107,6 +134,7 @@ fn listen_over(url: &str, secs: f64, transport: Transport) -> Heard {
                         entry = p.entry;
                         heard.headers += 1;
                         heard.header = s.header().to_vec();
+                        heard.stream_counts.push(stream_count(s.header()));
                     }
                     heard
                         .packets
@@ -565,8 +593,8 @@ fn an_on_demand_point_starts_with_its_first_listener_and_stops_after_the_last() 
 }
 
 #[test]
-fn a_stalled_listener_does_not_slow_the_others() {
-    let mut p = point("stall", "command", encoder(60, None).into());
+fn a_stalled_listener_does_not_slow_the_others_and_skips_ahead() {
+    let mut p = point("stall", "command", noisy_encoder(60).into());
     p.buffer_secs = 2.0;
     let mut options = Options::new(mms_proto::server::Config::default());
     options.max_queued = 128 * 1024;
@@ -577,7 +605,7 @@ fn a_stalled_listener_does_not_slow_the_others() {
     let mut stalled = common::client::ScriptedClient::connect(server.addr).unwrap();
     stalled.keep_log = false;
     stalled.open("stall").unwrap();
-    stalled.read_header(1).unwrap();
+    let header = stalled.read_header(1).unwrap();
     stalled.select(&[1, 2], &[]).unwrap();
     stalled.play_from(!0, 9).unwrap();
     // It reads nothing while another listens.
@@ -594,6 +622,57 @@ fn a_stalled_listener_does_not_slow_the_others() {
         );
         assert_eq!(w[1].0, w[0].0 + 1, "the listener skipped packets");
     }
+    // Longer than the socket buffers hold (loopback lets the kernel keep
+    // megabytes of a session that does not read).
+    std::thread::sleep(Duration::from_secs(10));
+    // The stalled one reads again: what its buffers held, then a jump to
+    // a clean start near the live edge.
+    let video = HeaderSummary::parse(&header)
+        .unwrap()
+        .streams
+        .iter()
+        .find(|s| s.kind == StreamKind::Video)
+        .map(|s| s.number)
+        .unwrap();
+    let mut ids: Vec<(u32, Vec<u8>)> = Vec::new();
+    let until = Instant::now() + Duration::from_secs(4);
+    while Instant::now() < until {
+        match stalled.recv().unwrap() {
+            Some(common::client::Incoming::Data {
+                location_id,
+                payload,
+                ..
+            }) => ids.push((location_id, payload)),
+            Some(_) => {}
+            None => break,
+        }
+    }
+    let jump = ids
+        .windows(2)
+        .position(|w| w[1].0 > w[0].0 + 1)
+        .unwrap_or_else(|| {
+            panic!(
+                "the stalled listener did not skip ahead: {} packets, {:?}..{:?}, the other heard {:?}..{:?}",
+                ids.len(),
+                ids.first().map(|p| p.0),
+                ids.last().map(|p| p.0),
+                heard.packets.first().map(|p| p.0),
+                heard.packets.last().map(|p| p.0)
+            )
+        });
+    let after = &ids[jump + 1].1;
+    let info = PacketInfo::parse(after).unwrap();
+    let first_video = info.payloads(after).flatten().find(|p| p.stream == video);
+    if let Some(v) = first_video {
+        assert!(
+            v.key_frame && v.offset == 0,
+            "the skip did not land on a key frame"
+        );
+    }
+    assert!(
+        ids[jump + 1..].windows(2).all(|w| w[1].0 > w[0].0),
+        "LocationIds went backwards after the skip"
+    );
     drop(stalled);
 }
 
@@ -619,4 +698,48 @@ fn a_live_point_plays_over_udp() {
     assert!(assert_run_of(&source, &dump, "mms-client over UDP") > 50);
     assert_clean_start(&dump, "mms-client over UDP");
     assert_decodes(&dump, "mms-client over UDP");
+}
+
+#[test]
+fn a_looped_playlist_is_a_channel_whose_header_changes_reach_listeners() {
+    let root = scratch("live-channel");
+    for f in ["ff_audio.wma", "ff_av.wmv"] {
+        std::fs::copy(common::testdata_dir().join(f), root.join(f)).unwrap();
+    }
+    std::fs::write(root.join("channel.m3u"), "ff_audio.wma\nff_av.wmv\n").unwrap();
+    let mut p = point("channel", "file", "channel.m3u".into());
+    p.looped = true;
+    let server = serve_points_from(&root, vec![p]);
+    let url = format!("mms://{}/channel", server.addr);
+    // Two entries of about 3 s and 20 s: within 12 s a listener joining
+    // in the first sees the change to the second.
+    let heard = listen(&url, 12.0);
+    assert!(heard.headers >= 2, "no header change reached the listener");
+    assert!(HeaderSummary::parse(&heard.header).unwrap().is_broadcast());
+    let counts = &heard.stream_counts;
+    assert!(
+        counts.windows(2).all(|w| w[0] != w[1]) && counts.contains(&1) && counts.contains(&2),
+        "the listener did not follow the channel's entries: streams per header {counts:?}"
+    );
+    assert!(
+        heard
+            .packets
+            .windows(2)
+            .all(|w| w[1].1 != w[0].1 || w[1].0 > w[0].0),
+        "LocationIds went backwards within an entry"
+    );
+    let libmms = {
+        let exe = common::c_peer("libmms_dump", &["-lmms"]);
+        let out = root.join("libmms.asf");
+        let mut c = Command::new(exe);
+        c.arg(&url).arg(&out);
+        whole_packets(&run_for(c, 6, &out, "libmms"))
+    };
+    assert!(
+        common::packets(&libmms).1.len() > 10,
+        "libmms got no channel: {} bytes, {} packets",
+        libmms.len(),
+        common::packets(&libmms).1.len()
+    );
+    drop(server);
 }

@@ -66,8 +66,6 @@ const EXIT_GRACE: Duration = Duration::from_secs(2);
 ///
 /// After the data ends (an index object, a `$E` chunk), the rest of the
 /// output is read and dropped until the program exits.
-// Until the point supervisor (merged separately) calls it.
-#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) fn run(point: &str, argv: &[String], sink: &mut dyn Sink) -> Result<(), String> {
     let (program, args) = argv
         .split_first()
@@ -696,15 +694,24 @@ mod tests {
         line("no newline");
     }
 
-    /// Whether `pid` is a live process (absent or a zombie is not).
+    /// Whether `pid` is still a live process 1 s from now (absent or a
+    /// zombie is not): a process sent SIGKILL by `run` (not its child, so
+    /// not waited for) takes a moment to die.
     fn alive(pid: u32) -> bool {
-        std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .ok()
-            .and_then(|s| {
-                s.rsplit_once(')')
-                    .map(|(_, rest)| !rest.trim_start().starts_with('Z'))
-            })
-            .unwrap_or(false)
+        let live = || {
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|s| {
+                    s.rsplit_once(')')
+                        .map(|(_, rest)| !rest.trim_start().starts_with('Z'))
+                })
+                .unwrap_or(false)
+        };
+        let deadline = Instant::now() + Duration::from_secs(1);
+        while live() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        live()
     }
 
     /// Runs `script` (which writes pids to the file `$1`) until the sink

@@ -1,6 +1,8 @@
 /* Reads an mms:// URL with libmms and writes what mms_read() returns (the
  * ASF header, then the data packets as libmms pads them) to a file.
- * Built by mms-server/tests/libmms.rs with `cc … -lmms`. */
+ * Built by mms-server/tests/libmms.rs with `cc … -lmms`. mms_read() fills
+ * the whole buffer before it returns, so reads are small and each is
+ * flushed: a live stream stopped by a signal leaves what was read. */
 #include <stdio.h>
 #include <libmms/mms.h>
 
@@ -19,10 +21,11 @@ int main(int argc, char **argv) {
         mms_close(m);
         return 4;
     }
-    char buf[65536];
+    char buf[4096];
     int n;
     while ((n = mms_read(NULL, m, buf, sizeof buf)) > 0) {
         fwrite(buf, 1, (size_t)n, f);
+        fflush(f);
     }
     fclose(f);
     mms_close(m);
