@@ -40,7 +40,9 @@ impl Mode {
     /// Paced or live: every session opened once and played until the stop.
     fn held(self) -> Option<(usize, f64)> {
         match self {
-            Self::Paced { sessions, secs } | Self::Live { sessions, secs } => Some((sessions, secs)),
+            Self::Paced { sessions, secs } | Self::Live { sessions, secs } => {
+                Some((sessions, secs))
+            }
             _ => None,
         }
     }

@@ -130,14 +130,7 @@ fn paced(
     } else {
         Mode::Paced { sessions, secs }
     };
-    let mut totals = engine::run(
-        mode,
-        addr,
-        path,
-        in_flight,
-        &clock,
-        &mut hook,
-    )?;
+    let mut totals = engine::run(mode, addr, path, in_flight, &clock, &mut hook)?;
     let [(ta, sa, ga, rss_full), (tb, sb, gb, _)] = marks[..] else {
         return Err(format!(
             "the paced sessions never all played ({} failed: {})",
@@ -207,7 +200,7 @@ fn listeners(all: &[engine::Listener]) -> String {
         "held={} edge={edge} received={got} expected={want} received_ppm={} worst_ppm={worst} \
          below_90={below_90} min_received={}",
         all.len(),
-        if want == 0 { 0 } else { got * 1_000_000 / want },
+        (got * 1_000_000).checked_div(want).unwrap_or(0),
         if all.is_empty() { 0 } else { min_received },
     )
 }

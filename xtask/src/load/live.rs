@@ -66,7 +66,9 @@ fn point_settings(feed: Feed, file: &std::path::Path) -> String {
             file.display()
         ),
     };
-    format!("\n[[live]]\nname = \"{NAME}\"\n{source}start = \"always\"\nbuffer_secs = {BUFFER_SECS}\n")
+    format!(
+        "\n[[live]]\nname = \"{NAME}\"\n{source}start = \"always\"\nbuffer_secs = {BUFFER_SECS}\n"
+    )
 }
 
 fn live_run(listeners: usize, seconds: f64, feed: Feed) -> Result<Live> {
@@ -137,7 +139,9 @@ pub(crate) fn run(o: &Options, write_us: f64, loadavg: &str, own_fds: usize) -> 
         .unwrap_or_else(|_| "?".into());
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let feed = match o.live_source {
-        Feed::File => format!("a looped `file = \"{PACED}\"` source (the server reads it by Send Time)"),
+        Feed::File => {
+            format!("a looped `file = \"{PACED}\"` source (the server reads it by Send Time)")
+        }
         Feed::Command => format!(
             "a `command` source: FFmpeg copying `{PACED}` in real time (`-re -stream_loop -1 -c copy -f asf -`, \
              its CPU not counted as the server's but taken from the same 2 cores)"
