@@ -10,7 +10,8 @@ use crate::wire::*;
 /// bytes); authentication is on (NTLM, and Basic for clients of 8 and
 /// later; user `alice`, password `secret`): a path starting with `p` needs
 /// identification, every other OpenRequest is accepted, header reads are
-/// answered, time advances. Nothing may panic, the run-loop contract kept
+/// answered, time advances (a millisecond a byte, through waits of up to a
+/// second, and to the next deadline on a unit `EF`). Nothing may panic, the run-loop contract kept
 /// by [`crate::server::drain`] is never reported broken, everything sent
 /// must frame and parse, no datagram goes anywhere but the TCP peer,
 /// resent bytes never exceed the budget, and nothing of the content goes
@@ -169,7 +170,14 @@ pub fn server(data: &[u8]) {
     let (rate, burst) = (10_000u64, 10_000u64);
     let mut rest = data;
     for _ in 0..64 {
-        if let [0xEE, ctl, tail @ ..] = rest {
+        if let [0xEF, tail @ ..] = rest {
+            // Time passes to the machine's next deadline.
+            rest = tail;
+            if let Some(t) = s.poll_timeout() {
+                now = now.max(t);
+                let _ = s.handle_timeout(now);
+            }
+        } else if let [0xEE, ctl, tail @ ..] = rest {
             // The live source's doing.
             rest = tail;
             driver.made += [0, 1, 3, 8][usize::from(ctl & 3)];
@@ -296,10 +304,14 @@ pub fn server(data: &[u8]) {
                     s.next_entry(now, next)
                         .expect("next_entry answers NextEntry"); // oracle assertion: failing here is the finding
                 }
-                Ok(Drained::Timeout(t)) => {
+                // Short waits (header pacing, the UDP end delay) pass; the
+                // long timers (Idle-Timeout, KeepAlive, linger) only on an
+                // `EF` unit, else every session would time out at once.
+                Ok(Drained::Timeout(t)) if t <= now + Duration::from_secs(1) => {
                     now = t;
                     let _ = s.handle_timeout(now);
                 }
+                Ok(Drained::Timeout(_)) => break,
                 // Paced: asked again once time has moved on (with the
                 // next message), a stop or seek may come in between.
                 Ok(Drained::NotBefore(_) | Drained::Wait | Drained::Close | Drained::Full) => {
