@@ -3,6 +3,11 @@
 //! sequences real clients send (interop-notes.md).
 
 mod common;
+use common::msgs::{
+    FFMPEG, close_file, connect, connect_funnel, funnel_info, msg, open_file, read_block,
+    start_playing, start_playing_at, start_playing_until, start_striding, stop_playing,
+    stream_switch,
+};
 use common::{packet, payload_list, seed};
 use mms_proto::asf::{HeaderSummary, PacketInfo, starts_key_frame};
 use mms_proto::machine::{Input, Transmit, Unit};
@@ -10,7 +15,6 @@ use mms_proto::server::*;
 use mms_proto::time::{Duration, Instant};
 use mms_proto::wire::*;
 
-const FFMPEG: &str = "NSPlayer/7.0.0.1956; {7E667F5D-A661-495E-A512-F55686DDA178}; Host: 127.0.0.1";
 const VLC: &str =
     "NSPlayer/7.0.0.1956; {0xbabac001-0xbf47-0x6da8-0x7ff88996babc775f}; Host: 127.0.0.1:1755";
 
@@ -127,69 +131,6 @@ impl Sim {
     fn media(&self) -> Media {
         Media::from_summary(&HeaderSummary::parse(&self.file).unwrap())
     }
-}
-
-/// A client message's bytes, built from its Repr.
-fn msg<'a>(m: impl Into<Message<'a>>) -> Vec<u8> {
-    let m = m.into();
-    let mut buf = vec![0u8; m.buffer_len()];
-    m.emit(&mut buf).unwrap();
-    buf
-}
-
-/// [2.2.4.17] Connect with `subscriber_name`.
-fn connect(subscriber_name: &str, play_incarnation: u32) -> Vec<u8> {
-    msg(ConnectRepr::new(
-        play_incarnation,
-        Utf16Str::Str(subscriber_name),
-    ))
-}
-
-/// [2.2.4.18] ConnectFunnel as FFmpeg sends it.
-fn connect_funnel(funnel_name: &str) -> Vec<u8> {
-    msg(ConnectFunnelRepr {
-        play_incarnation: 0,
-        max_block_bytes: !0,
-        max_funnel_bytes: 0,
-        max_bit_rate: 0x0098_9680,
-        funnel_mode: 2,
-        funnel_name: Utf16Str::Str(funnel_name),
-    })
-}
-
-/// [2.2.4.23] ReadBlock with the values the spec prescribes.
-fn read_block(open_file_id: u32, play_incarnation: u32) -> Vec<u8> {
-    msg(ReadBlockRepr::new(open_file_id, play_incarnation))
-}
-
-fn funnel_info() -> Vec<u8> {
-    // FFmpeg's: playIncarnation 0x00F0F0F0 and 0x0004000B in the padding.
-    let mut m = msg(FunnelInfoRepr {
-        play_incarnation: 0x00F0_F0F0,
-    });
-    m[12..16].copy_from_slice(&0x0004_000Bu32.to_le_bytes());
-    m
-}
-fn open_file(name: &str, incarnation: u32) -> Vec<u8> {
-    msg(OpenFileRepr {
-        play_incarnation: incarnation,
-        spare: !0,
-        file_name: Utf16Str::Str(name),
-        token_data: &[],
-    })
-}
-fn close_file() -> Vec<u8> {
-    msg(CloseFileRepr {
-        play_incarnation: 1,
-        open_file_id: 1,
-    })
-}
-/// [2.2.4.27] StopPlaying of `incarnation` (VLC sends 0x001FFFFF).
-fn stop_playing(incarnation: u32) -> Vec<u8> {
-    msg(StopPlayingRepr {
-        open_file_id: 1,
-        play_incarnation: incarnation,
-    })
 }
 
 #[test]
@@ -506,49 +447,6 @@ fn out_of_order_wrong_id_and_malformed_input_end_the_session_with_an_error() {
     assert!(sim.s.accept_open(sim.media()).is_err());
 }
 
-fn stream_switch(entries: &[(u16, u16, u16)]) -> Vec<u8> {
-    let entries: Vec<StreamSwitchEntry> = entries
-        .iter()
-        .map(|&(src, dst, thinning)| StreamSwitchEntry {
-            src_stream_number: src,
-            dst_stream_number: dst,
-            thinning_level: thinning,
-        })
-        .collect();
-    msg(StreamSwitchRepr {
-        entries: StreamSwitchEntries::Slice(&entries),
-    })
-}
-
-/// StartPlaying as FFmpeg / VLC / libmms send it, stopping at
-/// `frame_offset` (libmms's 0x00FFFFFF: the end).
-fn start_playing_until(location_id: u32, frame_offset: u32, incarnation: u32) -> Vec<u8> {
-    start_playing_at(0.0, location_id, frame_offset, incarnation, None)
-}
-
-fn start_playing(position: f64, location_id: u32, incarnation: u32) -> Vec<u8> {
-    start_playing_at(position, location_id, 0x00FF_FFFF, incarnation, None)
-}
-
-fn start_playing_at(
-    position: f64,
-    location_id: u32,
-    frame_offset: u32,
-    incarnation: u32,
-    acceleration: Option<Acceleration>,
-) -> Vec<u8> {
-    msg(StartPlayingRepr {
-        open_file_id: 1,
-        padding: 0x0001_FFFF,
-        position,
-        asf_offset: !0,
-        location_id,
-        frame_offset,
-        play_incarnation: incarnation,
-        acceleration,
-    })
-}
-
 fn media_packets(data: &[Vec<u8>]) -> Vec<DataPacketRepr<'_>> {
     data.iter()
         .map(|d| DataPacketRepr::parse(&DataPacket::new_checked(&d[..]).unwrap()).unwrap())
@@ -724,19 +622,6 @@ fn a_packet_held_for_pacing_across_a_stop_and_seek_is_dropped_not_an_error() {
     assert!(sim.s.data_packet(sim.now, held, &bytes, &mut buf).is_err());
     let (_, data, _) = sim.drain();
     assert_eq!(media_packets(&data)[0].location_id, 6);
-}
-
-fn start_striding(location_id: u32, rate: f64, incarnation: u32) -> Vec<u8> {
-    msg(StartStridingRepr {
-        open_file_id: 1,
-        padding: 0,
-        position: 0.0,
-        asf_offset: !0,
-        location_id,
-        frame_offset: 0,
-        play_incarnation: incarnation,
-        rate,
-    })
 }
 
 /// The Send Time of each media Data packet's ASF packet.

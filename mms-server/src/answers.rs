@@ -98,9 +98,18 @@ impl Answers {
                     .map_or(0, |c| c.packet_for_time(position_ms));
                 tracing::debug!(peer = %self.peer, position_ms, packet, "seek");
                 self.seek_ms = position_ms;
-                machine.seek_to(now, packet)
+                machine.seek_to(now, packet)?;
+                // The play the seek answered starts now (for the access log).
+                self.end_play(machine, site, None);
+                self.start_play(machine);
+                Ok(())
             }
-            Event::JoinLive => self.join(now, machine),
+            Event::JoinLive => {
+                self.join(now, machine)?;
+                self.end_play(machine, site, None);
+                self.start_play(machine);
+                Ok(())
+            }
             Event::PlayStarted { from_packet } => {
                 tracing::debug!(peer = %self.peer, from_packet, "play");
                 self.end_play(machine, site, None);
@@ -323,6 +332,8 @@ impl Answers {
                 machine.accept_open(media)
             }
             (None, Status::Stopped) if live.point.always() => {
+                tracing::info!(peer = %self.peer, point = live.point.name(), "open refused: the point stopped");
+                self.live = None;
                 machine.reject_open(HResult::NS_E_FILE_NOT_FOUND)
             }
             // [3.2.4.2] hr 1, then ReportStreamChange and the new header.

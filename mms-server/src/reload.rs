@@ -391,6 +391,20 @@ mod tests {
             Some(PathBuf::from("/run/mms-server/mms-server.pid"))
         );
         assert!(s.admin.is_some());
+        // The commented [[live]] example parses once uncommented.
+        let shipped = include_str!("../../dist/server.toml");
+        let (head, example) = shipped.split_once("# [[live]]").unwrap();
+        let example: String = example
+            .lines()
+            .map(|l| l.strip_prefix("# ").unwrap_or(l))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let s = settings(&format!("{head}[[live]]{example}")).unwrap();
+        assert_eq!(s.live.len(), 1);
+        assert!(matches!(
+            s.live[0].source(),
+            Ok(crate::live::SourceKind::Command(_))
+        ));
     }
 
     #[test]

@@ -649,3 +649,31 @@ fn a_vlc_session_over_udp_is_labelled_udp() {
         "the commands"
     );
 }
+
+#[test]
+fn live_points_are_announced() {
+    let mut options = Options::new(Config::default());
+    let point: mms_server::live::LiveSettings =
+        toml::from_str("name = \"Radio/One\"\ncommand = [\"sleep\", \"60\"]\n").unwrap();
+    options.live = vec![point];
+    let server = serve(&common::testdata_dir(), options, admin_settings(None));
+    let port = server.addr.port();
+    let (status, _, body) = get(
+        server.admin(),
+        "/radio/one.asx",
+        Some("media.example.org"),
+        &[],
+    );
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains(&format!("mms://media.example.org:{port}/Radio/One")),
+        "{body}"
+    );
+    let (status, _, _) = get(
+        server.admin(),
+        "/radio/two.asx",
+        Some("media.example.org"),
+        &[],
+    );
+    assert_eq!(status, 404);
+}

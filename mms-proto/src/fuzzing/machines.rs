@@ -10,11 +10,24 @@ use crate::wire::*;
 /// bytes); authentication is on (NTLM, and Basic for clients of 8 and
 /// later; user `alice`, password `secret`): a path starting with `p` needs
 /// identification, every other OpenRequest is accepted, header reads are
-/// answered, time advances. Nothing may panic, the run-loop contract kept
+/// answered, time advances (a millisecond a byte, through waits of up to a
+/// second, and to the next deadline on a unit `EF`). Nothing may panic, the run-loop contract kept
 /// by [`crate::server::drain`] is never reported broken, everything sent
 /// must frame and parse, no datagram goes anywhere but the TCP peer,
 /// resent bytes never exceed the budget, and nothing of the content goes
 /// out for a protected open before its credentials were granted.
+///
+/// A path starting with `l` is served live ([`crate::server::Media::live`]):
+/// packets exist from `oldest` to below `made` (6 at the open), others are
+/// [`crate::server::Fetch::Skip`] / [`crate::server::Fetch::Later`], and a
+/// JoinLive is answered with `seek_to` some packets behind `made`. A unit
+/// `EE ctl` is the source's doing: bits 0–1 make 0, 1, 3 or 8 packets,
+/// bit 2 lets all but the newest go, bit 3 is `live_ready`, bit 4
+/// `live_change` (a new header: the next entry is live again), bit 5
+/// `end_of_content`, bits 6–7 how far behind `made` the next join starts
+/// (0, 1, 4 or 32). Live, a read that waits is not asked again before
+/// `live_ready`, nothing is paced (no [`crate::server::Drained::NotBefore`]),
+/// and the live calls never fail; on other content they always do.
 pub fn server(data: &[u8]) {
     use crate::machine::{Input, Transmit};
     use crate::server::*;
@@ -33,8 +46,18 @@ pub fn server(data: &[u8]) {
         streams: crate::asf::StreamSet::EMPTY.with(1).with(2),
         live: false,
     };
-    /// Zeros for the header, [`fuzz_packet`] for packets; keeps UDP copies;
-    /// checks what goes out; always has room.
+    let live_media = Media {
+        attributes: crate::wire::FILE_ATTRIBUTE_MMS_BROADCAST
+            | crate::wire::FILE_ATTRIBUTE_MMS_LIVE,
+        duration_ms: 0,
+        packet_count: 0,
+        continues: false,
+        live: true,
+        ..media
+    };
+    /// Zeros for the header, [`fuzz_packet`] for packets (live: from a
+    /// source that made `oldest..made`); keeps UDP copies; checks what goes
+    /// out; always has room.
     struct Fuzz {
         zeros: [u8; 1000],
         packet: [u8; 1000],
@@ -42,6 +65,12 @@ pub fn server(data: &[u8]) {
         now: Instant,
         /// The open being served is public, or was granted.
         allowed: bool,
+        /// The content served is live.
+        live: bool,
+        made: u64,
+        oldest: u64,
+        /// Packet reads answered.
+        reads: u64,
     }
     impl Driver for Fuzz {
         type Error = core::convert::Infallible;
@@ -50,7 +79,14 @@ pub fn server(data: &[u8]) {
             Ok(&self.zeros[..len as usize])
         }
         fn packet(&mut self, number: u64) -> Result<Fetch<'_>, Self::Error> {
-            self.packet = fuzz_packet(number);
+            self.reads += 1;
+            if self.live && number < self.oldest {
+                return Ok(Fetch::Skip(self.oldest));
+            }
+            if self.live && number >= self.made {
+                return Ok(Fetch::Later);
+            }
+            self.packet = fuzz_packet(number, self.live);
             Ok(Fetch::Packet(&self.packet))
         }
         fn resend(&mut self, sequence: u32) -> Option<&[u8]> {
@@ -119,7 +155,13 @@ pub fn server(data: &[u8]) {
             .expect("8 KiB holds a slot"), // oracle assertion: a constant size
         now,
         allowed: true,
+        live: false,
+        made: 0,
+        oldest: 0,
+        reads: 0,
     };
+    // How far behind the newest packet a join starts.
+    let mut back = 0u64;
     let secret = crate::auth::NtHash::of_password("secret");
     let alice = move |u: &str| (u == "alice").then_some(secret);
     let mut draws = 0u64;
@@ -128,7 +170,41 @@ pub fn server(data: &[u8]) {
     let (rate, burst) = (10_000u64, 10_000u64);
     let mut rest = data;
     for _ in 0..64 {
-        if let [0xDD, flags, l0, l1, tail @ ..] = rest {
+        if let [0xEF, tail @ ..] = rest {
+            // Time passes to the machine's next deadline.
+            rest = tail;
+            if let Some(t) = s.poll_timeout() {
+                now = now.max(t);
+                let _ = s.handle_timeout(now);
+            }
+        } else if let [0xEE, ctl, tail @ ..] = rest {
+            // The live source's doing.
+            rest = tail;
+            driver.made += [0, 1, 3, 8][usize::from(ctl & 3)];
+            if ctl & 4 != 0 {
+                driver.oldest = driver.made.saturating_sub(1);
+            }
+            if ctl & 8 != 0 {
+                s.live_ready();
+            }
+            back = [0, 1, 4, 32][usize::from(ctl >> 6)];
+            for (bit, r) in [
+                (0x10, ctl & 0x10 != 0 && s.live_change(now).is_ok()),
+                (0x20, ctl & 0x20 != 0 && s.end_of_content(now).is_ok()),
+            ] {
+                if ctl & bit != 0 && driver.live {
+                    // oracle assertion: failing here is the finding
+                    assert!(r, "a live call failed on live content");
+                }
+            }
+            if !driver.live {
+                // oracle assertion: failing here is the finding
+                assert!(
+                    s.live_change(now).is_err() && s.live_wait(0).is_err(),
+                    "a live call accepted on content that is not live"
+                );
+            }
+        } else if let [0xDD, flags, l0, l1, tail @ ..] = rest {
             let len = (u16::from_le_bytes([*l0, *l1]) as usize).min(tail.len());
             let (datagram, tail) = tail.split_at(len);
             rest = tail;
@@ -158,13 +234,27 @@ pub fn server(data: &[u8]) {
             for e in events {
                 let token = match e {
                     Event::OpenRequest { file_name, token } => {
-                        let protected = file_name.units().next() == Some(u16::from(b'p'));
+                        let first = file_name.units().next();
+                        let protected = first == Some(u16::from(b'p'));
                         driver.allowed = !protected;
+                        if first == Some(u16::from(b'l')) {
+                            if s.accept_open(live_media).is_ok() {
+                                driver.live = true;
+                                (driver.made, driver.oldest) = (6, 0);
+                            }
+                            continue;
+                        }
                         if !protected {
-                            let _ = s.accept_open(media);
+                            if s.accept_open(media).is_ok() {
+                                driver.live = false;
+                            }
                             continue;
                         }
                         token
+                    }
+                    Event::JoinLive => {
+                        let _ = s.seek_to(now, driver.made.saturating_sub(back));
+                        continue;
                     }
                     Event::SecurityResponse { token } => token,
                     _ => continue,
@@ -179,13 +269,32 @@ pub fn server(data: &[u8]) {
                 };
                 if let Ok(Authn::Granted(_)) = s.authenticate_open(now, token, &authority) {
                     driver.allowed = true;
-                    let _ = s.accept_open(media);
+                    if s.accept_open(media).is_ok() {
+                        driver.live = false;
+                    }
                 }
             }
         }
         for _ in 0..16 {
             driver.now = now;
-            match drain(&mut s, now, &mut driver, &mut out) {
+            let (waiting, reads) = (s.live_waiting(), driver.reads);
+            let r = drain(&mut s, now, &mut driver, &mut out);
+            if waiting {
+                // oracle assertion: failing here is the finding (a busy loop)
+                assert_eq!(driver.reads, reads, "a waiting read asked again");
+            }
+            // oracle assertion: failing here is the finding
+            assert!(
+                !(driver.live && matches!(r, Ok(Drained::NotBefore(_)))),
+                "live content paced"
+            );
+            match r {
+                Ok(Drained::NextEntry) if driver.live => {
+                    // A new header from the source.
+                    (driver.made, driver.oldest) = (6, 0);
+                    s.next_entry(now, live_media)
+                        .expect("next_entry answers NextEntry"); // oracle assertion: failing here is the finding
+                }
                 Ok(Drained::NextEntry) => {
                     entries += 1;
                     let next = Media {
@@ -195,10 +304,14 @@ pub fn server(data: &[u8]) {
                     s.next_entry(now, next)
                         .expect("next_entry answers NextEntry"); // oracle assertion: failing here is the finding
                 }
-                Ok(Drained::Timeout(t)) => {
+                // Short waits (header pacing, the UDP end delay) pass; the
+                // long timers (Idle-Timeout, KeepAlive, linger) only on an
+                // `EF` unit, else every session would time out at once.
+                Ok(Drained::Timeout(t)) if t <= now + Duration::from_secs(1) => {
                     now = t;
                     let _ = s.handle_timeout(now);
                 }
+                Ok(Drained::Timeout(_)) => break,
                 // Paced: asked again once time has moved on (with the
                 // next message), a stop or seek may come in between.
                 Ok(Drained::NotBefore(_) | Drained::Wait | Drained::Close | Drained::Full) => {
@@ -220,8 +333,10 @@ pub fn server(data: &[u8]) {
 }
 
 /// A valid 1000-byte single-payload packet with BYTE padding for the
-/// `server` target; odd packets start a key frame of stream 2.
-fn fuzz_packet(number: u64) -> [u8; 1000] {
+/// `server` target; odd packets start a key frame of stream 2. `live`:
+/// every fourth (2, 6, …) carries the middle of an object of stream 1 (a
+/// join there must not start it).
+fn fuzz_packet(number: u64, live: bool) -> [u8; 1000] {
     let mut p = [0u8; 1000];
     let send = (number as u32).wrapping_mul(100);
     p[..6].copy_from_slice(&[0x82, 0, 0, 0x08, 0x5D, 100]);
@@ -231,6 +346,10 @@ fn fuzz_packet(number: u64) -> [u8; 1000] {
     p[18] = 8;
     p[19..23].copy_from_slice(&873u32.to_le_bytes());
     p[23..27].copy_from_slice(&send.wrapping_add(3000).to_le_bytes());
+    if live && number % 4 == 2 {
+        p[14..18].copy_from_slice(&100u32.to_le_bytes());
+        p[19..23].copy_from_slice(&2000u32.to_le_bytes());
+    }
     p
 }
 

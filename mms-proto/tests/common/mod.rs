@@ -3,6 +3,8 @@
 
 #![allow(dead_code, unreachable_pub, missing_docs)]
 
+pub mod msgs;
+
 use mms_proto::wire::{Message, MessageRepr};
 
 /// One field of a golden byte string.

@@ -2,7 +2,7 @@
 //! (`video/x-ms-asf`) whose `<ref href>` is `mms://HOST/NAME`, for every
 //! servable file under the root (`.asf`, `.wma`, `.wmv`, and `.m3u`
 //! playlists), NAME resolved by the content root's rules (never outside
-//! it). A browser hands the file to the user's player, which opens the URL.
+//! it), and for every live publishing point (`[[live]]`). A browser hands the file to the user's player, which opens the URL.
 //!
 //! `.nsc` (a Windows Media station file) describes a multicast stream,
 //! which mms-server does not send; the same ASX answers under that name,
@@ -30,14 +30,26 @@ pub(super) fn answer(
         return Err(NOT_FOUND);
     }
     let name = percent_decode(&path[1..path.len() - 4]).ok_or((400, "bad percent-encoding"))?;
-    if !servable(&name) {
-        return Err(NOT_FOUND);
-    }
-    match site.root.resolve(&name) {
-        Ok(full) if full.is_file() => {}
-        Ok(_) | Err(ContentError::NotFound | ContentError::Invalid(_)) => return Err(NOT_FOUND),
-        Err(ContentError::Forbidden) => return Err((403, "outside the content root")),
-    }
+    // A publishing point's name, as it is configured (ASCII case ignored).
+    let point = site
+        .metrics
+        .points()
+        .into_iter()
+        .find(|p| p.name.eq_ignore_ascii_case(&name));
+    let name = match point {
+        Some(p) => p.name.clone(),
+        None if !servable(&name) => return Err(NOT_FOUND),
+        None => {
+            match site.root.resolve(&name) {
+                Ok(full) if full.is_file() => {}
+                Ok(_) | Err(ContentError::NotFound | ContentError::Invalid(_)) => {
+                    return Err(NOT_FOUND);
+                }
+                Err(ContentError::Forbidden) => return Err((403, "outside the content root")),
+            }
+            name
+        }
+    };
     let host = host_header
         .and_then(host)
         .or_else(|| public_name.and_then(host))
