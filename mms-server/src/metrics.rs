@@ -137,6 +137,8 @@ pub struct PointStats {
     pub restarts: AtomicU64,
     /// Times a listener fell behind the point's buffer and skipped ahead.
     pub skips: AtomicU64,
+    /// Data packets its source made.
+    pub packets: AtomicU64,
     /// When it was created.
     pub created: SystemTime,
 }
@@ -253,6 +255,7 @@ impl Metrics {
             source_up: AtomicBool::new(false),
             restarts: AtomicU64::new(0),
             skips: AtomicU64::new(0),
+            packets: AtomicU64::new(0),
             created: SystemTime::now(),
         });
         self.points
@@ -565,6 +568,15 @@ impl Metrics {
         for p in &points {
             let n = p.skips.load(r);
             out.sample("mms_point_skips_total", &[("point", &p.name)], n);
+        }
+        out.family(
+            "mms_point_packets_total",
+            "counter",
+            "Data packets each publishing point's source made.",
+        );
+        for p in &points {
+            let n = p.packets.load(r);
+            out.sample("mms_point_packets_total", &[("point", &p.name)], n);
         }
 
         out.family(

@@ -382,6 +382,7 @@ impl Sink for PointSink<'_> {
                 self.close_archive();
             }
         }
+        self.point.stats.packets.fetch_add(1, Ordering::Relaxed);
         self.point.push(bytes.into(), starts, self.keep);
     }
 
