@@ -336,13 +336,13 @@ impl Answers {
                 self.live = None;
                 machine.reject_open(HResult::NS_E_FILE_NOT_FOUND)
             }
-            // [3.2.4.2] hr 1, then ReportStreamChange and the new header.
-            (Some(run), Status::Live(id)) if id != run.id => match machine.live_change(now)? {
-                true => Ok(()),
-                false => Err(ServerError::Misuse(
-                    "the point's header changed before this listener played",
-                )),
-            },
+            // [3.2.4.2] hr 1, then ReportStreamChange and the new header. A
+            // session not playing (between plays, or still reading a
+            // header) learns of it at its next join.
+            (Some(run), Status::Live(id)) if id != run.id => {
+                machine.live_change(now)?;
+                Ok(())
+            }
             (Some(_), Status::Starting | Status::Stopped) if !live.ended => {
                 live.ended = true;
                 tracing::info!(peer = %self.peer, point = live.point.name(), "the point's run ended");
@@ -367,6 +367,14 @@ impl Answers {
                 tracing::debug!(peer = %self.peer, point = live.point.name(), packet = at, "join");
                 machine.seek_to(now, at)
             }
+            // The run changed since this session's header: the play
+            // starts with the change (hr 1, ReportStreamChange, the new
+            // header), then the client joins again.
+            None if live.point.current().is_some() => {
+                machine.seek_to(now, 0)?;
+                machine.live_change(now).map(drop)
+            }
+            // The point is off the air: the play ends at once.
             None => {
                 machine.seek_to(now, 0)?;
                 machine.end_of_content(now)

@@ -57,6 +57,12 @@ pub(crate) struct Conn {
     /// Waits for its publishing point's next packet (or first header):
     /// the loop's wake-up services it again ([`crate::live::wake`]).
     pub(crate) parked: bool,
+    /// In the loop's list of parked sessions (once, however often it
+    /// parks before a wake-up).
+    pub(crate) listed: bool,
+    /// The live packet its play waits for (kept across drives, so a park
+    /// in a later drive re-checks it too).
+    pub(crate) waited: Option<u64>,
 }
 
 impl Conn {
@@ -190,7 +196,10 @@ impl Conn {
                 stats,
             };
             let drained = drain(&mut self.machine, now, &mut io, &mut scratch.out);
-            let waited = io.waited;
+            if io.waited.is_some() {
+                self.waited = io.waited;
+            }
+            let waited = self.waited;
             if let (Ok(Drained::Wait | Drained::Timeout(_)), Some(l)) =
                 (&drained, &self.answers.live)
             {

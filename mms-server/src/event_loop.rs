@@ -247,9 +247,15 @@ impl Server {
             // blocks (a pipe, an upstream server) never stalls a loop.
             for point in self.shared.points.iter() {
                 let root = &self.shared.root;
-                std::thread::Builder::new()
+                let spawned = std::thread::Builder::new()
                     .name(format!("mms-live-{}", point.name()))
-                    .spawn_scoped(s, move || crate::live::supervise(point, root, stop))?;
+                    .spawn_scoped(s, move || crate::live::supervise(point, root, stop));
+                if let Err(e) = spawned {
+                    // The loops stop too: the server fails rather than run
+                    // without its point.
+                    stop.store(true, Ordering::Relaxed);
+                    return Err(e);
+                }
             }
             let mut first = Ok(());
             for h in handles {
@@ -450,7 +456,8 @@ impl EventLoop {
             self.remove(k, "closed");
             return;
         }
-        if c.parked {
+        if c.parked && !c.listed {
+            c.listed = true;
             self.parked.push(k);
         }
         // A changed deadline gets a heap entry; the old one goes stale.
@@ -620,6 +627,8 @@ impl EventLoop {
                         writable: false,
                         since: now,
                         parked: false,
+                        listed: false,
+                        waited: None,
                     });
                     // The Idle-Timeout runs from the start.
                     self.service(key, now);

@@ -63,6 +63,8 @@ pub struct CleanStarts {
     /// Streams with a media object starting here (offset 0), key frame or
     /// not.
     pub objects: StreamSet,
+    /// Streams with any payload here.
+    pub present: StreamSet,
 }
 
 impl CleanStarts {
@@ -72,6 +74,7 @@ impl CleanStarts {
         let mut c = Self::default();
         for p in info.payloads(packet) {
             let p = p?;
+            c.present.insert(p.stream);
             if p.offset == 0 || p.is_compressed() {
                 c.objects.insert(p.stream);
                 if p.key_frame {

@@ -6,7 +6,7 @@
 //!   its packets), listeners, and the sink its source feeds.
 //! * `ring`: packets stored once, read by every session of every loop.
 //! * `command`, `file`, `relay`: the sources, each run on the point's own
-//!   thread by [`supervise`] (restarted with backoff), never on a loop.
+//!   thread by `supervise` (restarted with backoff), never on a loop.
 //! * `archive`: each run written as a seekable ASF file.
 //!
 //! The protocol side is the machine's ([`mms_proto::server::Media::live`]);
@@ -109,9 +109,11 @@ impl Drop for LiveOpen {
 /// serviced again (its read is asked again; a change shows then).
 pub(crate) fn wake(conns: &mut Slab<Conn>, parked: &mut Vec<usize>, ready: &mut Vec<usize>) {
     for k in parked.drain(..) {
-        if let Some(c) = conns.get_mut(k)
-            && c.parked
-        {
+        let Some(c) = conns.get_mut(k) else {
+            continue;
+        };
+        c.listed = false;
+        if c.parked {
             c.parked = false;
             c.machine.live_ready();
             ready.push(k);
@@ -149,17 +151,23 @@ pub(crate) fn supervise(point: &Point, root: &ContentRoot, stop: &AtomicBool) {
         point.set_running(true);
         point.stats.restarts.fetch_add(1, Ordering::Relaxed);
         tracing::info!(point = %name, "source starting");
-        let mut sink = PointSink::new(point, stop);
         let started = Instant::now();
-        let result = match &source {
-            SourceKind::Command(argv) => command::run(&name, argv, &mut sink),
-            SourceKind::File { path, looped } => match entries(root, path) {
-                Ok(list) => file::run(&name, &list, *looped, &mut sink),
-                Err(e) => Err(e),
-            },
-            SourceKind::Url(url) => relay::run(&name, url, &mut sink),
-        };
-        sink.finish();
+        // A source that panics ends its run like one that fails (the
+        // sink's Drop ends the run), and is restarted.
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let mut sink = PointSink::new(point, stop);
+            let r = match &source {
+                SourceKind::Command(argv) => command::run(&name, argv, &mut sink),
+                SourceKind::File { path, looped } => match entries(root, path) {
+                    Ok(list) => file::run(&name, &list, *looped, &mut sink),
+                    Err(e) => Err(e),
+                },
+                SourceKind::Url(url) => relay::run(&name, url, &mut sink),
+            };
+            sink.finish();
+            r
+        }))
+        .unwrap_or_else(|_| Err("the source panicked".to_string()));
         let ended_file = matches!(source, SourceKind::File { looped: false, .. }) && result.is_ok();
         match &result {
             Ok(()) => tracing::info!(point = %name, "source ended"),
@@ -178,7 +186,9 @@ pub(crate) fn supervise(point: &Point, root: &ContentRoot, stop: &AtomicBool) {
             backoff = FIRST_BACKOFF;
         }
         if !point.always() && point.listeners() == 0 {
-            // On demand, nobody listening: wait for the next listener.
+            // On demand, nobody listening: wait for the next listener (not
+            // one that came and went during the run).
+            point.clear_wanted();
             point.set_running(false);
             continue;
         }

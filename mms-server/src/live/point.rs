@@ -26,6 +26,9 @@ use crate::udp::Mailbox;
 pub(crate) const MAX_HEADER: usize = 1 << 20;
 /// The largest packet size a source may declare.
 pub(crate) const MAX_PACKET: u32 = 64 * 1024;
+/// The smallest (no real muxer writes packets this small; tiny ones would
+/// make the ring's bookkeeping outweigh its packets).
+pub(crate) const MIN_PACKET: u32 = 64;
 
 /// One run of a point: what listeners who opened it are sent.
 #[derive(Debug)]
@@ -153,6 +156,11 @@ impl Point {
     /// Whether the point's source runs from the start.
     pub(crate) fn always(&self) -> bool {
         self.settings.start == Start::Always
+    }
+
+    /// Forgets listeners that came and went (an on-demand point idles).
+    pub(crate) fn clear_wanted(&self) {
+        self.wanted.store(false, Ordering::Release);
     }
 
     pub(crate) fn set_running(&self, running: bool) {
@@ -298,11 +306,9 @@ impl<'a> PointSink<'a> {
         }
     }
 
-    /// The source stopped: the run ends, and its archive is finished.
-    pub(crate) fn finish(mut self) {
-        self.close_archive();
-        self.point.end_run();
-    }
+    /// The source stopped: the run ends, and its archive is finished
+    /// (what dropping the sink does, however the source ended).
+    pub(crate) fn finish(self) {}
 
     fn close_archive(&mut self) {
         if let Some(a) = self.archive.take() {
@@ -318,6 +324,15 @@ impl<'a> PointSink<'a> {
     }
 }
 
+/// However the source ended (returned, or panicked and unwound): the run
+/// ends — listeners get ReportEndOfStream — and its archive is finished.
+impl Drop for PointSink<'_> {
+    fn drop(&mut self) {
+        self.close_archive();
+        self.point.end_run();
+    }
+}
+
 impl Sink for PointSink<'_> {
     fn header(&mut self, header: &[u8]) -> Result<(), String> {
         if header.len() > MAX_HEADER {
@@ -327,9 +342,9 @@ impl Sink for PointSink<'_> {
             ));
         }
         let summary = HeaderSummary::parse(header).map_err(|e| format!("not ASF: {e}"))?;
-        if summary.packet_size == 0 || summary.packet_size > MAX_PACKET {
+        if !(MIN_PACKET..=MAX_PACKET).contains(&summary.packet_size) {
             return Err(format!(
-                "packet size {} (1..={MAX_PACKET})",
+                "packet size {} ({MIN_PACKET}..={MAX_PACKET})",
                 summary.packet_size
             ));
         }
@@ -366,8 +381,9 @@ impl Sink for PointSink<'_> {
             self.point.bad_packets.fetch_add(1, Ordering::Relaxed);
             return;
         }
-        let mut bytes = vec![0u8; p];
-        bytes[..packet.len()].copy_from_slice(packet);
+        // One allocation: the packet, zero-padded to the packet size.
+        let pad = std::iter::repeat_n(0u8, p - packet.len());
+        let bytes: Arc<[u8]> = packet.iter().copied().chain(pad).collect();
         let Ok(starts) = CleanStarts::of(&bytes) else {
             self.point.bad_packets.fetch_add(1, Ordering::Relaxed);
             return;
@@ -383,7 +399,7 @@ impl Sink for PointSink<'_> {
             }
         }
         self.point.stats.packets.fetch_add(1, Ordering::Relaxed);
-        self.point.push(bytes.into(), starts, self.keep);
+        self.point.push(bytes, starts, self.keep);
     }
 
     fn should_stop(&self) -> bool {
@@ -397,5 +413,112 @@ impl Sink for PointSink<'_> {
         let since = self.alone_since.get().unwrap_or_else(Instant::now);
         self.alone_since.set(Some(since));
         since.elapsed().as_secs_f64() >= self.point.settings.idle_stop_secs
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FILE: &[u8] = include_bytes!("../../../testdata/ff_av.wmv");
+
+    fn a_point() -> Point {
+        let settings: LiveSettings =
+            toml::from_str("name = \"p\"\nfile = \"x.wmv\"\nstart = \"on-demand\"\n").unwrap();
+        let metrics = crate::metrics::Metrics::new(Arc::from(Vec::new()), 10);
+        let mailboxes: Arc<[Mailbox]> = (0..1).map(|_| Mailbox::default()).collect();
+        Point::new(settings, mailboxes, metrics.add_point("p"))
+    }
+
+    fn header() -> Vec<u8> {
+        let s = HeaderSummary::parse(FILE).unwrap();
+        FILE[..s.file_header_len()].to_vec()
+    }
+
+    fn packets() -> impl Iterator<Item = &'static [u8]> {
+        let s = HeaderSummary::parse(FILE).unwrap();
+        FILE[s.file_header_len()..]
+            .chunks_exact(s.packet_size as usize)
+            .take(s.packet_count as usize)
+    }
+
+    #[test]
+    fn a_run_lasts_while_its_source_sends_the_same_streams() {
+        let p = a_point();
+        let stop = AtomicBool::new(false);
+        let mut sink = PointSink::new(&p, &stop);
+        sink.header(&header()).unwrap();
+        let first = p.current().unwrap().id;
+        for pk in packets().take(3) {
+            sink.packet(pk);
+        }
+        // The same header with another File ID (an encoder starting over).
+        let mut again = header();
+        let at = again.len() - 50 + 24;
+        again[at] ^= 0xFF;
+        sink.header(&again).unwrap();
+        assert_eq!(p.current().unwrap().id, first);
+        assert_eq!(p.stats.packets.load(Ordering::Relaxed), 3);
+        // Another header is another run, numbered from 0.
+        let other = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../testdata/ff_audio.wma"
+        ))
+        .unwrap();
+        let s = HeaderSummary::parse(&other).unwrap();
+        sink.header(&other[..s.file_header_len()]).unwrap();
+        let second = p.current().unwrap();
+        assert_ne!(second.id, first);
+        assert!(second.media.live);
+        assert_eq!(
+            p.join(second.id, (StreamSet::EMPTY, StreamSet::EMPTY)),
+            Some(0)
+        );
+        // The source ends, however: the run ends.
+        drop(sink);
+        assert_eq!(p.current().map(|r| r.id), None);
+        assert_eq!(p.status(), Status::Stopped);
+    }
+
+    #[test]
+    fn what_a_source_sends_is_bounded() {
+        let p = a_point();
+        let stop = AtomicBool::new(false);
+        let mut sink = PointSink::new(&p, &stop);
+        assert!(sink.header(b"not ASF at all").is_err());
+        // A packet before any header, and one longer than the packet size.
+        sink.packet(&[0u8; 100]);
+        sink.header(&header()).unwrap();
+        let p_size = HeaderSummary::parse(FILE).unwrap().packet_size as usize;
+        sink.packet(&vec![0x82; p_size + 1]);
+        // Garbage of the right size.
+        sink.packet(&vec![0xFF; p_size]);
+        assert_eq!(p.stats.packets.load(Ordering::Relaxed), 0);
+        assert_eq!(p.bad_packets.load(Ordering::Relaxed), 3);
+        // A packet given shorter than the packet size (a relay's, padding
+        // stripped on the wire) is zero-padded.
+        let first = packets().next().unwrap();
+        let used = first.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+        sink.packet(&first[..used]);
+        let run = p.current().unwrap().id;
+        match p.fetch(run, 0, (StreamSet::EMPTY, StreamSet::EMPTY)) {
+            Held::Packet(b) => assert_eq!(b.len(), p_size),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_on_demand_point_forgets_listeners_that_came_and_went() {
+        let p = a_point();
+        assert!(!p.take_wanted());
+        p.listener_opened();
+        assert!(p.take_wanted());
+        p.listener_opened();
+        p.listener_closed();
+        p.listener_closed();
+        // The supervisor idles the point: nobody is waiting.
+        p.clear_wanted();
+        assert!(!p.take_wanted());
+        assert_eq!(p.listeners(), 0);
     }
 }

@@ -9,8 +9,12 @@ use std::time::{Duration, Instant};
 
 use mms_proto::asf::{CleanStarts, StreamSet};
 
-/// The most bytes one point's ring holds, whatever its duration says.
+/// The most bytes one point's ring holds, whatever its duration says
+/// (each packet counted with its slot's overhead).
 pub(crate) const MAX_RING_BYTES: usize = 64 << 20;
+/// What a slot costs besides its packet's bytes (the slot, the `Arc`'s
+/// counts), so tiny packets cannot take many times the bound.
+const SLOT_OVERHEAD: usize = 96;
 
 /// One packet as the source made it (the packet size), and its starts.
 #[derive(Debug)]
@@ -62,14 +66,14 @@ impl Ring {
         keep: Duration,
     ) -> u64 {
         let n = self.next();
-        self.bytes += bytes.len();
+        self.bytes += bytes.len() + SLOT_OVERHEAD;
         self.slots.push_back(Slot { bytes, starts, at });
         while let Some(old) = self.slots.front() {
             let stale = at.saturating_duration_since(old.at) > keep;
             if !(stale || self.bytes > MAX_RING_BYTES) || self.slots.len() == 1 {
                 break;
             }
-            self.bytes -= old.bytes.len();
+            self.bytes -= old.bytes.len() + SLOT_OVERHEAD;
             self.slots.pop_front();
             self.first += 1;
         }
@@ -96,8 +100,13 @@ impl Ring {
     /// of `need` has a key frame and each of `objects` an object start
     /// (so it starts as close to the live edge as a clean start allows);
     /// the next packet to come when the ring holds no such place (the
-    /// machine then waits for the streams' first clean starts).
+    /// machine then waits for the streams' first clean starts). Streams
+    /// with no payload in the ring (a silent script stream) are not waited
+    /// for.
     pub(crate) fn join(&self, need: StreamSet, objects: StreamSet) -> u64 {
+        let present = self.slots.iter().fold(0, |a, s| a | s.starts.present.0);
+        let need = StreamSet(need.0 & present);
+        let objects = StreamSet(objects.0 & present);
         let mut seen_keys = StreamSet::EMPTY;
         let mut seen_objects = StreamSet::EMPTY;
         if need.is_empty() && objects.is_empty() {
@@ -127,6 +136,7 @@ mod tests {
         for &o in objects {
             c.objects.insert(o);
         }
+        c.present = StreamSet(c.objects.0 | (1 << 1) | (1 << 2));
         c
     }
 
@@ -155,8 +165,10 @@ mod tests {
         assert_eq!(r.join(set(&[1]), set(&[2])), 3);
         assert_eq!(r.join(set(&[1]), StreamSet::EMPTY), 3);
         assert_eq!(r.join(StreamSet::EMPTY, set(&[2])), 4);
-        // A stream with no clean start held: the live edge.
-        assert_eq!(r.join(set(&[7]), StreamSet::EMPTY), 6);
+        // A stream held without a key frame: the live edge.
+        assert_eq!(r.join(set(&[2]), StreamSet::EMPTY), 6);
+        // A stream with no payload held is not waited for.
+        assert_eq!(r.join(set(&[1, 7]), StreamSet::EMPTY), 3);
         assert!(matches!(r.get(6, set(&[1]), set(&[2])), Held::Later));
         assert!(matches!(r.get(2, set(&[1]), set(&[2])), Held::Packet(p) if p[0] == 2));
     }
