@@ -743,3 +743,51 @@ fn a_looped_playlist_is_a_channel_whose_header_changes_reach_listeners() {
     );
     drop(server);
 }
+
+#[test]
+fn a_relay_reconnects_when_its_origin_comes_back() {
+    let pidfile = common::fresh_path("live-reconnect.pid");
+    let a = serve_points(vec![point(
+        "origin",
+        "command",
+        encoder(120, Some(&pidfile)).into(),
+    )]);
+    wait_on_air(&format!("mms://{}/origin", a.addr));
+    let b = serve_points(vec![point(
+        "edge",
+        "url",
+        format!("mms://{}/origin", a.addr).into(),
+    )]);
+    let on_b = format!("mms://{}/edge", b.addr);
+    wait_on_air(&on_b);
+    let listener = std::thread::spawn({
+        let url = on_b.clone();
+        move || listen(&url, 30.0)
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    // The origin's encoder dies: the origin's run ends, then the edge's.
+    let pid = std::fs::read_to_string(&pidfile).unwrap();
+    assert!(
+        Command::new("kill")
+            .args(["-9", pid.trim()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let heard = listener.join().unwrap();
+    assert!(
+        heard.ended,
+        "the edge's listener was not told the run ended"
+    );
+    // Both restart (1 s backoffs): the edge is on the air again.
+    let until = Instant::now() + Duration::from_secs(20);
+    loop {
+        let again = listen(&on_b, 2.0);
+        if again.packets.len() > 5 {
+            assert!(!again.ended);
+            break;
+        }
+        assert!(Instant::now() < until, "the relay did not come back");
+    }
+    assert_eq!(sessions(&a), 1, "the origin holds one session for the edge");
+}
