@@ -247,6 +247,11 @@ impl Conn {
         }
     }
 
+    /// The wake-up slot of the point this session plays.
+    pub(crate) fn parked_slot(&self) -> Option<usize> {
+        self.answers.live.as_ref().map(|l| l.point.slot())
+    }
+
     pub(crate) fn fail(&mut self, why: &str) {
         tracing::warn!(peer = %self.peer, why, "session failed");
         self.closing = true;

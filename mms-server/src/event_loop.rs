@@ -297,7 +297,7 @@ struct EventLoop {
     /// Buffers the sessions of this loop take turns with.
     scratch: Scratch,
     /// Sessions waiting for a publishing point's packets (or header).
-    parked: Vec<usize>,
+    parked: crate::live::Parked,
 }
 
 impl EventLoop {
@@ -332,7 +332,7 @@ impl EventLoop {
                 out: vec![0u8; 70 * 1024],
                 packet: Vec::new(),
             },
-            parked: Vec::new(),
+            parked: std::array::from_fn(|_| Vec::new()),
         })
     }
 
@@ -366,11 +366,11 @@ impl EventLoop {
                     for d in self.shared.mailboxes[self.index].take() {
                         self.deliver(now, d, &mut ready);
                     }
-                    if self.shared.mailboxes[self.index]
+                    let mask = self.shared.mailboxes[self.index]
                         .live
-                        .swap(false, Ordering::AcqRel)
-                    {
-                        crate::live::wake(&mut self.conns, &mut self.parked, &mut ready);
+                        .swap(0, Ordering::AcqRel);
+                    if mask != 0 {
+                        crate::live::wake(&mut self.conns, &mut self.parked, mask, &mut ready);
                     }
                     // A turn that stopped reading early woke itself.
                     self.receive_datagrams(now, &mut ready);
@@ -456,9 +456,9 @@ impl EventLoop {
             self.remove(k, "closed");
             return;
         }
-        if c.parked && !c.listed {
+        if let Some(slot) = c.parked_slot().filter(|_| c.parked && !c.listed) {
             c.listed = true;
-            self.parked.push(k);
+            self.parked[slot].push(k);
         }
         // A changed deadline gets a heap entry; the old one goes stale.
         if let Some(t) = c.deadline.filter(|&t| before != Some(t)) {

@@ -61,9 +61,9 @@ pub(crate) struct Mailbox {
     queue: Mutex<VecDeque<Datagram>>,
     /// Set by the loop when it starts.
     pub(crate) waker: OnceLock<mio::Waker>,
-    /// A publishing point made packets, or changed, for this loop's
-    /// sessions ([`crate::live`]).
-    pub(crate) live: std::sync::atomic::AtomicBool,
+    /// The publishing points that made packets, or changed, for this
+    /// loop's sessions: bit `slot` ([`crate::live::point::Point::slot`]).
+    pub(crate) live: std::sync::atomic::AtomicU64,
 }
 
 impl Mailbox {

@@ -51,10 +51,11 @@ impl Points {
     ) -> Self {
         let by_name = settings
             .iter()
-            .map(|s| {
+            .enumerate()
+            .map(|(i, s)| {
                 let name = s.name.trim_start_matches('/').to_string();
                 let stats = metrics.add_point(&name);
-                let p = Point::new(s.clone(), mailboxes.clone(), stats);
+                let p = Point::new(i, s.clone(), mailboxes.clone(), stats);
                 (name.to_ascii_lowercase(), Arc::new(p))
             })
             .collect();
@@ -105,10 +106,14 @@ impl Drop for LiveOpen {
     }
 }
 
-/// A loop's wake-up from a point: every session parked on one is
-/// serviced again (its read is asked again; a change shows then).
-pub(crate) fn wake(conns: &mut Slab<Conn>, parked: &mut Vec<usize>, ready: &mut Vec<usize>) {
-    for k in parked.drain(..) {
+/// The sessions of a loop parked on points, by wake-up slot.
+pub(crate) type Parked = [Vec<usize>; point::WAKE_SLOTS];
+
+/// A loop's wake-up from the points of `mask`: every session parked on
+/// one is serviced again (its read is asked again; a change shows then).
+pub(crate) fn wake(conns: &mut Slab<Conn>, parked: &mut Parked, mask: u64, ready: &mut Vec<usize>) {
+    let slots = (0..point::WAKE_SLOTS).filter(|s| mask & (1 << s) != 0);
+    for k in slots.flat_map(|s| std::mem::take(&mut parked[s])) {
         let Some(c) = conns.get_mut(k) else {
             continue;
         };
@@ -138,6 +143,7 @@ pub(crate) fn supervise(point: &Point, root: &ContentRoot, stop: &AtomicBool) {
         Ok(s) => s,
         Err(e) => {
             tracing::error!(point = %name, error = %e, "publishing point not started");
+            point.set_running(false);
             return;
         }
     };

@@ -26,6 +26,8 @@ use crate::udp::Mailbox;
 pub(crate) const MAX_HEADER: usize = 1 << 20;
 /// The largest packet size a source may declare.
 pub(crate) const MAX_PACKET: u32 = 64 * 1024;
+/// Wake-up slots per loop (a bit each in [`Mailbox::live`]).
+pub(crate) const WAKE_SLOTS: usize = 64;
 /// The smallest (no real muxer writes packets this small; tiny ones would
 /// make the ring's bookkeeping outweigh its packets).
 pub(crate) const MIN_PACKET: u32 = 64;
@@ -76,6 +78,8 @@ pub(crate) enum Status {
 #[derive(Debug)]
 pub(crate) struct Point {
     pub(crate) settings: LiveSettings,
+    /// Its bit in the loops' wake-up masks (points beyond 64 share).
+    slot: usize,
     state: RwLock<State>,
     /// The current run's id (0: none), read without the lock.
     run_id: AtomicU64,
@@ -94,22 +98,33 @@ pub(crate) struct Point {
 
 impl Point {
     pub(crate) fn new(
+        index: usize,
         settings: LiveSettings,
         mailboxes: Arc<[Mailbox]>,
         stats: Arc<PointStats>,
     ) -> Self {
+        let always = settings.start == Start::Always;
         Self {
+            slot: index % WAKE_SLOTS,
             waiting: mailboxes.iter().map(|_| AtomicBool::new(false)).collect(),
             settings,
             state: RwLock::default(),
             run_id: AtomicU64::new(0),
-            running: AtomicBool::new(false),
+            // An `always` point is starting from the moment it exists (its
+            // supervisor may not have run yet when the first open comes).
+            running: AtomicBool::new(always),
             wanted: AtomicBool::new(false),
             mailboxes,
             stats,
             bad_packets: AtomicU64::new(0),
             runs: AtomicU64::new(0),
         }
+    }
+
+    /// Its wake-up slot: sessions parked on it are listed there, and its
+    /// packets wake only them.
+    pub(crate) fn slot(&self) -> usize {
+        self.slot
     }
 
     /// The name clients open.
@@ -207,7 +222,7 @@ impl Point {
     fn notify(&self, all: bool) {
         for (w, m) in self.waiting.iter().zip(self.mailboxes.iter()) {
             if w.swap(false, Ordering::AcqRel) || all {
-                m.live.store(true, Ordering::Release);
+                m.live.fetch_or(1 << self.slot, Ordering::AcqRel);
                 if let Some(waker) = m.waker.get() {
                     let _ = waker.wake();
                 }
@@ -427,7 +442,7 @@ mod tests {
             toml::from_str("name = \"p\"\nfile = \"x.wmv\"\nstart = \"on-demand\"\n").unwrap();
         let metrics = crate::metrics::Metrics::new(Arc::from(Vec::new()), 10);
         let mailboxes: Arc<[Mailbox]> = (0..1).map(|_| Mailbox::default()).collect();
-        Point::new(settings, mailboxes, metrics.add_point("p"))
+        Point::new(0, settings, mailboxes, metrics.add_point("p"))
     }
 
     fn header() -> Vec<u8> {
@@ -505,6 +520,21 @@ mod tests {
             Held::Packet(b) => assert_eq!(b.len(), p_size),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn an_always_point_is_starting_before_its_supervisor_runs() {
+        // An open in the first instant waits for the header, not a refusal.
+        let settings: LiveSettings = toml::from_str("name = \"a\"\nfile = \"x.wmv\"\n").unwrap();
+        let metrics = crate::metrics::Metrics::new(Arc::from(Vec::new()), 10);
+        let mailboxes: Arc<[Mailbox]> = (0..1).map(|_| Mailbox::default()).collect();
+        let p = Point::new(0, settings, mailboxes, metrics.add_point("a"));
+        assert_eq!(p.status(), Status::Starting);
+        assert_eq!(
+            a_point().status(),
+            Status::Stopped,
+            "on demand: off until a listener"
+        );
     }
 
     #[test]
