@@ -152,6 +152,12 @@ fn listen_over(url: &str, secs: f64, transport: Transport) -> Heard {
     })
 }
 
+/// [`listen`] on a thread of its own.
+fn listen_meanwhile(url: &str, secs: f64) -> std::thread::JoinHandle<Heard> {
+    let url = url.to_string();
+    std::thread::spawn(move || listen(&url, secs))
+}
+
 impl Heard {
     /// The dump an ASF writer would make: the header, then each packet
     /// zero-filled to the packet size (what every client does).
@@ -389,10 +395,7 @@ fn five_clients_play_a_point_fed_by_ffmpeg() {
             dir.join("libmms.asf"),
         ),
     ];
-    let ours = std::thread::spawn({
-        let url = url.clone();
-        move || listen(&url, secs as f64)
-    });
+    let ours = listen_meanwhile(&url, secs as f64);
     let peers: Vec<_> = clients
         .into_iter()
         .map(|(who, cmd, out)| {
@@ -423,10 +426,7 @@ fn late_joiners_receive_the_same_packets_from_their_join_and_start_clean() {
     let server = serve_points(vec![point("late", "command", encoder(60, None).into())]);
     let url = format!("mms://{}/late", server.addr);
     wait_on_air(&url);
-    let early = std::thread::spawn({
-        let url = url.clone();
-        move || listen(&url, 9.0)
-    });
+    let early = listen_meanwhile(&url, 9.0);
     std::thread::sleep(Duration::from_millis(3500));
     let late = listen(&url, 4.0);
     let early = early.join().unwrap();
@@ -760,10 +760,7 @@ fn a_relay_reconnects_when_its_origin_comes_back() {
     )]);
     let on_b = format!("mms://{}/edge", b.addr);
     wait_on_air(&on_b);
-    let listener = std::thread::spawn({
-        let url = on_b.clone();
-        move || listen(&url, 30.0)
-    });
+    let listener = listen_meanwhile(&on_b, 30.0);
     std::thread::sleep(Duration::from_secs(2));
     // The origin's encoder dies: the origin's run ends, then the edge's.
     let pid = std::fs::read_to_string(&pidfile).unwrap();

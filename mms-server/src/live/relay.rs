@@ -71,26 +71,13 @@ pub(crate) fn run(point: &str, url: &str, sink: &mut dyn Sink) -> Result<(), Str
         missing,
     } = tally;
     match &end {
-        Ok(End::Ended) => tracing::info!(
-            point,
-            url = %shown,
-            packets,
-            bytes,
-            headers,
-            missing,
-            secs,
-            "relay: the upstream ended"
-        ),
-        Ok(End::Stopped) => tracing::info!(
-            point,
-            url = %shown,
-            packets,
-            bytes,
-            headers,
-            missing,
-            secs,
-            "relay stopped"
-        ),
+        Ok(how) => {
+            let how = match how {
+                End::Ended => "relay: the upstream ended",
+                End::Stopped => "relay stopped",
+            };
+            tracing::info!(point, url = %shown, packets, bytes, headers, missing, secs, "{how}");
+        }
         Err(error) => tracing::warn!(
             point,
             url = %shown,
