@@ -18,30 +18,9 @@ use crate::wire::{Error, Result};
 /// declares (asf-facts §9), whatever the source (a file looped as a
 /// channel, a relay) said.
 pub fn make_live_header(header: &mut [u8]) -> Result<()> {
-    let (fp_at, data_at) = {
-        let h = HeaderObject::check(header)?;
-        let base = header.as_ptr() as usize;
-        let mut fp_at = None;
-        for obj in h.children() {
-            let obj = obj?;
-            if obj.guid == guid::FILE_PROPERTIES {
-                fp_at = Some(obj.bytes.as_ptr() as usize - base);
-            }
-        }
-        let fp_at = fp_at.ok_or(Error::invalid("header", "no File Properties Object"))?;
-        (fp_at, h.into_inner().len())
-    };
-    let data = header
-        .get_mut(data_at..)
-        .filter(|d| d.len() >= DATA_OBJECT_PREFIX_LEN)
-        .ok_or(Error::invalid("header", "no Data Object prefix"))?;
+    let (fp_at, data_at) = offsets(header)?;
+    let data = &mut header[data_at..];
     let mut d = DataObject::new_checked(data)?;
-    if d.guid() != guid::DATA {
-        return Err(Error::invalid(
-            "header",
-            "no Data Object after the Header Object",
-        ));
-    }
     d.set_size(DATA_OBJECT_PREFIX_LEN as u64);
     d.set_total_data_packets(0);
     let mut fp = FileProperties::new_checked(&mut header[fp_at..])?;
@@ -53,6 +32,54 @@ pub fn make_live_header(header: &mut [u8]) -> Result<()> {
     let flags = fp.flags();
     fp.set_flags((flags | FLAG_BROADCAST) & !FLAG_SEEKABLE);
     Ok(())
+}
+
+/// Where the File Properties Object and the Data Object prefix start in
+/// an ASF file header (both checked to be whole).
+fn offsets(header: &[u8]) -> Result<(usize, usize)> {
+    let h = HeaderObject::check(header)?;
+    let base = header.as_ptr() as usize;
+    let mut fp_at = None;
+    for obj in h.children() {
+        let obj = obj?;
+        if obj.guid == guid::FILE_PROPERTIES {
+            fp_at = Some(obj.bytes.as_ptr() as usize - base);
+        }
+    }
+    let fp_at = fp_at.ok_or(Error::invalid("header", "no File Properties Object"))?;
+    let data_at = h.into_inner().len();
+    FileProperties::new_checked(&header[fp_at..])?;
+    let data = header
+        .get(data_at..)
+        .filter(|d| d.len() >= DATA_OBJECT_PREFIX_LEN)
+        .ok_or(Error::invalid("header", "no Data Object prefix"))?;
+    if DataObject::new_checked(data)?.guid() != guid::DATA {
+        return Err(Error::invalid(
+            "header",
+            "no Data Object after the Header Object",
+        ));
+    }
+    Ok((fp_at, data_at))
+}
+
+/// True when two ASF file headers differ at most in their File IDs and
+/// Creation Date: the same streams, as an encoder that starts over writes
+/// them — a live point goes on with the same run.
+pub fn same_streams(a: &[u8], b: &[u8]) -> bool {
+    let (Ok(x), Ok(y)) = (offsets(a), offsets(b)) else {
+        return false;
+    };
+    if a.len() != b.len() || x != y {
+        return false;
+    }
+    let (fp, data) = x;
+    // File ID and Creation Date of the File Properties, the Data Object's
+    // File ID ([`FileProperties`], [`DataObject`] offsets 24, 48, 24).
+    let identity = [fp + 24..fp + 40, fp + 48..fp + 56, data + 24..data + 40];
+    a.iter()
+        .zip(b)
+        .enumerate()
+        .all(|(i, (p, q))| p == q || identity.iter().any(|r| r.contains(&i)))
 }
 
 /// Where streams start cleanly in one packet.
@@ -115,6 +142,21 @@ mod tests {
         let once = h.clone();
         make_live_header(&mut h).unwrap();
         assert_eq!(h, once);
+    }
+
+    #[test]
+    fn headers_with_the_same_streams_are_told_from_others() {
+        let s = HeaderSummary::parse(FILE).unwrap();
+        let h = &FILE[..s.file_header_len()];
+        let mut again = h.to_vec();
+        let data_at = again.len() - DATA_OBJECT_PREFIX_LEN;
+        again[data_at + 24] ^= 0xFF;
+        assert!(same_streams(h, &again), "another File ID");
+        let mut other = h.to_vec();
+        other[data_at - 1] ^= 0xFF;
+        assert!(!same_streams(h, &other), "another byte of the header");
+        assert!(!same_streams(h, &h[..h.len() - 1]));
+        assert!(!same_streams(b"", b""));
     }
 
     #[test]

@@ -20,7 +20,7 @@ mod seek;
 mod select;
 mod summary;
 
-pub use broadcast::{CleanStarts, make_live_header, starts_object};
+pub use broadcast::{CleanStarts, make_live_header, same_streams, starts_object};
 pub use header::{
     AudioFormat, Codec, DATA_OBJECT_PREFIX_LEN, DataObject, ExtendedStreamProperties,
     FLAG_BROADCAST, FLAG_SEEKABLE, FileProperties, HeaderExtension, HeaderObject, Index,

@@ -10,10 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use mms_proto::asf::{
-    CleanStarts, DataObject, FileProperties, HeaderObject, HeaderSummary, StreamSet, guid,
-    make_live_header,
-};
+use mms_proto::asf::{CleanStarts, HeaderSummary, StreamSet, make_live_header, same_streams};
 use mms_proto::server::Media;
 
 use super::ring::{Held, Ring};
@@ -272,30 +269,6 @@ impl Point {
         self.stats.source_up.store(false, Ordering::Relaxed);
         self.notify(true);
     }
-}
-
-/// Two broadcast headers that differ only in File ID and Creation Date
-/// (an encoder restarted with the same streams): the same run goes on.
-fn same_streams(a: &[u8], b: &[u8]) -> bool {
-    fn normal(h: &[u8]) -> Option<Vec<u8>> {
-        let mut h = h.to_vec();
-        let (fp_at, data_at) = {
-            let ho = HeaderObject::check(&h).ok()?;
-            let base = h.as_ptr() as usize;
-            let fp = ho
-                .children()
-                .filter_map(Result::ok)
-                .find(|o| o.guid == guid::FILE_PROPERTIES)?;
-            (fp.bytes.as_ptr() as usize - base, ho.into_inner().len())
-        };
-        let mut fp = FileProperties::new_checked(&mut h[fp_at..]).ok()?;
-        fp.set_file_id([0; 16]);
-        fp.set_creation_date(0);
-        let mut d = DataObject::new_checked(&mut h[data_at..]).ok()?;
-        d.set_file_id([0; 16]);
-        Some(h)
-    }
-    a.len() == b.len() && normal(a).is_some_and(|x| Some(x) == normal(b))
 }
 
 /// The sink a point's source feeds, for one start of the source.
