@@ -738,3 +738,20 @@ fn a_stop_while_waiting_forgets_the_wait() {
     assert_eq!(d.location_ids(), [7, 8, 9, 10]);
     starts_cleanly(&d.packets, set(&[1, 2]), set(&[1]));
 }
+
+#[test]
+fn what_a_clean_start_needs_follows_the_selection() {
+    let (mut l, _) = Live::ready(AV);
+    let summary = mms_proto::asf::HeaderSummary::parse(&l.src.header).unwrap();
+    let video = summary
+        .streams
+        .iter()
+        .find(|s| s.kind == mms_proto::asf::StreamKind::Video)
+        .map(|s| s.number)
+        .unwrap();
+    let audio = 3 - video;
+    // No StreamSwitch yet: every stream, video by key frame, audio by object.
+    assert_eq!(l.s.clean_start_needs(), (set(&[video]), set(&[audio])));
+    l.send(stream_switch(&[(0xFFFF, u16::from(audio), 0)]));
+    assert_eq!(l.s.clean_start_needs(), (StreamSet::EMPTY, set(&[audio])));
+}

@@ -361,7 +361,7 @@ impl Answers {
         let Some(run) = live.run.as_ref() else {
             return Err(ServerError::Misuse("a live join before the header"));
         };
-        let needs = run.needs(machine.selected_streams());
+        let needs = machine.clean_start_needs();
         match live.point.join(run.id, needs) {
             Some(at) => {
                 tracing::debug!(peer = %self.peer, point = live.point.name(), packet = at, "join");

@@ -170,7 +170,7 @@ impl Conn {
                 Some(LiveRead {
                     point: &l.point,
                     run,
-                    needs: run.needs(self.machine.selected_streams()),
+                    needs: self.machine.clean_start_needs(),
                 })
             });
             let media = match (&self.answers.content, &live) {

@@ -33,6 +33,23 @@ impl ServerMachine {
             .map_or(StreamSet::EMPTY, |m| self.streams.selected(&m))
     }
 
+    /// What a clean start of the play needs, by stream: (the selected
+    /// streams that start at a key frame, those that start at a media
+    /// object's first byte) — the rule of `Streams::start_live`. A runtime
+    /// picks join and skip points where each of them has such a start
+    /// ([`crate::asf::CleanStarts`]).
+    pub fn clean_start_needs(&self) -> (StreamSet, StreamSet) {
+        let Some(m) = self.media else {
+            return (StreamSet::EMPTY, StreamSet::EMPTY);
+        };
+        let selected = self.streams.selected(&m);
+        let key_less = m.without_key_frames;
+        (
+            StreamSet(selected.0 & !key_less.0),
+            StreamSet(selected.0 & key_less.0),
+        )
+    }
+
     /// Live: whether the play waits for the source to make its next
     /// packet. The runtime calls [`Self::live_ready`] when it has.
     pub fn live_waiting(&self) -> bool {

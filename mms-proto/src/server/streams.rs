@@ -112,6 +112,7 @@ impl Streams {
     /// object — wherever in the broadcast the play begins.
     pub(super) fn start_live(&mut self, strict: bool, media: &super::Media) {
         self.start(strict, media.without_key_frames);
+        // After `start`: everything, or (strict, no StreamSwitch) nothing.
         let selected = if self.selection == Selection::EVERYTHING {
             media.streams
         } else {

@@ -41,18 +41,6 @@ pub(crate) struct Run {
     pub(crate) media: Media,
 }
 
-impl Run {
-    /// The streams of `selected` that need a key frame to start, and
-    /// those that need an object start.
-    pub(crate) fn needs(&self, selected: StreamSet) -> (StreamSet, StreamSet) {
-        let key_less = self.media.without_key_frames;
-        (
-            StreamSet(selected.0 & !key_less.0),
-            StreamSet(selected.0 & key_less.0),
-        )
-    }
-}
-
 #[derive(Debug, Default)]
 struct State {
     run: Option<Arc<Run>>,
