@@ -445,9 +445,12 @@ fn ci(fuzz_seconds: u64) -> Result {
     // steps above fetched. In a target directory of its own, whose copies
     // of our crates are cleaned first: cargo takes a registry crate of the
     // same name and version for unchanged, so a second run would verify
-    // against the first run's mms-proto.
+    // against the first run's mms-proto. The same goes for the sources
+    // cargo extracts from the packages into CARGO_HOME (by the package
+    // directory's path, not its content): those are removed first too.
     step("package", &mut || {
         let dir = "target/package-verify";
+        forget_extracted_packages();
         sh(cargo()
             .args(["clean", "--offline", "--target-dir", dir])
             .args(["-p", "mms-proto", "-p", "mms-client", "-p", "mms-server"]))?;
@@ -509,5 +512,35 @@ fn ci(fuzz_seconds: u64) -> Result {
         Ok(())
     } else {
         Err(format!("failed steps: {failed:?}"))
+    }
+}
+
+/// Removes the copies of our crates that `cargo package` extracted into
+/// `$CARGO_HOME/registry/src` on an earlier run: cargo keeps an extracted
+/// crate whose directory exists, so a clone at the same path would verify
+/// against the previous run's sources.
+fn forget_extracted_packages() {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".cargo")));
+    let Some(src) = home.map(|h| h.join("registry/src")) else {
+        return;
+    };
+    let Ok(registries) = std::fs::read_dir(src) else {
+        return;
+    };
+    for reg in registries.flatten() {
+        let Ok(crates) = std::fs::read_dir(reg.path()) else {
+            continue;
+        };
+        for c in crates.flatten() {
+            let name = c.file_name().to_string_lossy().into_owned();
+            let ours = ["mms-proto-", "mms-client-", "mms-server-"]
+                .iter()
+                .any(|p| name.starts_with(p));
+            if ours {
+                let _ = std::fs::remove_dir_all(c.path());
+            }
+        }
     }
 }

@@ -524,8 +524,10 @@ impl ClientMachine {
         p.sent.stop = false;
         if ready {
             self.phase = Phase::Ready;
-            // (Not when the server sent the play over TCP after all.)
-            if !stopped && self.udp.active && self.udp.stats.received > 0 {
+            // (Not when the server sent the play over TCP after all; but
+            // when every packet of it was lost, none arrived either way.)
+            let over_udp = self.udp.stats.received > 0 || self.udp.stats.tcp_data == 0;
+            if !stopped && self.udp.active && over_udp {
                 // Over UDP its missing packets may still come (resent),
                 // its last ones too.
                 self.udp.finished = p.current.map(|c| c as u8);
